@@ -1,0 +1,225 @@
+/**
+ * A growable byte buffer for encoding Kafka requests and record batches.
+ *
+ * The buffer doubles when it runs out of room, so writing n bytes costs amortised O(n) and no
+ * field allocates on its own. Length prefixes and CRCs that depend on later bytes are written as
+ * placeholders and patched afterwards (`reserveInt32` / `patchInt32`), so nothing is encoded twice.
+ */
+export class Writer {
+  private buf: Buffer;
+  private pos = 0;
+
+  constructor(initialSize = 1024) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  get length(): number {
+    return this.pos;
+  }
+
+  /** Makes room for n more bytes. */
+  ensure(n: number): void {
+    const needed = this.pos + n;
+    if (needed <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < needed) size *= 2;
+    const grown = Buffer.allocUnsafe(size);
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+  }
+
+  int8(value: number): this {
+    this.ensure(1);
+    this.buf.writeInt8(value, this.pos);
+    this.pos += 1;
+    return this;
+  }
+
+  uint8(value: number): this {
+    this.ensure(1);
+    this.buf[this.pos++] = value;
+    return this;
+  }
+
+  boolean(value: boolean): this {
+    return this.uint8(value ? 1 : 0);
+  }
+
+  int16(value: number): this {
+    this.ensure(2);
+    this.buf.writeInt16BE(value, this.pos);
+    this.pos += 2;
+    return this;
+  }
+
+  uint16(value: number): this {
+    this.ensure(2);
+    this.buf.writeUInt16BE(value, this.pos);
+    this.pos += 2;
+    return this;
+  }
+
+  int32(value: number): this {
+    this.ensure(4);
+    this.buf.writeInt32BE(value, this.pos);
+    this.pos += 4;
+    return this;
+  }
+
+  uint32(value: number): this {
+    this.ensure(4);
+    this.buf.writeUInt32BE(value >>> 0, this.pos);
+    this.pos += 4;
+    return this;
+  }
+
+  int64(value: bigint | number): this {
+    this.ensure(8);
+    if (typeof value === 'number') {
+      // Fast path for safe integers: avoids a BigInt allocation per field.
+      const high = Math.floor(value / 0x100000000);
+      this.buf.writeInt32BE(high, this.pos);
+      this.buf.writeUInt32BE(value - high * 0x100000000, this.pos + 4);
+    } else {
+      this.buf.writeBigInt64BE(value, this.pos);
+    }
+    this.pos += 8;
+    return this;
+  }
+
+  float64(value: number): this {
+    this.ensure(8);
+    this.buf.writeDoubleBE(value, this.pos);
+    this.pos += 8;
+    return this;
+  }
+
+  uuid(value: Buffer): this {
+    if (value.length !== 16) throw new RangeError('a UUID is 16 bytes');
+    return this.raw(value);
+  }
+
+  /** Unsigned LEB128 varint, as Kafka's compact lengths and tagged-field counts use. */
+  uvarint(value: number): this {
+    this.ensure(5);
+    let v = value >>> 0;
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[this.pos++] = v;
+    return this;
+  }
+
+  /** Zig-zag signed 32-bit varint, as record fields use. */
+  varint(value: number): this {
+    return this.uvarint(((value << 1) ^ (value >> 31)) >>> 0);
+  }
+
+  /** Zig-zag signed 64-bit varint. Numbers in the safe-integer range avoid BigInt. */
+  varlong(value: bigint | number): this {
+    if (typeof value === 'number' && value >= -0x40000000 && value < 0x40000000) {
+      return this.varint(value);
+    }
+    let v = BigInt.asUintN(64, (BigInt(value) << 1n) ^ (BigInt(value) >> 63n));
+    this.ensure(10);
+    while (v >= 0x80n) {
+      this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
+    this.buf[this.pos++] = Number(v);
+    return this;
+  }
+
+  raw(bytes: Uint8Array): this {
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+    return this;
+  }
+
+  /** INT16 length + UTF-8; -1 for null. */
+  string(value: string | null): this {
+    if (value === null) return this.int16(-1);
+    const len = Buffer.byteLength(value, 'utf8');
+    this.int16(len);
+    this.ensure(len);
+    this.pos += this.buf.write(value, this.pos, len, 'utf8');
+    return this;
+  }
+
+  /** UNSIGNED_VARINT (length + 1) + UTF-8; 0 for null. */
+  compactString(value: string | null): this {
+    if (value === null) return this.uvarint(0);
+    const len = Buffer.byteLength(value, 'utf8');
+    this.uvarint(len + 1);
+    this.ensure(len);
+    this.pos += this.buf.write(value, this.pos, len, 'utf8');
+    return this;
+  }
+
+  /** INT32 length + bytes; -1 for null. */
+  bytes(value: Uint8Array | null): this {
+    if (value === null) return this.int32(-1);
+    this.int32(value.length);
+    return this.raw(value);
+  }
+
+  /** UNSIGNED_VARINT (length + 1) + bytes; 0 for null. */
+  compactBytes(value: Uint8Array | null): this {
+    if (value === null) return this.uvarint(0);
+    this.uvarint(value.length + 1);
+    return this.raw(value);
+  }
+
+  /** Classic (INT32 count) or compact (UNSIGNED_VARINT count + 1) array; null writes -1 / 0. */
+  array<T>(items: readonly T[] | null, compact: boolean, writeItem: (item: T, writer: this) => void): this {
+    if (items === null) return compact ? this.uvarint(0) : this.int32(-1);
+    if (compact) this.uvarint(items.length + 1);
+    else this.int32(items.length);
+    for (const item of items) writeItem(item, this);
+    return this;
+  }
+
+  /** Tagged fields: a count and, for each, tag, size and bytes. kafka-rx sends none unless asked. */
+  taggedFields(fields: ReadonlyArray<{ tag: number; data: Uint8Array }> = []): this {
+    this.uvarint(fields.length);
+    for (const field of fields) {
+      this.uvarint(field.tag);
+      this.uvarint(field.data.length);
+      this.raw(field.data);
+    }
+    return this;
+  }
+
+  /** Writes a placeholder INT32 and returns its position, to be patched once the value is known. */
+  reserveInt32(): number {
+    const at = this.pos;
+    this.int32(0);
+    return at;
+  }
+
+  patchInt32(at: number, value: number): void {
+    this.buf.writeInt32BE(value, at);
+  }
+
+  patchUInt32(at: number, value: number): void {
+    this.buf.writeUInt32BE(value >>> 0, at);
+  }
+
+  /** A view of bytes written so far from `start` (no copy; valid until the next write). */
+  view(start = 0, end = this.pos): Buffer {
+    return this.buf.subarray(start, end);
+  }
+
+  /** The encoded bytes, copied into a buffer of exactly the written length. */
+  toBuffer(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.pos));
+  }
+
+  /** Forgets what was written, keeping the allocation for reuse. */
+  reset(): this {
+    this.pos = 0;
+    return this;
+  }
+}
