@@ -1,0 +1,224 @@
+import { defer, EMPTY, from, retry, timer, type Observable } from 'rxjs';
+import {
+  DeliveryTimeoutError,
+  KafkaRxError,
+  LeaderNotAvailableError,
+  MessageSizeTooLargeError,
+  ProtocolError,
+  kafkaErrorFor,
+} from '../errors.js';
+import type { ProduceResponse } from '../protocol/produce.js';
+import type { DeliveryOutcomes } from './delivery-reports.js';
+import type { PendingMessage } from './message.js';
+import type { ResolvedProducerOptions } from './options.js';
+import { planRequests, type PlannedRequest } from './request-planner.js';
+import type { ProducerStats } from './stats.js';
+import type { ProducerTransport } from './transport.js';
+
+export interface SenderContext {
+  readonly topic: string;
+  readonly options: ResolvedProducerOptions;
+  readonly transport: ProducerTransport;
+  readonly outcomes: DeliveryOutcomes;
+  readonly stats: ProducerStats;
+  /** Hands messages whose partition now has another leader back to the pipeline. */
+  reroute(messages: PendingMessage[]): void;
+}
+
+/** Thrown inside one attempt to make retry() schedule the next; carries what is still unsent. */
+class AttemptFailed extends Error {
+  constructor(readonly refreshMetadata: boolean) {
+    super('some messages of the batch need another attempt');
+  }
+}
+
+/**
+ * Sends one broker's batch and gives each of its messages its outcome. Failures go through RxJS
+ * retry with a delay: before each attempt the batch is re-examined, so acknowledged messages are
+ * not sent again, expired ones fail with DeliveryTimeoutError, and messages whose partition moved
+ * to another leader go back to the pipeline to join that leader's group. Attempts are counted per
+ * message against maxRetries.
+ */
+export function sendBatch(context: SenderContext, broker: number, batch: PendingMessage[]): Observable<never> {
+  const { options, outcomes, stats } = context;
+  let pending = batch;
+
+  const attempt = async (): Promise<void> => {
+    pending = routeAndExpire(context, broker, pending);
+    if (pending.length === 0) return;
+    const sendable: PendingMessage[] = [];
+    const leaderless: PendingMessage[] = [];
+    for (const message of pending) {
+      if (broker !== -1 && context.transport.leaderOf(context.topic, message.partition) === broker) sendable.push(message);
+      else leaderless.push(message);
+    }
+    for (const message of leaderless) {
+      message.attempts++;
+      message.lastError = new LeaderNotAvailableError(`partition ${message.partition} of ${context.topic} has no leader`);
+    }
+    let retryable: PendingMessage[] = leaderless;
+    let refresh = leaderless.length > 0;
+    if (sendable.length > 0) {
+      const failed = await transmit(context, broker, sendable);
+      retryable = retryable.concat(failed.messages);
+      refresh ||= failed.refreshMetadata;
+    }
+    pending = retryable;
+    if (pending.length > 0) throw new AttemptFailed(refresh);
+  };
+
+  return defer(() => from(attempt())).pipe(
+    retry({
+      delay: (error: unknown) => {
+        if (!(error instanceof AttemptFailed)) {
+          // A defect, not a Kafka failure: still give every message its one outcome.
+          const failure = error instanceof KafkaRxError ? error : new KafkaRxError(`unexpected failure while sending: ${String(error)}`, { cause: error });
+          for (const message of pending) outcomes.settle(message, failure);
+          return EMPTY;
+        }
+        pending = pending.filter((message) => {
+          if (message.settled) return false;
+          if (message.attempts > options.maxRetries) {
+            outcomes.settle(message, message.lastError);
+            return false;
+          }
+          return true;
+        });
+        if (pending.length === 0) return EMPTY;
+        stats.retries += pending.length;
+        if (error.refreshMetadata) {
+          context.transport.refreshMetadata(context.topic).catch(() => {
+            // A failed refresh shows up again as a retriable error on the next attempt.
+          });
+        }
+        return timer(options.retryBackoffMs, options.scheduler);
+      },
+    }),
+  ) as Observable<never>;
+}
+
+/** Drops settled messages, fails expired ones, re-routes moved ones; returns what stays here. */
+function routeAndExpire(context: SenderContext, broker: number, messages: PendingMessage[]): PendingMessage[] {
+  const now = context.options.scheduler.now();
+  const stay: PendingMessage[] = [];
+  let moved: PendingMessage[] | null = null;
+  for (const message of messages) {
+    if (message.settled) continue;
+    if (now >= message.deadline) {
+      context.outcomes.settle(message, new DeliveryTimeoutError(`not acknowledged within deliveryTimeoutMs (${context.options.deliveryTimeoutMs} ms) after ${message.attempts} attempt(s)`, { cause: message.lastError ?? undefined }));
+      continue;
+    }
+    const leader = context.transport.leaderOf(context.topic, message.partition);
+    if (leader !== -1 && leader !== broker) (moved ??= []).push(message);
+    else stay.push(message);
+  }
+  if (moved !== null) context.reroute(moved);
+  return stay;
+}
+
+interface TransmitFailures {
+  messages: PendingMessage[];
+  refreshMetadata: boolean;
+}
+
+/** One attempt: plan requests within maxRequestSize, send them pipelined, map each response. */
+async function transmit(context: SenderContext, broker: number, messages: PendingMessage[]): Promise<TransmitFailures> {
+  const { options, outcomes, stats, transport } = context;
+  const failures: TransmitFailures = { messages: [], refreshMetadata: false };
+  const retryLater = (batchMessages: PendingMessage[], error: KafkaRxError) => {
+    for (const message of batchMessages) message.lastError = error;
+    failures.messages.push(...batchMessages);
+    failures.refreshMetadata ||= error.refreshMetadata;
+  };
+
+  let version: number;
+  try {
+    version = await transport.produceVersion(broker);
+  } catch (error) {
+    const failure = asKafkaRxError(error);
+    for (const message of messages) message.attempts++;
+    if (failure.retriable) retryLater(messages, failure);
+    else for (const message of messages) outcomes.settle(message, failure);
+    return failures;
+  }
+
+  const plan = planRequests(messages, {
+    topic: context.topic,
+    version,
+    clientId: transport.clientId,
+    acks: options.requiredAcks,
+    timeoutMs: options.ackTimeoutMs,
+    compression: options.compression,
+    maxRequestSize: options.maxRequestSize,
+  });
+  for (const message of plan.oversized) {
+    outcomes.settle(message, new MessageSizeTooLargeError(`the message alone makes a Produce request larger than maxRequestSize (${options.maxRequestSize} bytes)`));
+  }
+
+  await Promise.all(
+    plan.requests.map(async (planned) => {
+      for (const batch of planned.batches) for (const message of batch.messages) message.attempts++;
+      stats.requests++;
+      stats.bytes += planned.size;
+      let response: ProduceResponse | undefined;
+      try {
+        response = await transport.produce(broker, planned.request, options.ackTimeoutMs);
+      } catch (error) {
+        const failure = asKafkaRxError(error);
+        stats.errors++;
+        for (const batch of planned.batches) {
+          if (failure.retriable) retryLater(batch.messages, failure);
+          else for (const message of batch.messages) outcomes.settle(message, failure);
+        }
+        return;
+      }
+      settleFromResponse(context, planned, response, retryLater);
+    }),
+  );
+  return failures;
+}
+
+function settleFromResponse(
+  context: SenderContext,
+  planned: PlannedRequest,
+  response: ProduceResponse | undefined,
+  retryLater: (messages: PendingMessage[], error: KafkaRxError) => void,
+): void {
+  const { outcomes, stats } = context;
+  if (response === undefined) {
+    // acks=0: the broker never answers; written to the socket is as delivered as it gets.
+    for (const batch of planned.batches) for (const message of batch.messages) outcomes.settle(message, null);
+    return;
+  }
+  const results = new Map<number, ProduceResponse['responses'][number]['partitionResponses'][number]>();
+  for (const topic of response.responses) {
+    if (topic.name !== context.topic) continue;
+    for (const partition of topic.partitionResponses) results.set(partition.index, partition);
+  }
+  for (const batch of planned.batches) {
+    const result = results.get(batch.partition);
+    if (result === undefined) {
+      stats.errors++;
+      retryLater(batch.messages, new ProtocolError(`the Produce response has no result for partition ${batch.partition} of ${context.topic}`, { retriable: true }));
+      continue;
+    }
+    if (result.errorCode !== 0) {
+      stats.errors++;
+      const error = kafkaErrorFor(result.errorCode, result.errorMessage ?? undefined);
+      if (error.retriable) retryLater(batch.messages, error);
+      else for (const message of batch.messages) outcomes.settle(message, error);
+      continue;
+    }
+    const logAppendTime = result.logAppendTimeMs === undefined ? -1 : Number(result.logAppendTimeMs);
+    let offset = result.baseOffset;
+    for (const message of batch.messages) {
+      message.offset = offset++;
+      if (logAppendTime !== -1) message.timestamp = logAppendTime;
+      outcomes.settle(message, null);
+    }
+  }
+}
+
+function asKafkaRxError(error: unknown): KafkaRxError {
+  return error instanceof KafkaRxError ? error : new KafkaRxError(String(error), { cause: error });
+}

@@ -1,0 +1,83 @@
+import { BehaviorSubject } from 'rxjs';
+
+/**
+ * How many messages wait for each leader broker, bounded by maxQueuedMessages per broker as in
+ * pykafka. A caller that finds the queue full waits in line (blockOnQueueFull); freed room is
+ * handed to the waiters in order, reserved for them before they wake, so no later caller can take
+ * it first. Retries and re-routed messages enter without waiting: they were accepted already, and
+ * making them wait for room that only they can free is how pykafka deadlocks.
+ */
+export class BrokerQueues {
+  private readonly queued = new Map<number, number>();
+  private readonly waiters = new Map<number, Array<{ resolve: () => void; reject: (error: Error) => void }>>();
+  private total = 0;
+  /** True while the producer holds more than the high watermark of its total room. */
+  readonly pressure$: BehaviorSubject<boolean>;
+
+  constructor(
+    private readonly maxQueuedPerBroker: number,
+    private readonly highWatermark: number,
+    private readonly lowWatermark: number,
+  ) {
+    this.pressure$ = new BehaviorSubject(false);
+  }
+
+  /** Takes a place in the broker's queue if there is one and nobody waits before us. */
+  tryAdd(broker: number): boolean {
+    const count = this.queued.get(broker) ?? 0;
+    if (count >= this.maxQueuedPerBroker || this.waiters.get(broker)?.length) return false;
+    this.add(broker, 1);
+    return true;
+  }
+
+  /** Waits in line for a place; the place is already taken for the caller when this resolves. */
+  waitForRoom(broker: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let line = this.waiters.get(broker);
+      if (line === undefined) this.waiters.set(broker, (line = []));
+      line.push({ resolve, reject });
+    });
+  }
+
+  /** Enters without waiting (retries, re-routes). */
+  add(broker: number, count: number): void {
+    this.queued.set(broker, (this.queued.get(broker) ?? 0) + count);
+    this.total += count;
+    if (!this.pressure$.value && this.total >= this.highWatermark) this.pressure$.next(true);
+  }
+
+  remove(broker: number, count: number): void {
+    let left = (this.queued.get(broker) ?? 0) - count;
+    if (left < 0) left = 0;
+    this.total -= count;
+    if (this.total < 0) this.total = 0;
+    const line = this.waiters.get(broker);
+    while (line !== undefined && line.length > 0 && left < this.maxQueuedPerBroker) {
+      left++;
+      this.total++;
+      line.shift()!.resolve();
+    }
+    if (left === 0 && !line?.length) this.queued.delete(broker);
+    else this.queued.set(broker, left);
+    if (this.pressure$.value && this.total <= this.lowWatermark) this.pressure$.next(false);
+  }
+
+  /** Fails every caller still waiting for room (stop()). */
+  rejectWaiters(error: Error): void {
+    for (const line of this.waiters.values()) {
+      for (const waiter of line.splice(0)) waiter.reject(error);
+    }
+  }
+
+  queuedFor(broker: number): number {
+    return this.queued.get(broker) ?? 0;
+  }
+
+  get totalQueued(): number {
+    return this.total;
+  }
+
+  snapshot(): Record<number, number> {
+    return Object.fromEntries(this.queued);
+  }
+}

@@ -1,0 +1,129 @@
+import { Subject, type Observable } from 'rxjs';
+import { ConfigError, type KafkaRxError } from '../errors.js';
+import type { DeliveryReport, PendingMessage } from './message.js';
+
+interface Waiter<T> {
+  resolve: (value: T) => void;
+  timer: ReturnType<typeof setTimeout> | null;
+}
+
+/**
+ * The one place where a message gets its outcome. settle() reports each message exactly once
+ * (a second outcome, e.g. a late acknowledgement after stop() gave up, is ignored), publishes it on
+ * reports$, keeps it for getDeliveryReport() when asked to, and wakes flush() when nothing is
+ * pending any more.
+ */
+export class DeliveryOutcomes {
+  private readonly reports = new Subject<DeliveryReport>();
+  readonly reports$: Observable<DeliveryReport> = this.reports.asObservable();
+  private readonly pending = new Set<PendingMessage>();
+  private readonly pulled: DeliveryReport[] = [];
+  private pulledHead = 0;
+  private readonly pullWaiters: Array<Waiter<DeliveryReport | undefined>> = [];
+  private readonly idleWaiters: Array<() => void> = [];
+  private readonly roomWaiters: Array<() => void> = [];
+  acknowledged = 0;
+  failed = 0;
+
+  constructor(
+    private readonly keepForPull: boolean,
+    /** Most reports kept for getDeliveryReport() before produce() has to wait (pykafka keeps them without bound). */
+    private readonly pullCapacity: number,
+  ) {}
+
+  track(message: PendingMessage): void {
+    this.pending.add(message);
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  settle(message: PendingMessage, error: KafkaRxError | null): void {
+    if (message.settled) return;
+    message.settled = true;
+    this.pending.delete(message);
+    const report: DeliveryReport = error === null ? { message } : { message, error };
+    if (error === null) this.acknowledged++;
+    else this.failed++;
+    message.onSettled?.(report);
+    message.onSettled = null;
+    this.reports.next(report);
+    if (this.keepForPull) this.keep(report);
+    if (this.pending.size === 0) {
+      for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  }
+
+  /** Settles everything still pending with the given error (stop() after pendingTimeoutMs). */
+  failAll(errorFor: (message: PendingMessage) => KafkaRxError): void {
+    for (const message of [...this.pending]) this.settle(message, errorFor(message));
+  }
+
+  /** Resolves when no message is pending. */
+  whenIdle(): Promise<void> {
+    if (this.pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** True when getDeliveryReport() reports are piling up past their room. */
+  get pullQueueFull(): boolean {
+    return this.keepForPull && this.pulled.length - this.pulledHead >= this.pullCapacity;
+  }
+
+  waitForPullRoom(): Promise<void> {
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** pykafka's pull-style report API; undefined when none came within the wait. */
+  getDeliveryReport(options: { block?: boolean; timeoutMs?: number } = {}): Promise<DeliveryReport | undefined> {
+    if (!this.keepForPull) {
+      throw new ConfigError('deliveryReports', 'true (getDeliveryReport() needs deliveryReports: true and sync: false)', false);
+    }
+    const report = this.takeKept();
+    if (report !== undefined || options.block === false) return Promise.resolve(report);
+    return new Promise((resolve) => {
+      const waiter: Waiter<DeliveryReport | undefined> = { resolve, timer: null };
+      if (options.timeoutMs !== undefined && options.timeoutMs >= 0) {
+        waiter.timer = setTimeout(() => {
+          const at = this.pullWaiters.indexOf(waiter);
+          if (at >= 0) this.pullWaiters.splice(at, 1);
+          resolve(undefined);
+        }, options.timeoutMs);
+      }
+      this.pullWaiters.push(waiter);
+    });
+  }
+
+  complete(): void {
+    this.reports.complete();
+    for (const waiter of this.pullWaiters.splice(0)) {
+      if (waiter.timer) clearTimeout(waiter.timer);
+      waiter.resolve(undefined);
+    }
+    for (const wake of this.roomWaiters.splice(0)) wake();
+  }
+
+  private keep(report: DeliveryReport): void {
+    const waiter = this.pullWaiters.shift();
+    if (waiter !== undefined) {
+      if (waiter.timer) clearTimeout(waiter.timer);
+      waiter.resolve(report);
+      return;
+    }
+    this.pulled.push(report);
+  }
+
+  private takeKept(): DeliveryReport | undefined {
+    if (this.pulledHead >= this.pulled.length) return undefined;
+    const report = this.pulled[this.pulledHead];
+    this.pulled[this.pulledHead++] = undefined as unknown as DeliveryReport;
+    if (this.pulledHead > 1024 && this.pulledHead * 2 > this.pulled.length) {
+      this.pulled.splice(0, this.pulledHead);
+      this.pulledHead = 0;
+    }
+    const wake = this.roomWaiters.shift();
+    wake?.();
+    return report;
+  }
+}

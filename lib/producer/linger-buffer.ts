@@ -1,0 +1,75 @@
+import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+
+export interface LingerBufferConfig<T> {
+  /** Longest a value waits in the buffer, counted from the first value of the batch. */
+  lingerMs: number;
+  /** The batch leaves as soon as it holds this many values. */
+  maxCount: number;
+  /** Optional byte budget: the batch also leaves once the summed sizes reach it. */
+  maxBytes?: number;
+  sizeOf?: (value: T) => number;
+  /** Each emission sends what is buffered at once (flush() and stop()). */
+  flush$?: Observable<unknown>;
+  scheduler?: SchedulerLike;
+}
+
+/**
+ * bufferTime + bufferCount with what a producer needs on top: the linger timer starts with the
+ * first value of a batch (so no message waits longer than lingerMs, and an idle group holds no
+ * timer), empty windows emit nothing, a byte budget, and a notifier that flushes on demand.
+ *
+ * ```
+ * source:  -a-b-c-------d-|         (maxCount 3, lingerMs 5)
+ * result:  -----x-------------(y|)  x = [a,b,c] (count), y = [d] (completion flushes)
+ * ```
+ */
+export function lingerBuffer<T>(config: LingerBufferConfig<T>): OperatorFunction<T, T[]> {
+  const { lingerMs, maxCount, maxBytes = Infinity, sizeOf, flush$, scheduler = asyncScheduler } = config;
+  return (source) =>
+    new Observable<T[]>((subscriber) => {
+      let buffer: T[] = [];
+      let bytes = 0;
+      let timer: Subscription | null = null;
+
+      const emit = () => {
+        if (timer !== null) {
+          timer.unsubscribe();
+          timer = null;
+        }
+        if (buffer.length === 0) return;
+        const batch = buffer;
+        buffer = [];
+        bytes = 0;
+        subscriber.next(batch);
+      };
+
+      const flushSubscription = flush$?.subscribe({ next: emit, error: (err) => subscriber.error(err) });
+      const sourceSubscription = source.subscribe({
+        next(value) {
+          buffer.push(value);
+          if (sizeOf !== undefined) bytes += sizeOf(value);
+          if (buffer.length >= maxCount || bytes >= maxBytes) {
+            emit();
+          } else if (timer === null) {
+            timer = scheduler.schedule(emit, lingerMs);
+          }
+        },
+        error(err) {
+          buffer = [];
+          subscriber.error(err);
+        },
+        complete() {
+          emit();
+          subscriber.complete();
+        },
+      });
+
+      return () => {
+        sourceSubscription.unsubscribe();
+        flushSubscription?.unsubscribe();
+        timer?.unsubscribe();
+        timer = null;
+        buffer = [];
+      };
+    });
+}

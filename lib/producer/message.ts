@@ -1,0 +1,65 @@
+import type { KafkaRxError } from '../errors.js';
+
+export interface RecordHeader {
+  key: string;
+  value: Buffer | null;
+}
+
+/**
+ * A message as the producer reports it: where it landed and what the caller gave. `value` and
+ * `key` are the bytes sent; `input` and `inputKey` keep the caller's values before serialization.
+ */
+export interface Message<V = unknown, K = unknown> {
+  readonly topic: string;
+  readonly partition: number;
+  /** Offset in the partition once acknowledged; -1n before, and with acks=0 (the broker never says). */
+  readonly offset: bigint;
+  /** Milliseconds since the epoch: the create time sent, or the broker's log-append time. */
+  readonly timestamp: number;
+  readonly value: Buffer | null;
+  readonly key: Buffer | null;
+  readonly headers: readonly RecordHeader[] | undefined;
+  readonly input: V;
+  readonly inputKey: K | undefined;
+  /** How many times the message was sent. */
+  readonly attempts: number;
+}
+
+export interface DeliveryReport<V = unknown, K = unknown> {
+  readonly message: Message<V, K>;
+  /** Present when delivery failed; a typed kafka-rx error. */
+  readonly error?: KafkaRxError;
+}
+
+/**
+ * The producer's own record of a message in flight. One object per message carries it from
+ * produce() to its report, so the hot path allocates nothing else per message: the record batch
+ * encoder reads key, value, timestamp and headers from it directly.
+ */
+export class PendingMessage<V = unknown, K = unknown> implements Message<V, K> {
+  offset = -1n;
+  attempts = 0;
+  /** Set once the outcome is reported; a second outcome is ignored (exactly one per message). */
+  settled = false;
+  /** Leader broker whose queue holds the message (for per-broker queue accounting). */
+  broker = -1;
+  /** Called with the outcome when produce() waits for it (sync mode). */
+  onSettled: ((report: DeliveryReport<V, K>) => void) | null = null;
+  /** Last retriable error seen, reported if attempts run out. */
+  lastError: KafkaRxError | null = null;
+
+  constructor(
+    readonly topic: string,
+    public partition: number,
+    public timestamp: number,
+    readonly value: Buffer | null,
+    readonly key: Buffer | null,
+    readonly headers: RecordHeader[] | undefined,
+    readonly input: V,
+    readonly inputKey: K | undefined,
+    /** Scheduler time after which the message fails with DeliveryTimeoutError. */
+    readonly deadline: number,
+    /** Approximate encoded size, for the byte budget of a batch. */
+    readonly size: number,
+  ) {}
+}

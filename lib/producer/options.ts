@@ -1,0 +1,187 @@
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { ConfigError } from '../errors.js';
+import type { Compression } from '../records/index.js';
+import type { Partitioner } from './partitioners.js';
+import type { Serializer } from './serializers.js';
+
+export type RequiredAcks = 0 | 1 | -1;
+
+/**
+ * The producer's options: pykafka's Producer parameters in camelCase, with pykafka's defaults and
+ * meaning, plus what a modern producer needs (deliveryTimeoutMs, in-flight bound, stats, scheduler).
+ */
+export interface ProducerOptions {
+  /** Chooses a partition for each message; pykafka's default is its (round-robin) RandomPartitioner. */
+  partitioner?: Partitioner;
+  /** Batch compression: a name or pykafka's CompressionType number (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd). */
+  compression?: Compression | 0 | 1 | 2 | 3 | 4;
+  /** Attempts per message after the first (1 + maxRetries sends in all). */
+  maxRetries?: number;
+  /** Pause after a failed request before its messages are tried again. */
+  retryBackoffMs?: number;
+  /** 0 (no acknowledgement), 1 (leader), -1 or 'all' (all in-sync replicas). */
+  requiredAcks?: RequiredAcks | 'all';
+  /** Broker-side time limit for gathering acknowledgements, sent in each Produce request. */
+  ackTimeoutMs?: number;
+  /** Most messages waiting to be sent to one leader broker. */
+  maxQueuedMessages?: number;
+  /** A broker's batch leaves as soon as this many messages are waiting for it. */
+  minQueuedMessages?: number;
+  /** Upper bound on how long a message waits for its batch to fill. */
+  lingerMs?: number;
+  /** How long an idle broker group lives on (0: until stop(); -1: torn down at once when idle). */
+  queueEmptyTimeoutMs?: number;
+  /** When a broker's queue is full: wait for room (true) or reject with QueueFullError (false). */
+  blockOnQueueFull?: boolean;
+  /** Largest Produce request, measured on its real encoded bytes. */
+  maxRequestSize?: number;
+  /** produce() resolves only once the message is acknowledged (and rejects with its error). */
+  sync?: boolean;
+  /** Keep reports for the pull-style getDeliveryReport(). */
+  deliveryReports?: boolean;
+  /** How long a sync produce() and stop() wait for outcomes (-1: no limit). */
+  pendingTimeoutMs?: number;
+  /** Start at construction; otherwise call start(). */
+  autoStart?: boolean;
+  /** (value, key) => [valueBytes, keyBytes]. Without one, values and keys must be Buffers or null. */
+  serializer?: Serializer<any, any> | null;
+  /** Beyond pykafka: a message without an outcome this long after produce() fails with DeliveryTimeoutError. */
+  deliveryTimeoutMs?: number;
+  /** Beyond pykafka: Produce requests in flight per broker (pykafka has one). */
+  maxInFlightRequestsPerBroker?: number;
+  /** Beyond pykafka: how often stats$ emits. */
+  statsIntervalMs?: number;
+  /** Timers (linger, backoff, timeouts) run on this scheduler; tests pass a TestScheduler. */
+  scheduler?: SchedulerLike;
+}
+
+export interface ResolvedProducerOptions {
+  partitioner: Partitioner | undefined;
+  compression: Compression;
+  maxRetries: number;
+  retryBackoffMs: number;
+  requiredAcks: RequiredAcks;
+  ackTimeoutMs: number;
+  maxQueuedMessages: number;
+  minQueuedMessages: number;
+  lingerMs: number;
+  queueEmptyTimeoutMs: number;
+  blockOnQueueFull: boolean;
+  maxRequestSize: number;
+  sync: boolean;
+  deliveryReports: boolean;
+  pendingTimeoutMs: number;
+  autoStart: boolean;
+  serializer: Serializer<any, any> | null;
+  deliveryTimeoutMs: number;
+  maxInFlightRequestsPerBroker: number;
+  statsIntervalMs: number;
+  scheduler: SchedulerLike;
+}
+
+const compressionByNumber: readonly Compression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+
+const knownOptions = new Set<string>([
+  'partitioner', 'compression', 'maxRetries', 'retryBackoffMs', 'requiredAcks', 'ackTimeoutMs',
+  'maxQueuedMessages', 'minQueuedMessages', 'lingerMs', 'queueEmptyTimeoutMs', 'blockOnQueueFull',
+  'maxRequestSize', 'sync', 'deliveryReports', 'pendingTimeoutMs', 'autoStart', 'serializer',
+  'deliveryTimeoutMs', 'maxInFlightRequestsPerBroker', 'statsIntervalMs', 'scheduler',
+]);
+
+function integer(options: ProducerOptions, name: keyof ProducerOptions, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+    throw new ConfigError(name, range, value);
+  }
+  return value;
+}
+
+function boolean(options: ProducerOptions, name: keyof ProducerOptions, fallback: boolean): boolean {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new ConfigError(name, 'true or false', value);
+  return value;
+}
+
+/** Timeouts accept -1 for "no limit", as pykafka's pending_timeout_ms does. */
+function timeout(options: ProducerOptions, name: keyof ProducerOptions, fallback: number): number {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(Number.isInteger(value) || value === Infinity) || (value < 0 && value !== -1)) {
+    throw new ConfigError(name, 'an integer >= 0 (milliseconds), or -1 for no limit', value);
+  }
+  return value === -1 ? Infinity : value;
+}
+
+export function resolveProducerOptions(options: ProducerOptions = {}): ResolvedProducerOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError('options', 'an object of producer options', options);
+  }
+  for (const name of Object.keys(options)) {
+    if (!knownOptions.has(name)) throw new ConfigError(name, `one of the known options: ${[...knownOptions].join(', ')}`, 'unknown option');
+  }
+
+  let compression: Compression = 'none';
+  if (options.compression !== undefined) {
+    const value = options.compression;
+    const named = typeof value === 'number' ? compressionByNumber[value] : value;
+    if (!named || !compressionByNumber.includes(named)) {
+      throw new ConfigError('compression', `one of ${compressionByNumber.join(', ')} (or 0-4)`, value);
+    }
+    compression = named;
+  }
+
+  let requiredAcks: RequiredAcks = 1;
+  if (options.requiredAcks !== undefined) {
+    const value = options.requiredAcks;
+    if (value === 'all' || value === -1) requiredAcks = -1;
+    else if (value === 0 || value === 1) requiredAcks = value;
+    else throw new ConfigError('requiredAcks', "0, 1, -1 or 'all'", value);
+  }
+
+  const partitioner = options.partitioner;
+  if (partitioner !== undefined && typeof partitioner !== 'function' && !(partitioner && typeof (partitioner as { partition?: unknown }).partition === 'function')) {
+    throw new ConfigError('partitioner', 'a function (key, partitions) => partition or a partitioner object', partitioner);
+  }
+  const serializer = options.serializer ?? null;
+  if (serializer !== null && typeof serializer !== 'function') {
+    throw new ConfigError('serializer', 'a function (value, key) => [value, key], or null', serializer);
+  }
+  const scheduler = options.scheduler ?? asyncScheduler;
+  if (typeof scheduler !== 'object' || typeof scheduler.schedule !== 'function' || typeof scheduler.now !== 'function') {
+    throw new ConfigError('scheduler', 'an RxJS SchedulerLike', scheduler);
+  }
+
+  const sync = boolean(options, 'sync', false);
+  const maxQueuedMessages = integer(options, 'maxQueuedMessages', 100_000, 1);
+  // pykafka forces min_queued_messages to 1 in sync mode: each call waits for its own message.
+  const minQueuedMessages = sync ? 1 : integer(options, 'minQueuedMessages', 70_000, 1);
+  const queueEmptyTimeoutMs = integer(options, 'queueEmptyTimeoutMs', 0, -1);
+
+  const resolved: ResolvedProducerOptions = {
+    partitioner,
+    compression,
+    maxRetries: integer(options, 'maxRetries', 3, 0),
+    retryBackoffMs: integer(options, 'retryBackoffMs', 100, 0),
+    requiredAcks,
+    ackTimeoutMs: integer(options, 'ackTimeoutMs', 10_000, 0, 2 ** 31 - 1),
+    maxQueuedMessages,
+    minQueuedMessages,
+    lingerMs: integer(options, 'lingerMs', 5_000, 0),
+    queueEmptyTimeoutMs,
+    blockOnQueueFull: boolean(options, 'blockOnQueueFull', true),
+    maxRequestSize: integer(options, 'maxRequestSize', 1_000_012, 1024, 2 ** 31 - 1),
+    sync,
+    deliveryReports: boolean(options, 'deliveryReports', false),
+    pendingTimeoutMs: timeout(options, 'pendingTimeoutMs', 5_000),
+    autoStart: boolean(options, 'autoStart', true),
+    serializer,
+    deliveryTimeoutMs: timeout(options, 'deliveryTimeoutMs', 120_000),
+    maxInFlightRequestsPerBroker: integer(options, 'maxInFlightRequestsPerBroker', 5, 1, 1000),
+    statsIntervalMs: integer(options, 'statsIntervalMs', 1_000, 1),
+    scheduler,
+  };
+  return resolved;
+}

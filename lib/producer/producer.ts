@@ -1,0 +1,298 @@
+import { BehaviorSubject, interval, map, Subject, type Observable, type Subscription } from 'rxjs';
+import { KafkaRxError, ProducerStoppedError, QueueFullError, DeliveryTimeoutError, RecordTypeError } from '../errors.js';
+import { BrokerQueues } from './broker-queues.js';
+import { DeliveryOutcomes } from './delivery-reports.js';
+import { PendingMessage, type DeliveryReport, type Message, type RecordHeader } from './message.js';
+import { resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './options.js';
+import { RandomPartitioner, checkedPartition, type PartitionFunction } from './partitioners.js';
+import { producerPipeline } from './pipeline.js';
+import { assertBytes } from './serializers.js';
+import { ProducerStats, type ProducerStatsSnapshot } from './stats.js';
+import type { ProducerTransport } from './transport.js';
+
+/** The second argument of produce() in its record form. */
+export interface ProduceOptions<K = unknown> {
+  key?: K | null;
+  /** Milliseconds since the epoch, or a Date; default now. */
+  timestamp?: number | Date;
+  headers?: RecordHeader[] | Record<string, string | Buffer | null>;
+  /** An explicit partition, bypassing the partitioner. */
+  partition?: number;
+}
+
+type State = 'idle' | 'running' | 'stopping' | 'stopped';
+
+const recordFormKeys = new Set(['key', 'timestamp', 'headers', 'partition']);
+
+function isRecordForm(argument: unknown): argument is ProduceOptions {
+  if (argument === null || typeof argument !== 'object' || Buffer.isBuffer(argument) || argument instanceof Uint8Array) return false;
+  if (Object.getPrototypeOf(argument) !== Object.prototype) return false;
+  const keys = Object.keys(argument);
+  return keys.length > 0 && keys.every((key) => recordFormKeys.has(key));
+}
+
+/**
+ * pykafka's Producer as an RxJS dataflow. produce() pushes into a Subject; the pipeline groups by
+ * leader broker, batches by count, bytes and linger, sends with retries, and gives every accepted
+ * message exactly one delivery report.
+ */
+export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisposable {
+  readonly options: ResolvedProducerOptions;
+  /** Every message's outcome, acknowledged or failed; completes after stop(). */
+  readonly deliveryReports$: Observable<DeliveryReport<V, K>>;
+  /** True while the producer's queues are above 80% of their room, false again below 50%. */
+  readonly pressure$: BehaviorSubject<boolean>;
+
+  private state: State = 'idle';
+  private readonly outcomes: DeliveryOutcomes;
+  private readonly queues: BrokerQueues;
+  private readonly stats = new ProducerStats();
+  private readonly partition: PartitionFunction;
+  private input: Subject<PendingMessage> | null = null;
+  private readonly flush$ = new Subject<void>();
+  private pipeline: Subscription | null = null;
+  private ready: Promise<void> | null = null;
+  private stopping: Promise<void> | null = null;
+
+  constructor(
+    private readonly transport: ProducerTransport,
+    readonly topic: string,
+    options: ProducerOptions = {},
+  ) {
+    if (typeof topic !== 'string' || topic.length === 0) throw new RecordTypeError('topic', 'a non-empty string', topic);
+    this.options = resolveProducerOptions(options);
+    const partitioner = this.options.partitioner ?? new RandomPartitioner();
+    this.partition = typeof partitioner === 'function' ? partitioner : partitioner.partition.bind(partitioner);
+    this.outcomes = new DeliveryOutcomes(this.options.deliveryReports && !this.options.sync, this.options.maxQueuedMessages);
+    this.deliveryReports$ = this.outcomes.reports$ as Observable<DeliveryReport<V, K>>;
+    // Room is per broker; the watermarks speak of one broker's worth, the unit a user configures.
+    this.queues = new BrokerQueues(this.options.maxQueuedMessages, Math.ceil(this.options.maxQueuedMessages * 0.8), Math.floor(this.options.maxQueuedMessages * 0.5));
+    this.pressure$ = this.queues.pressure$;
+    if (this.options.autoStart) this.start();
+  }
+
+  /** Starts the pipeline and fetches the topic's metadata. */
+  start(): void {
+    if (this.state === 'running') return;
+    if (this.state !== 'idle') throw new ProducerStoppedError('a stopped producer cannot be started again; create a new one');
+    this.state = 'running';
+    const input = new Subject<PendingMessage>();
+    this.input = input;
+    this.pipeline = producerPipeline(input, {
+      topic: this.topic,
+      options: this.options,
+      transport: this.transport,
+      outcomes: this.outcomes,
+      stats: this.stats,
+      queues: this.queues,
+      flush$: this.flush$,
+      reroute: (messages) => this.reroute(messages),
+    }).subscribe({
+      error: (error) => {
+        // The pipeline settles every failure itself; reaching here is a defect. Fail what is pending.
+        const failure = error instanceof KafkaRxError ? error : new KafkaRxError(`producer pipeline failed: ${String(error)}`, { cause: error });
+        this.outcomes.failAll(() => failure);
+      },
+    });
+    this.ready = this.transport.partitionsOf(this.topic).then(() => undefined);
+    // produce() awaits readiness itself; a failure here must not be an unhandled rejection.
+    this.ready.catch(() => undefined);
+  }
+
+  /**
+   * Queues a message. `produce(value, key?, timestamp?)` as in pykafka, or
+   * `produce(value, { key, timestamp, headers, partition })`. Resolves with the Message once queued
+   * (async mode) or once acknowledged (sync mode, rejecting with the delivery error).
+   */
+  async produce(value: V, keyOrRecord?: K | null | ProduceOptions<K>, timestamp?: number | Date): Promise<Message<V, K>> {
+    if (this.state !== 'running') {
+      throw new ProducerStoppedError(this.state === 'idle' ? 'the producer is not started (autoStart is false): call start()' : 'the producer is stopped');
+    }
+    const record: ProduceOptions<K> = isRecordForm(keyOrRecord) ? (keyOrRecord as ProduceOptions<K>) : { key: keyOrRecord as K | null | undefined, timestamp };
+    await this.ready;
+    const [valueBytes, keyBytes] = this.serialize(value, record.key ?? null);
+    const headers = normaliseHeaders(record.headers);
+    const partitions = this.transport.knownPartitionsOf(this.topic) ?? (await this.transport.partitionsOf(this.topic));
+    const partition = record.partition !== undefined
+      ? checkedPartition(record.partition, partitions)
+      : checkedPartition(this.partition(keyBytes, partitions), partitions);
+    const time = record.timestamp === undefined ? Date.now() : toMillis(record.timestamp);
+    const size = (valueBytes?.length ?? 0) + (keyBytes?.length ?? 0) + headerBytes(headers) + 24;
+    const message = new PendingMessage<V, K>(
+      this.topic, partition, time, valueBytes, keyBytes, headers, value, record.key ?? undefined,
+      this.options.scheduler.now() + this.options.deliveryTimeoutMs, size,
+    );
+
+    await this.takeRoom(message);
+    // The state may have changed while waiting for room.
+    if (this.state !== 'running' || this.input === null) {
+      this.queues.remove(message.broker, 1);
+      throw new ProducerStoppedError('the producer stopped while produce() waited for room');
+    }
+    const settled = this.options.sync ? this.whenSettled(message) : null;
+    this.outcomes.track(message);
+    this.stats.produced++;
+    this.input.next(message);
+    return settled === null ? message : settled;
+  }
+
+  /** Sends everything queued now and resolves when every message produced so far has its outcome. */
+  async flush(): Promise<void> {
+    this.flush$.next();
+    await this.outcomes.whenIdle();
+  }
+
+  /**
+   * Sends what is queued at once, waits up to pendingTimeoutMs for outstanding outcomes, then fails
+   * whatever remains with ProducerStoppedError. produce() afterwards rejects.
+   */
+  stop(): Promise<void> {
+    if (this.stopping !== null) return this.stopping;
+    this.stopping = this.stopNow();
+    return this.stopping;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  /** pykafka's pull-style delivery reports (deliveryReports: true). */
+  getDeliveryReport(options: { block?: boolean; timeoutMs?: number } = {}): Promise<DeliveryReport<V, K> | undefined> {
+    return this.outcomes.getDeliveryReport(options) as Promise<DeliveryReport<V, K> | undefined>;
+  }
+
+  /** Snapshots of the producer's state every statsIntervalMs, for dashboards and benchmarks. */
+  get stats$(): Observable<ProducerStatsSnapshot> {
+    return interval(this.options.statsIntervalMs, this.options.scheduler).pipe(map(() => this.statsSnapshot()));
+  }
+
+  statsSnapshot(): ProducerStatsSnapshot {
+    return {
+      time: this.options.scheduler.now(),
+      produced: this.stats.produced,
+      acknowledged: this.outcomes.acknowledged,
+      failed: this.outcomes.failed,
+      pending: this.outcomes.pendingCount,
+      queuedPerBroker: this.queues.snapshot(),
+      queued: this.queues.totalQueued,
+      requests: this.stats.requests,
+      bytes: this.stats.bytes,
+      retries: this.stats.retries,
+      errors: this.stats.errors,
+    };
+  }
+
+  get isRunning(): boolean {
+    return this.state === 'running';
+  }
+
+  private async stopNow(): Promise<void> {
+    if (this.state === 'idle') {
+      this.state = 'stopped';
+      this.outcomes.complete();
+      return;
+    }
+    this.state = 'stopping';
+    this.queues.rejectWaiters(new ProducerStoppedError('the producer stopped while produce() waited for room'));
+    this.flush$.next();
+    const idle = this.outcomes.whenIdle();
+    const limit = this.options.pendingTimeoutMs;
+    if (limit === Infinity) {
+      await idle;
+    } else {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([idle, new Promise<void>((resolve) => (timer = setTimeout(resolve, limit)))]);
+      clearTimeout(timer);
+    }
+    this.outcomes.failAll(() => new ProducerStoppedError(`stop() gave up waiting for an acknowledgement after pendingTimeoutMs (${limit} ms)`));
+    this.input?.complete();
+    this.pipeline?.unsubscribe();
+    this.pipeline = null;
+    this.input = null;
+    this.state = 'stopped';
+    this.outcomes.complete();
+  }
+
+  private serialize(value: V, key: K | null): [Buffer | null, Buffer | null] {
+    const serializer = this.options.serializer;
+    if (serializer !== null) {
+      const result = serializer(value, key);
+      if (!Array.isArray(result) || result.length !== 2) throw new RecordTypeError('serializer result', 'a [value, key] pair of Buffers or nulls', result);
+      return [assertBytes(result[0], 'value'), assertBytes(result[1], 'key')];
+    }
+    return [assertBytes(value, 'value'), assertBytes(key, 'key')];
+  }
+
+  private async takeRoom(message: PendingMessage<V, K>): Promise<void> {
+    if (this.outcomes.pullQueueFull) {
+      if (!this.options.blockOnQueueFull) throw new QueueFullError('maxQueuedMessages delivery reports wait for getDeliveryReport()');
+      while (this.outcomes.pullQueueFull) await this.outcomes.waitForPullRoom();
+    }
+    const broker = this.transport.leaderOf(this.topic, message.partition);
+    message.broker = broker;
+    if (this.queues.tryAdd(broker)) return;
+    if (!this.options.blockOnQueueFull) {
+      throw new QueueFullError(`the queue for broker ${broker} holds maxQueuedMessages (${this.options.maxQueuedMessages}) messages`);
+    }
+    await this.queues.waitForRoom(broker);
+  }
+
+  private whenSettled(message: PendingMessage<V, K>): Promise<Message<V, K>> {
+    return new Promise((resolve, reject) => {
+      const limit = this.options.pendingTimeoutMs;
+      const timer = limit === Infinity ? undefined : setTimeout(() => {
+        // The message keeps its own outcome on deliveryReports$; only this call stops waiting.
+        message.onSettled = null;
+        reject(new DeliveryTimeoutError(`no acknowledgement within pendingTimeoutMs (${limit} ms); the message is still pending`));
+      }, limit);
+      message.onSettled = (report) => {
+        clearTimeout(timer);
+        if (report.error) reject(report.error);
+        else resolve(report.message);
+      };
+    });
+  }
+
+  private reroute(messages: PendingMessage[]): void {
+    const input = this.input;
+    for (const message of messages) {
+      const leader = this.transport.leaderOf(this.topic, message.partition);
+      message.broker = leader;
+      this.queues.add(leader, 1);
+      if (input !== null) input.next(message);
+    }
+    if (input === null) {
+      // After stop() there is no pipeline to rejoin: stop() has settled them already.
+      for (const message of messages) this.queues.remove(message.broker, 1);
+    }
+    // While stopping nothing waits out a linger, re-routed messages included.
+    if (this.state === 'stopping') this.flush$.next();
+  }
+}
+
+function toMillis(timestamp: number | Date): number {
+  const millis = timestamp instanceof Date ? timestamp.getTime() : timestamp;
+  if (typeof millis !== 'number' || !Number.isFinite(millis)) throw new RecordTypeError('timestamp', 'milliseconds since the epoch or a Date', timestamp);
+  return Math.trunc(millis);
+}
+
+function normaliseHeaders(headers: ProduceOptions['headers']): RecordHeader[] | undefined {
+  if (headers === undefined || headers === null) return undefined;
+  const list: RecordHeader[] = Array.isArray(headers)
+    ? headers
+    : Object.entries(headers).map(([key, value]) => ({ key, value: typeof value === 'string' ? Buffer.from(value) : value }));
+  list.forEach((header, index) => {
+    if (header === null || typeof header !== 'object' || typeof header.key !== 'string') {
+      throw new RecordTypeError(`headers[${index}].key`, 'a string', header?.key);
+    }
+    assertBytes(header.value, `headers[${index}].value`);
+  });
+  return list;
+}
+
+function headerBytes(headers: RecordHeader[] | undefined): number {
+  if (headers === undefined) return 0;
+  let bytes = 0;
+  for (const header of headers) bytes += header.key.length + (header.value?.length ?? 0) + 4;
+  return bytes;
+}

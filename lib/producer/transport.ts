@@ -1,0 +1,25 @@
+import type { Observable } from 'rxjs';
+import type { ProduceRequest, ProduceResponse } from '../protocol/produce.js';
+
+/**
+ * What the producer needs from the cluster, and nothing more: partitions, leaders, a metadata
+ * refresh, and a way to send one Produce request to one broker. The KafkaClient provides it over
+ * real connections; operator tests provide a double with the same contract.
+ */
+export interface ProducerTransport {
+  /** The topic's partition ids, sorted; fetches metadata when the topic is not known yet. */
+  partitionsOf(topic: string): Promise<readonly number[]>;
+  /** The cached partition ids, without I/O (undefined when unknown). */
+  knownPartitionsOf(topic: string): readonly number[] | undefined;
+  /** Leader node id of a partition from the metadata cache; -1 when it has none. */
+  leaderOf(topic: string, partition: number): number;
+  /** Fetches fresh metadata for the topic (concurrent callers share one request). */
+  refreshMetadata(topic: string): Promise<void>;
+  /** The Produce version the connection to this broker negotiated (connecting if needed). */
+  produceVersion(broker: number): Promise<number>;
+  /** Sends one Produce request; resolves undefined for acks=0 once the request is written. */
+  produce(broker: number, request: ProduceRequest, timeoutMs: number): Promise<ProduceResponse | undefined>;
+  /** Emits whenever the metadata cache changes (leaders moved, brokers came or went). */
+  readonly metadataChanges$: Observable<unknown>;
+  readonly clientId: string;
+}

@@ -1,0 +1,92 @@
+import { expect } from 'chai';
+import { TestScheduler } from 'rxjs/testing';
+import { lingerBuffer } from '../../lib/producer/linger-buffer.js';
+
+describe('lingerBuffer (virtual time)', () => {
+  let scheduler: TestScheduler;
+  beforeEach(() => {
+    scheduler = new TestScheduler((actual, expected) => expect(actual).to.deep.equal(expected));
+  });
+
+  it('sends a batch as soon as it holds maxCount values', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const source = cold('-a-b-c-d-e-f-|');
+      expectObservable(source.pipe(lingerBuffer({ lingerMs: 100, maxCount: 3, scheduler }))).toBe('-----x-----y-|', {
+        x: ['a', 'b', 'c'],
+        y: ['d', 'e', 'f'],
+      });
+    });
+  });
+
+  it('sends a partial batch lingerMs after its first value', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const source = cold('-a--b-------------------|');
+      expectObservable(source.pipe(lingerBuffer({ lingerMs: 10, maxCount: 100, scheduler }))).toBe('-----------x------------|', {
+        x: ['a', 'b'],
+      });
+    });
+  });
+
+  it('never sends an empty batch and holds no timer while idle', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const source = cold('----------------------------------------|');
+      expectObservable(source.pipe(lingerBuffer({ lingerMs: 5, maxCount: 2, scheduler }))).toBe('----------------------------------------|');
+    });
+  });
+
+  it('restarts the linger window with the first value after a send', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const source = cold('-ab------c--------|');
+      expectObservable(source.pipe(lingerBuffer({ lingerMs: 4, maxCount: 2, scheduler }))).toBe('--x----------y----|', {
+        x: ['a', 'b'],
+        y: ['c'],
+      });
+    });
+  });
+
+  it('sends when the byte budget is reached', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const source = cold('-a-b-c-|', { a: 'xxxx', b: 'yyyyyy', c: 'z' });
+      expectObservable(source.pipe(lingerBuffer<string>({ lingerMs: 50, maxCount: 100, maxBytes: 10, sizeOf: (s) => s.length, scheduler }))).toBe('---x---(y|)', {
+        x: ['xxxx', 'yyyyyy'],
+        y: ['z'],
+      });
+    });
+  });
+
+  it('flushes on demand, and an empty flush sends nothing', () => {
+    scheduler.run(({ cold, hot, expectObservable }) => {
+      const source = cold('-a-b-----c---|');
+      const flush$ = hot('--f--f-------f-');
+      expectObservable(source.pipe(lingerBuffer({ lingerMs: 100, maxCount: 100, flush$, scheduler }))).toBe('--x--y-------(z|)', {
+        x: ['a'],
+        y: ['b'],
+        z: ['c'],
+      });
+    });
+  });
+
+  it('flushes what it holds when the source completes', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      expectObservable(cold('-a-b|').pipe(lingerBuffer({ lingerMs: 100, maxCount: 100, scheduler }))).toBe('----(x|)', { x: ['a', 'b'] });
+    });
+  });
+
+  it('forwards an error and drops its timer', () => {
+    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold('-a-#');
+      expectObservable(source.pipe(lingerBuffer({ lingerMs: 100, maxCount: 100, scheduler }))).toBe('---#');
+      expectSubscriptions(source.subscriptions).toBe('^--!');
+    });
+  });
+
+  it('unsubscribes from the source and the flush notifier on teardown', () => {
+    scheduler.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+      const source = cold('-a-b-c-d-e-');
+      const flush$ = hot('-----------');
+      expectObservable(source.pipe(lingerBuffer({ lingerMs: 3, maxCount: 100, flush$, scheduler })), '------!').toBe('----x-', { x: ['a', 'b'] });
+      expectSubscriptions(source.subscriptions).toBe('^-----!');
+      expectSubscriptions(flush$.subscriptions).toBe('^-----!');
+    });
+  });
+});
