@@ -46,8 +46,11 @@ export class DeliveryOutcomes {
     const report: DeliveryReport = error === null ? { message } : { message, error };
     if (error === null) this.acknowledged++;
     else this.failed++;
-    message.onSettled?.(report);
+    const { onSettled, onReport } = message;
     message.onSettled = null;
+    message.onReport = null;
+    if (onSettled !== null) callSafely(onSettled, report);
+    if (onReport !== null) callSafely(onReport, report);
     this.reports.next(report);
     if (this.keepForPull) this.keep(report);
     if (this.pending.size === 0) {
@@ -125,5 +128,16 @@ export class DeliveryOutcomes {
     const wake = this.roomWaiters.shift();
     wake?.();
     return report;
+  }
+}
+
+/** A throwing callback must not cost other messages their reports: its error surfaces on its own. */
+function callSafely(callback: (report: DeliveryReport) => void, report: DeliveryReport): void {
+  try {
+    callback(report);
+  } catch (error) {
+    setTimeout(() => {
+      throw error;
+    });
   }
 }

@@ -45,6 +45,8 @@ export class PendingMessage<V = unknown, K = unknown> implements Message<V, K> {
   broker = -1;
   /** Called with the outcome when produce() waits for it (sync mode). */
   onSettled: ((report: DeliveryReport<V, K>) => void) | null = null;
+  /** The caller's callback for this message's report (operators correlate through it). */
+  onReport: ((report: DeliveryReport<V, K>) => void) | null = null;
   /** Last retriable error seen, reported if attempts run out. */
   lastError: KafkaRxError | null = null;
 

@@ -6,6 +6,7 @@ import { PendingMessage, type DeliveryReport, type Message, type RecordHeader } 
 import { resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './options.js';
 import { RandomPartitioner, checkedPartition, type PartitionFunction } from './partitioners.js';
 import { producerPipeline } from './pipeline.js';
+import { sendAll, type SendAllOptions } from './send-all.js';
 import { assertBytes } from './serializers.js';
 import { ProducerStats, type ProducerStatsSnapshot } from './stats.js';
 import type { ProducerTransport } from './transport.js';
@@ -104,11 +105,19 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
    * `produce(value, { key, timestamp, headers, partition })`. Resolves with the Message once queued
    * (async mode) or once acknowledged (sync mode, rejecting with the delivery error).
    */
-  async produce(value: V, keyOrRecord?: K | null | ProduceOptions<K>, timestamp?: number | Date): Promise<Message<V, K>> {
+  produce(value: V, keyOrRecord?: K | null | ProduceOptions<K>, timestamp?: number | Date): Promise<Message<V, K>> {
+    const record: ProduceOptions<K> = isRecordForm(keyOrRecord) ? (keyOrRecord as ProduceOptions<K>) : { key: keyOrRecord as K | null | undefined, timestamp };
+    return this.send(value, record, null);
+  }
+
+  /**
+   * produce() in its record form with a callback for the message's one report: what operators
+   * build on to correlate each source value with its outcome without scanning deliveryReports$.
+   */
+  async send(value: V, record: ProduceOptions<K>, onReport: ((report: DeliveryReport<V, K>) => void) | null): Promise<Message<V, K>> {
     if (this.state !== 'running') {
       throw new ProducerStoppedError(this.state === 'idle' ? 'the producer is not started (autoStart is false): call start()' : 'the producer is stopped');
     }
-    const record: ProduceOptions<K> = isRecordForm(keyOrRecord) ? (keyOrRecord as ProduceOptions<K>) : { key: keyOrRecord as K | null | undefined, timestamp };
     await this.ready;
     const [valueBytes, keyBytes] = this.serialize(value, record.key ?? null);
     const headers = normaliseHeaders(record.headers);
@@ -129,6 +138,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       this.queues.remove(message.broker, 1);
       throw new ProducerStoppedError('the producer stopped while produce() waited for room');
     }
+    message.onReport = onReport as PendingMessage['onReport'];
     const settled = this.options.sync ? this.whenSettled(message) : null;
     this.outcomes.track(message);
     this.stats.produced++;
@@ -154,6 +164,14 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+  }
+
+  /**
+   * Produces every item of a lazy source with pull-based backpressure, yielding each item's report
+   * in input order: the source is read only while fewer than maxInFlight records are outstanding.
+   */
+  sendAll<T>(items: Iterable<T> | AsyncIterable<T>, options: SendAllOptions<T, V, K> = {}): AsyncGenerator<DeliveryReport<V, K>, void, undefined> {
+    return sendAll(this, items, options);
   }
 
   /** pykafka's pull-style delivery reports (deliveryReports: true). */

@@ -1,0 +1,39 @@
+/**
+ * Fan out: one source split by content into two topics, with the delivery reports merged back
+ * into one stream.
+ *   npx tsx examples/fan-out.ts
+ */
+import { filter, lastValueFrom, merge, range, reduce, share } from 'rxjs';
+import { KafkaClient } from '../lib/index.js';
+import { toKafka } from '../operators/index.js';
+import { ensureBroker } from '../spec/support/broker.js';
+
+async function main() {
+  const broker = await ensureBroker();
+  const client = new KafkaClient({ brokers: broker.bootstrap });
+  const suffix = Date.now();
+  const [evens, odds] = [`evens-${suffix}`, `odds-${suffix}`];
+  await client.createTopics([evens, odds].map((name) => ({ name, numPartitions: 2, replicationFactor: 1 })));
+  const toEvens = client.producer(evens, { lingerMs: 10 });
+  const toOdds = client.producer(odds, { lingerMs: 10 });
+
+  const numbers$ = range(0, 10_000).pipe(share());
+  const record = (n: number) => ({ value: Buffer.from(String(n)), key: Buffer.from(String(n % 10)) });
+  const reports$ = merge(
+    numbers$.pipe(filter((n) => n % 2 === 0), toKafka(toEvens, { toRecord: record })),
+    numbers$.pipe(filter((n) => n % 2 === 1), toKafka(toOdds, { toRecord: record })),
+  );
+  const counts = await lastValueFrom(
+    reports$.pipe(reduce((acc, r) => (r.error ? acc : { ...acc, [r.message!.topic]: (acc[r.message!.topic] ?? 0) + 1 }), {} as Record<string, number>)),
+  );
+  console.log(`acknowledged per topic: ${JSON.stringify(counts)}`);
+  await client.close();
+  await broker.stop();
+  if (counts[evens] !== 5_000 || counts[odds] !== 5_000) throw new Error('not every number was acknowledged');
+  console.log('done');
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

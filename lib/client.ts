@@ -1,0 +1,92 @@
+import { ConfigError } from './errors.js';
+import { Cluster, type ClusterOptions } from './cluster/cluster.js';
+import { Produce, type ProduceRequest, type ProduceResponse } from './protocol/produce.js';
+import { Producer } from './producer/producer.js';
+import type { ProducerOptions } from './producer/options.js';
+import type { ProducerTransport } from './producer/transport.js';
+
+export interface KafkaClientOptions extends Omit<ClusterOptions, 'brokers' | 'clientId'> {
+  /** Bootstrap brokers, as 'host:port' strings or one comma-separated string. */
+  brokers: string[] | string;
+  clientId?: string;
+  /** Longest wait for any response (Produce waits at least ackTimeoutMs plus a second). */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * The connection to a Kafka cluster: bootstrap, metadata and one connection per broker, shared by
+ * the producers made from it. `client.producer(topic, options)` makes a producer; `close()` stops
+ * them and closes every connection.
+ */
+export class KafkaClient {
+  readonly cluster: Cluster;
+  readonly clientId: string;
+  private readonly producers = new Set<Producer<any, any>>();
+  private readonly transport: ProducerTransport;
+  private readonly requestTimeoutMs: number;
+
+  constructor(options: KafkaClientOptions) {
+    if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object with at least { brokers }', options);
+    const brokers = typeof options.brokers === 'string' ? options.brokers.split(',').map((b) => b.trim()).filter(Boolean) : options.brokers;
+    if (!Array.isArray(brokers) || brokers.length === 0 || !brokers.every((b) => typeof b === 'string' && /^[^\s:]+:\d+$/.test(b))) {
+      throw new ConfigError('brokers', "a non-empty list of 'host:port' strings", options.brokers);
+    }
+    const clientId = options.clientId ?? 'kafka-rx';
+    if (typeof clientId !== 'string') throw new ConfigError('clientId', 'a string', clientId);
+    const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs <= 0) throw new ConfigError('requestTimeoutMs', 'an integer > 0 (milliseconds)', requestTimeoutMs);
+    this.clientId = clientId;
+    this.requestTimeoutMs = requestTimeoutMs;
+    const { requestTimeoutMs: _ignored, ...clusterOptions } = options;
+    this.cluster = new Cluster({ ...clusterOptions, brokers, clientId, requestTimeoutMs });
+    this.transport = clusterTransport(this.cluster, clientId, requestTimeoutMs);
+  }
+
+  /** A producer for one topic (pykafka's topic.get_producer()). */
+  producer<V = Buffer | null, K = Buffer | null>(topic: string, options: ProducerOptions = {}): Producer<V, K> {
+    const producer = new Producer<V, K>(this.transport, topic, options);
+    this.producers.add(producer);
+    return producer;
+  }
+
+  /** Creates topics with exact partition counts and replication factors. */
+  createTopics(...args: Parameters<Cluster['createTopics']>): ReturnType<Cluster['createTopics']> {
+    return this.cluster.createTopics(...args);
+  }
+
+  deleteTopics(...args: Parameters<Cluster['deleteTopics']>): ReturnType<Cluster['deleteTopics']> {
+    return this.cluster.deleteTopics(...args);
+  }
+
+  /** Stops every producer made from this client (each flushes first), then closes connections. */
+  async close(): Promise<void> {
+    await Promise.all([...this.producers].map((producer) => producer.stop()));
+    this.producers.clear();
+    await this.cluster.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** @internal the transport producers of this client use */
+  get producerTransport(): ProducerTransport {
+    return this.transport;
+  }
+}
+
+function clusterTransport(cluster: Cluster, clientId: string, requestTimeoutMs: number): ProducerTransport {
+  return {
+    clientId,
+    metadataChanges$: cluster.metadata$,
+    partitionsOf: (topic) => cluster.partitionsOf(topic).then((partitions) => partitions.map((p) => p.partition).sort((a, b) => a - b)),
+    knownPartitionsOf: (topic) => cluster.knownPartitionIdsOf(topic),
+    leaderOf: (topic, partition) => cluster.leaderOf(topic, partition),
+    refreshMetadata: (topic) => cluster.refreshMetadata([topic]).then(() => undefined),
+    produceVersion: async (broker) => (await cluster.connectionTo(broker)).versionOf(Produce),
+    produce: async (broker, request: ProduceRequest, ackTimeoutMs) => {
+      const connection = await cluster.connectionTo(broker);
+      return (await connection.send(Produce, request, { timeoutMs: Math.max(requestTimeoutMs, ackTimeoutMs + 1_000) })) as ProduceResponse | undefined;
+    },
+  };
+}

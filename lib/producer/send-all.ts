@@ -1,0 +1,64 @@
+import { KafkaRxError } from '../errors.js';
+import type { DeliveryReport, Message, RecordHeader } from './message.js';
+import type { ProduceOptions } from './producer.js';
+
+export interface SendAllRecord<V, K> {
+  value: V;
+  key?: K | null;
+  headers?: RecordHeader[] | Record<string, string | Buffer | null>;
+  timestamp?: number | Date;
+  partition?: number;
+}
+
+export interface SendAllOptions<T, V, K> {
+  /** Maps each item to its record; default: the item is the record's value. */
+  toRecord?: (item: T) => SendAllRecord<V, K>;
+  /** Most records sent and not yet reported (default 1000). */
+  maxInFlight?: number;
+}
+
+interface Sender<V, K> {
+  readonly topic: string;
+  send(value: V, record: ProduceOptions<K>, onReport: (report: DeliveryReport<V, K>) => void): Promise<Message<V, K>>;
+}
+
+/**
+ * Pull-based producing for lazy sources: reads the next item only while fewer than maxInFlight
+ * records await their outcome, and only while the caller keeps reading reports (an async
+ * generator runs only when asked for its next value). Reports come in input order.
+ */
+export async function* sendAll<T, V, K>(producer: Sender<V, K>, items: Iterable<T> | AsyncIterable<T>, options: SendAllOptions<T, V, K> = {}): AsyncGenerator<DeliveryReport<V, K>, void, undefined> {
+  const maxInFlight = options.maxInFlight ?? 1000;
+  const toRecord = options.toRecord ?? ((item: T) => ({ value: item as unknown as V }));
+  const iterator = Symbol.asyncIterator in items ? (items as AsyncIterable<T>)[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]();
+  const outstanding: Array<Promise<DeliveryReport<V, K>>> = [];
+  let exhausted = false;
+  try {
+    for (;;) {
+      while (!exhausted && outstanding.length < maxInFlight) {
+        const step = await iterator.next();
+        if (step.done) {
+          exhausted = true;
+          break;
+        }
+        const record = toRecord(step.value);
+        outstanding.push(
+          new Promise<DeliveryReport<V, K>>((resolve) => {
+            producer
+              .send(record.value, { key: record.key, headers: record.headers, timestamp: record.timestamp, partition: record.partition }, resolve)
+              .catch((error: unknown) => resolve({ message: refused(producer.topic, record), error: error instanceof KafkaRxError ? error : new KafkaRxError(String(error), { cause: error }) }));
+          }),
+        );
+      }
+      const next = outstanding.shift();
+      if (next === undefined) return;
+      yield await next;
+    }
+  } finally {
+    if (!exhausted) await iterator.return?.();
+  }
+}
+
+function refused<V, K>(topic: string, record: SendAllRecord<V, K>): Message<V, K> {
+  return { topic, partition: -1, offset: -1n, timestamp: Date.now(), value: null, key: null, headers: undefined, input: record.value, inputKey: record.key ?? undefined, attempts: 0 };
+}
