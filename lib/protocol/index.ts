@@ -1,0 +1,16 @@
+export { Writer } from './writer.js';
+export { isFlexible, type KafkaApi } from './api.js';
+export { Reader, FixedLayout } from './reader.js';
+export {
+  writeRequestHeader,
+  readResponseHeader,
+  responseHeaderIsFlexible,
+  peekCorrelationId,
+  type ResponseHeader,
+} from './header.js';
+export * from './api-versions.js';
+export * from './metadata.js';
+export * from './produce.js';
+export * from './init-producer-id.js';
+export * from './create-topics.js';
+export * from './delete-topics.js';

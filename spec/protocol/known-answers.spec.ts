@@ -1,0 +1,177 @@
+import { expect } from 'chai';
+import { Writer } from '../../lib/protocol/writer.js';
+import { Reader } from '../../lib/protocol/reader.js';
+import { ProtocolError } from '../../lib/errors.js';
+import { readResponseHeader, responseHeaderIsFlexible, writeRequestHeader, peekCorrelationId } from '../../lib/protocol/header.js';
+import { ApiVersions, negotiateVersion, retryVersionAfter } from '../../lib/protocol/api-versions.js';
+import { Metadata } from '../../lib/protocol/metadata.js';
+import { Produce } from '../../lib/protocol/produce.js';
+import { InitProducerId } from '../../lib/protocol/init-producer-id.js';
+import * as samples from './support/samples.js';
+
+const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+
+function written(build: (w: Writer) => void): string {
+  const w = new Writer(4);
+  build(w);
+  return w.toBuffer().toString('hex');
+}
+
+// Byte strings below are worked out by hand from the JSON definitions, field by field.
+describe('protocol known answers', () => {
+  it('RequestHeader v2: ApiVersions v3, correlation 7, client id "rx"', () => {
+    // api key 18, version 3, correlation 7, INT16-length client id, empty tag buffer
+    expect(written((w) => writeRequestHeader(w, ApiVersions, 3, 7, 'rx'))).to.equal('0012' + '0003' + '00000007' + '0002' + '7278' + '00');
+  });
+
+  it('RequestHeader v1: Metadata v1, correlation 42, null client id', () => {
+    expect(written((w) => writeRequestHeader(w, Metadata, 1, 42, null))).to.equal('0003' + '0001' + '0000002a' + 'ffff');
+  });
+
+  it('ApiVersions v3 request body', () => {
+    // COMPACT_STRING "kafka-rx" (8 bytes -> 0x09), COMPACT_STRING "0.1.0" (5 -> 0x06), no tags
+    const body = written((w) => ApiVersions.encodeRequest(w, 3, { clientSoftwareName: 'kafka-rx', clientSoftwareVersion: '0.1.0' }));
+    expect(body).to.equal('09' + Buffer.from('kafka-rx').toString('hex') + '06' + Buffer.from('0.1.0').toString('hex') + '00');
+  });
+
+  it('ApiVersions v0-v2 request bodies are empty', () => {
+    for (const v of [0, 1, 2]) expect(written((w) => ApiVersions.encodeRequest(w, v, {}))).to.equal('');
+  });
+
+  it('Metadata v9 request for one topic', () => {
+    // compact array of 1 (0x02), "t" (0x02 0x74), topic tags, allow_auto 1, cluster ops 0, topic ops 0, tags
+    expect(written((w) => Metadata.encodeRequest(w, 9, { topics: ['t'] }))).to.equal('02' + '0274' + '00' + '01' + '00' + '00' + '00');
+  });
+
+  it('Metadata v12 request for all topics', () => {
+    // null compact array (0x00), allow_auto 0, topic ops 0, tags
+    expect(written((w) => Metadata.encodeRequest(w, 12, { topics: null, allowAutoTopicCreation: false }))).to.equal('00' + '00' + '00' + '00');
+  });
+
+  it('Produce v3 request with one record batch', () => {
+    const body = written((w) =>
+      Produce.encodeRequest(w, 3, {
+        transactionalId: null,
+        acks: 1,
+        timeoutMs: 1000,
+        topics: [{ name: 't', partitions: [{ index: 0, records: Buffer.from([1, 2, 3]) }] }],
+      }),
+    );
+    expect(body).to.equal('ffff' + '0001' + '000003e8' + '00000001' + '000174' + '00000001' + '00000000' + '00000003' + '010203');
+  });
+
+  it('Produce v9 request with one record batch', () => {
+    const body = written((w) =>
+      Produce.encodeRequest(w, 9, {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 1000,
+        topics: [{ name: 't', partitions: [{ index: 2, records: Buffer.from([9]) }] }],
+      }),
+    );
+    expect(body).to.equal('00' + 'ffff' + '000003e8' + '02' + '0274' + '02' + '00000002' + '02' + '09' + '00' + '00' + '00');
+  });
+
+  it('Produce v9 response for one partition', () => {
+    const body = hex(`
+      02 0274 02
+      00000000 0000 0000000000000064 ffffffffffffffff 0000000000000000
+      01 00 00
+      00
+      00000000 00`);
+    expect(Produce.decodeResponse(body, 9)).to.deep.equal({
+      responses: [
+        {
+          name: 't',
+          partitionResponses: [
+            { index: 0, errorCode: 0, baseOffset: 100n, logAppendTimeMs: -1n, logStartOffset: 0n, recordErrors: [], errorMessage: null, currentLeader: null },
+          ],
+        },
+      ],
+      throttleTimeMs: 0,
+      nodeEndpoints: [],
+    });
+  });
+
+  it('InitProducerId v0 response', () => {
+    expect(InitProducerId.decodeResponse(hex('00000000 0000 0000000000000403 0001'), 0)).to.deep.equal({
+      throttleTimeMs: 0,
+      errorCode: 0,
+      producerId: 1027n,
+      producerEpoch: 1,
+    });
+  });
+
+  it('ResponseHeader v0 and v1 (with a tagged field to skip)', () => {
+    expect(readResponseHeader(hex('00000005 abcd'), false)).to.deep.equal({ correlationId: 5, bodyOffset: 4 });
+    expect(readResponseHeader(hex('00000005 00 abcd'), true)).to.deep.equal({ correlationId: 5, bodyOffset: 5 });
+    expect(readResponseHeader(hex('00000005 01 03 02 aabb cd'), true)).to.deep.equal({ correlationId: 5, bodyOffset: 9 });
+    expect(peekCorrelationId(hex('7fffffff'))).to.equal(0x7fffffff);
+  });
+
+  it('ApiVersions responses always use ResponseHeader v0', () => {
+    expect(responseHeaderIsFlexible(ApiVersions, 3)).to.equal(false);
+    expect(responseHeaderIsFlexible(Metadata, 9)).to.equal(true);
+    expect(responseHeaderIsFlexible(Metadata, 8)).to.equal(false);
+  });
+
+  it('reads an UNSUPPORTED_VERSION answer to ApiVersions v3 in v0 format and picks the retry version', () => {
+    // error 35, one entry: ApiVersions 0..2, no throttle time (v0)
+    const body = hex('0023 00000001 0012 0000 0002');
+    const response = ApiVersions.decodeResponse(body, 3);
+    expect(response.errorCode).to.equal(35);
+    expect(response.bodyVersion).to.equal(0);
+    expect(response.apiKeys).to.deep.equal([{ apiKey: 18, minVersion: 0, maxVersion: 2 }]);
+    expect(retryVersionAfter(response, 3)).to.equal(2);
+    // Without an ApiVersions entry, fall back to v0; nothing lower than v0.
+    expect(retryVersionAfter(ApiVersions.decodeResponse(hex('0023 00000000'), 3), 3)).to.equal(0);
+    expect(retryVersionAfter(ApiVersions.decodeResponse(hex('0023 00000000'), 0), 0)).to.equal(null);
+    expect(retryVersionAfter(samples.apiVersionsResponse(3), 3)).to.equal(null);
+  });
+
+  it('negotiates the highest common version and refuses disjoint ranges', () => {
+    const response = samples.apiVersionsResponse(3); // Produce 0..11, Metadata 0..12, ApiVersions 0..4
+    expect(negotiateVersion(Produce, response)).to.equal(11);
+    expect(negotiateVersion(Metadata, response)).to.equal(12);
+    const old = { ...response, apiKeys: [{ apiKey: 0, minVersion: 0, maxVersion: 2 }] };
+    expect(() => negotiateVersion(Produce, old)).to.throw().with.property('name', 'UnsupportedVersionError');
+    expect(() => negotiateVersion(InitProducerId, old)).to.throw().with.property('name', 'UnsupportedVersionError');
+  });
+
+  describe('Reader bounds', () => {
+    const fails = (buf: Buffer, read: (r: Reader) => unknown) => expect(() => read(new Reader(buf))).to.throw(ProtocolError);
+
+    it('refuses truncated fixed fields', () => {
+      fails(hex('00'), (r) => r.int16());
+      fails(hex('000000'), (r) => r.int32());
+      fails(hex('00000000000000'), (r) => r.int64());
+      fails(hex('00'.repeat(15)), (r) => r.uuid());
+    });
+
+    it('refuses over-long and truncated varints', () => {
+      fails(hex('ffffffffff01'), (r) => r.uvarint());
+      fails(hex('ffffffff7f'), (r) => r.uvarint());
+      fails(hex('ff'), (r) => r.uvarint());
+      expect(new Reader(hex('ffffffff0f')).uvarint()).to.equal(0xffffffff);
+    });
+
+    it('refuses negative and oversized lengths and counts', () => {
+      fails(hex('fffe'), (r) => r.nullableString(false));
+      fails(hex('0005 6162'), (r) => r.string(false));
+      fails(hex('ffff'), (r) => r.string(false));
+      fails(hex('00'), (r) => r.string(true));
+      fails(hex('7fffffff'), (r) => r.nullableBytes(false));
+      fails(hex('fffffffe'), (r) => r.arrayLength(false, 1));
+      fails(hex('7fffffff 00000000'), (r) => r.int32Array(false));
+      fails(hex('ffffffff0f'), (r) => r.arrayLength(true, 1));
+      fails(hex('05 01 02 03 04'), (r) => r.int32Array(true));
+    });
+
+    it('keeps a tagged field decoder inside its field', () => {
+      // one tag (0) of 2 bytes, but the handler tries to read 4
+      const read = (r: Reader) => r.taggedFields((_tag, inner) => inner.int32());
+      fails(hex('01 00 02 0000 00000000'), read);
+      fails(hex('02 01 00 00 00'), (r) => r.taggedFields()); // tags out of order
+    });
+  });
+});
