@@ -1,0 +1,75 @@
+/**
+ * A deliberately tiny Kafka client for the protocol integration spec: one socket, length-prefixed
+ * frames, one request at a time. It exists so the codecs can be checked against a real broker
+ * without waiting for lib/network; it is not a model for the real connection.
+ */
+import { connect, type Socket } from 'node:net';
+import type { KafkaApi } from '../../../lib/protocol/api.js';
+import { readResponseHeader, responseHeaderIsFlexible, writeRequestHeader } from '../../../lib/protocol/header.js';
+import { Writer } from '../../../lib/protocol/writer.js';
+
+export class RawClient {
+  private socket!: Socket;
+  private pending = Buffer.alloc(0);
+  private waiting: ((frame: Buffer) => void) | null = null;
+  private correlationId = 0;
+
+  static async open(address: string): Promise<RawClient> {
+    const [host, port] = address.split(':');
+    const client = new RawClient();
+    await new Promise<void>((resolve, reject) => {
+      client.socket = connect({ host, port: Number(port) }, resolve);
+      client.socket.once('error', reject);
+    });
+    client.socket.on('data', (chunk) => client.onData(chunk));
+    return client;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.pending = Buffer.concat([this.pending, chunk]);
+    if (this.pending.length < 4) return;
+    const size = this.pending.readInt32BE(0);
+    if (this.pending.length < 4 + size) return;
+    const frame = this.pending.subarray(4, 4 + size);
+    this.pending = this.pending.subarray(4 + size);
+    const waiting = this.waiting;
+    this.waiting = null;
+    waiting?.(frame);
+  }
+
+  /** Sends one request; resolves with the response body (header checked and removed). */
+  async request<Req, Res>(api: KafkaApi<Req, Res>, version: number, request: Req): Promise<{ body: Buffer; response: Res }> {
+    const correlationId = ++this.correlationId;
+    const writer = new Writer(256);
+    const sizeAt = writer.reserveInt32();
+    writeRequestHeader(writer, api, version, correlationId, 'kafka-rx-protocol-spec');
+    api.encodeRequest(writer, version, request);
+    writer.patchInt32(sizeAt, writer.length - 4);
+    const frame = await new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer to ${api.name} v${version} within 15 s`)), 15000);
+      this.waiting = (f) => {
+        clearTimeout(timer);
+        resolve(f);
+      };
+      this.socket.write(writer.toBuffer());
+    });
+    const header = readResponseHeader(frame, responseHeaderIsFlexible(api, version));
+    if (header.correlationId !== correlationId) throw new Error(`correlation id ${header.correlationId}, expected ${correlationId}`);
+    const body = frame.subarray(header.bodyOffset);
+    return { body, response: api.decodeResponse(body, version) };
+  }
+
+  /** Sends a request the broker will not answer (Produce with acks=0). */
+  send<Req>(api: KafkaApi<Req, unknown>, version: number, request: Req): void {
+    const writer = new Writer(256);
+    const sizeAt = writer.reserveInt32();
+    writeRequestHeader(writer, api, version, ++this.correlationId, 'kafka-rx-protocol-spec');
+    api.encodeRequest(writer, version, request);
+    writer.patchInt32(sizeAt, writer.length - 4);
+    this.socket.write(writer.toBuffer());
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
