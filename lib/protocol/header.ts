@@ -30,6 +30,25 @@ export function writeRequestHeader(
   if (isFlexible(api, version)) writer.uvarint(0);
 }
 
+/**
+ * One whole request frame: the INT32 size prefix, the header and the body, written in place (the
+ * size is patched once the body is known, so nothing is encoded twice). Returns the frame's start.
+ */
+export function writeRequestFrame<Req>(
+  writer: Writer,
+  api: KafkaApi<Req, any>,
+  version: number,
+  correlationId: number,
+  clientId: string | null,
+  request: Req,
+): number {
+  const start = writer.reserveInt32();
+  writeRequestHeader(writer, api, version, correlationId, clientId);
+  api.encodeRequest(writer, version, request);
+  writer.patchInt32(start, writer.length - start - 4);
+  return start;
+}
+
 /** Whether the response to `api` at `version` has the flexible header (ResponseHeader v1). */
 export function responseHeaderIsFlexible(api: KafkaApi<any, any>, version: number): boolean {
   return api.apiKey !== API_VERSIONS_KEY && isFlexible(api, version);

@@ -3,6 +3,7 @@ export { isFlexible, type KafkaApi } from './api.js';
 export { Reader, FixedLayout } from './reader.js';
 export {
   writeRequestHeader,
+  writeRequestFrame,
   readResponseHeader,
   responseHeaderIsFlexible,
   peekCorrelationId,

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Writer } from '../../lib/protocol/writer.js';
 import { Reader } from '../../lib/protocol/reader.js';
 import { ProtocolError } from '../../lib/errors.js';
-import { readResponseHeader, responseHeaderIsFlexible, writeRequestHeader, peekCorrelationId } from '../../lib/protocol/header.js';
+import { readResponseHeader, responseHeaderIsFlexible, writeRequestHeader, writeRequestFrame, peekCorrelationId } from '../../lib/protocol/header.js';
 import { ApiVersions, negotiateVersion, retryVersionAfter } from '../../lib/protocol/api-versions.js';
 import { Metadata } from '../../lib/protocol/metadata.js';
 import { Produce } from '../../lib/protocol/produce.js';
@@ -32,6 +32,15 @@ describe('protocol known answers', () => {
     // COMPACT_STRING "kafka-rx" (8 bytes -> 0x09), COMPACT_STRING "0.1.0" (5 -> 0x06), no tags
     const body = written((w) => ApiVersions.encodeRequest(w, 3, { clientSoftwareName: 'kafka-rx', clientSoftwareVersion: '0.1.0' }));
     expect(body).to.equal('09' + Buffer.from('kafka-rx').toString('hex') + '06' + Buffer.from('0.1.0').toString('hex') + '00');
+  });
+
+  it('a whole ApiVersions v3 request frame: size prefix, header v2, body', () => {
+    const frame = written((w) => {
+      w.int8(0x55); // bytes already in the writer stay untouched
+      expect(writeRequestFrame(w, ApiVersions, 3, 1, 'rx', { clientSoftwareName: 'a', clientSoftwareVersion: '1' })).to.equal(1);
+    });
+    // 13 header bytes + 5 body bytes = 18 = 0x12
+    expect(frame).to.equal('55' + '00000012' + '0012000300000001' + '00027278' + '00' + '0261' + '0231' + '00');
   });
 
   it('ApiVersions v0-v2 request bodies are empty', () => {

@@ -5,7 +5,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import type { KafkaApi } from '../../../lib/protocol/api.js';
-import { readResponseHeader, responseHeaderIsFlexible, writeRequestHeader } from '../../../lib/protocol/header.js';
+import { readResponseHeader, responseHeaderIsFlexible, writeRequestFrame } from '../../../lib/protocol/header.js';
 import { Writer } from '../../../lib/protocol/writer.js';
 
 export class RawClient {
@@ -41,10 +41,7 @@ export class RawClient {
   async request<Req, Res>(api: KafkaApi<Req, Res>, version: number, request: Req): Promise<{ body: Buffer; response: Res }> {
     const correlationId = ++this.correlationId;
     const writer = new Writer(256);
-    const sizeAt = writer.reserveInt32();
-    writeRequestHeader(writer, api, version, correlationId, 'kafka-rx-protocol-spec');
-    api.encodeRequest(writer, version, request);
-    writer.patchInt32(sizeAt, writer.length - 4);
+    writeRequestFrame(writer, api, version, correlationId, 'kafka-rx-protocol-spec', request);
     const frame = await new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no answer to ${api.name} v${version} within 15 s`)), 15000);
       this.waiting = (f) => {
@@ -62,10 +59,7 @@ export class RawClient {
   /** Sends a request the broker will not answer (Produce with acks=0). */
   send<Req>(api: KafkaApi<Req, unknown>, version: number, request: Req): void {
     const writer = new Writer(256);
-    const sizeAt = writer.reserveInt32();
-    writeRequestHeader(writer, api, version, ++this.correlationId, 'kafka-rx-protocol-spec');
-    api.encodeRequest(writer, version, request);
-    writer.patchInt32(sizeAt, writer.length - 4);
+    writeRequestFrame(writer, api, version, ++this.correlationId, 'kafka-rx-protocol-spec', request);
     this.socket.write(writer.toBuffer());
   }
 
