@@ -73,37 +73,31 @@ const apiVersionRange = new FixedLayout<ApiVersionRange>(
   new Parser().int16be('apiKey').int16be('minVersion').int16be('maxVersion'),
 );
 
+// Both feature lists are entries of name:COMPACT_STRING, two INT16 and a TAG_BUFFER.
+function readFeatures<T>(reader: Reader, entry: (name: string, first: number, second: number) => T): T[] {
+  const count = reader.arrayLength(true, 6);
+  const features: T[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = reader.string(true);
+    const first = reader.int16();
+    const second = reader.int16();
+    reader.taggedFields();
+    features.push(entry(name, first, second));
+  }
+  return features;
+}
+
 function onResponseTag(tag: number, reader: Reader, response: ApiVersionsResponse): void {
   switch (tag) {
-    case 0: {
-      const count = reader.arrayLength(true, 6);
-      const features: SupportedFeature[] = [];
-      for (let i = 0; i < count; i++) {
-        const name = reader.string(true);
-        const minVersion = reader.int16();
-        const maxVersion = reader.int16();
-        reader.taggedFields();
-        features.push({ name, minVersion, maxVersion });
-      }
-      response.supportedFeatures = features;
+    case 0:
+      response.supportedFeatures = readFeatures(reader, (name, minVersion, maxVersion) => ({ name, minVersion, maxVersion }));
       break;
-    }
     case 1:
       response.finalizedFeaturesEpoch = reader.int64();
       break;
-    case 2: {
-      const count = reader.arrayLength(true, 6);
-      const features: FinalizedFeature[] = [];
-      for (let i = 0; i < count; i++) {
-        const name = reader.string(true);
-        const maxVersionLevel = reader.int16();
-        const minVersionLevel = reader.int16();
-        reader.taggedFields();
-        features.push({ name, maxVersionLevel, minVersionLevel });
-      }
-      response.finalizedFeatures = features;
+    case 2:
+      response.finalizedFeatures = readFeatures(reader, (name, maxVersionLevel, minVersionLevel) => ({ name, maxVersionLevel, minVersionLevel }));
       break;
-    }
     case 3:
       response.zkMigrationReady = reader.boolean();
       break;

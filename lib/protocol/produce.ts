@@ -140,6 +140,45 @@ function decodePartition(reader: Reader, version: number, flexible: boolean): Pr
   return partition;
 }
 
+function uvarintSize(value: number): number {
+  let size = 1;
+  while (value >= 0x80) {
+    value >>>= 7;
+    size++;
+  }
+  return size;
+}
+
+function stringSize(flexible: boolean, value: string | null): number {
+  if (value === null) return flexible ? 1 : 2;
+  const len = Buffer.byteLength(value, 'utf8');
+  return (flexible ? uvarintSize(len + 1) : 2) + len;
+}
+
+function countSize(flexible: boolean, n: number): number {
+  return flexible ? uvarintSize(n + 1) : 4;
+}
+
+/**
+ * The exact encoded size of a Produce request body. encodeRequest reserves it up front, so the
+ * writer grows at most once and each record batch is copied exactly once, into its final place.
+ */
+export function produceRequestSize(version: number, request: ProduceRequest): number {
+  const flexible = version >= 9;
+  const topics = request.topics;
+  let size = stringSize(flexible, request.transactionalId) + 2 + 4 + countSize(flexible, topics.length) + (flexible ? 1 : 0);
+  for (let t = 0; t < topics.length; t++) {
+    const partitions = topics[t].partitions;
+    size += stringSize(flexible, topics[t].name) + countSize(flexible, partitions.length) + (flexible ? 1 : 0);
+    for (let p = 0; p < partitions.length; p++) {
+      const records = partitions[p].records;
+      const len = records === null ? -1 : records.length;
+      size += 4 + (flexible ? uvarintSize(len + 1) + 1 : 4) + Math.max(len, 0);
+    }
+  }
+  return size;
+}
+
 export const Produce: KafkaApi<ProduceRequest, ProduceResponse> = {
   apiKey: 0,
   name: 'Produce',
@@ -150,6 +189,7 @@ export const Produce: KafkaApi<ProduceRequest, ProduceResponse> = {
   encodeRequest(writer: Writer, version: number, request: ProduceRequest): void {
     const flexible = version >= 9;
     const topics = request.topics;
+    writer.ensure(produceRequestSize(version, request));
     if (flexible) {
       writer.compactString(request.transactionalId).int16(request.acks).int32(request.timeoutMs);
       writer.uvarint(topics.length + 1);

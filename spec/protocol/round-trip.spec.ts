@@ -3,7 +3,7 @@ import { Writer } from '../../lib/protocol/writer.js';
 import type { KafkaApi } from '../../lib/protocol/api.js';
 import { ApiVersions } from '../../lib/protocol/api-versions.js';
 import { Metadata, type MetadataRequest } from '../../lib/protocol/metadata.js';
-import { Produce } from '../../lib/protocol/produce.js';
+import { Produce, produceRequestSize } from '../../lib/protocol/produce.js';
 import { InitProducerId } from '../../lib/protocol/init-producer-id.js';
 import { CreateTopics } from '../../lib/protocol/create-topics.js';
 import { DeleteTopics } from '../../lib/protocol/delete-topics.js';
@@ -70,6 +70,16 @@ describe('protocol round trips (client codec against the test broker codec)', ()
         expect(Produce.decodeResponse(broker.encodeProduceResponse(response, version), version)).to.deep.equal(response);
       });
     }
+
+    it('knows the exact encoded size of a request at every version (reserved before encoding)', () => {
+      const big = { ...samples.produceRequest(), transactionalId: null };
+      big.topics = [...big.topics, { name: 'x'.repeat(200), partitions: [{ index: 9, records: Buffer.alloc(70000) }] }];
+      for (const version of versionsOf(Produce)) {
+        for (const request of [samples.produceRequest(), big]) {
+          expect(produceRequestSize(version, request), `v${version}`).to.equal(encode(Produce, version, request).length);
+        }
+      }
+    });
 
     it('expects no response with acks=0 only', () => {
       const request = samples.produceRequest();
