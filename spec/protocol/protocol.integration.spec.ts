@@ -85,6 +85,13 @@ describe('protocol codecs against a real broker (raw socket)', function () {
 
   it('Metadata at every common version describes the cluster and a topic', async () => {
     const topic = `protocol-${run}-create-v${commonVersions(CreateTopics, versions).at(-1)}`;
+    // The broker's metadata cache may trail the controller by a moment after CreateTopics.
+    for (let attempt = 0; attempt < 40; attempt++) {
+      const { response } = await client.request(Metadata, negotiateVersion(Metadata, versions), { topics: [topic], allowAutoTopicCreation: false });
+      const partitions = response.topics[0]?.partitions ?? [];
+      if (response.topics[0]?.errorCode === 0 && partitions.length === 2 && partitions.every((p) => p.leaderId >= 0)) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
     for (const v of commonVersions(Metadata, versions)) {
       const all = (await client.request(Metadata, v, { topics: null, allowAutoTopicCreation: false })).response;
       expect(all.brokers.length, `v${v}`).to.be.at.least(1);
