@@ -23,9 +23,8 @@
  * Versions 0-2 are identical on the wire apart from the throttle time; v4 differs from v3 only in
  * what the broker may put in SupportedFeatures, so both are implemented.
  */
-import { Parser } from 'binary-parser';
 import type { KafkaApi } from './api.js';
-import { FixedLayout, Reader } from './reader.js';
+import { FixedLayout, Parser, Reader } from './reader.js';
 import type { Writer } from './writer.js';
 import { ProtocolError, UnsupportedVersionError } from '../errors.js';
 

@@ -12,9 +12,8 @@
  * v0 is what Kafka 0.11-1.x speak and Kafka 4.0 still accepts; v4 adds PRODUCER_FENCED and v5
  * TRANSACTION_ABORTABLE as possible errors, which kafka-rx maps like any other code.
  */
-import { Parser } from 'binary-parser';
 import type { KafkaApi } from './api.js';
-import { FixedLayout, Reader } from './reader.js';
+import { FixedLayout, Parser, Reader } from './reader.js';
 import type { Writer } from './writer.js';
 
 export interface InitProducerIdRequest {

@@ -5,8 +5,8 @@
  *
  * - `FixedLayout` wraps a binary-parser `Parser` for parts whose layout is fixed once the version
  *   is known (a run of int16/int32/int64 fields, or an array of such structs whose byte length is
- *   known up front). binary-parser compiles such a layout into one straight-line function, which
- *   is as fast as hand-written reads and states the layout declaratively.
+ *   known up front). binary-parser compiles such a layout into one straight-line function and
+ *   states it declaratively.
  *
  * - `Reader` is a small bounds-checked cursor for everything binary-parser cannot express safely:
  *   unsigned varints (compact lengths, tagged-field headers), compact and nullable strings/arrays
@@ -27,10 +27,15 @@
  * and the InitProducerId body.
  *
  * Every failure is a `ProtocolError`: truncated input, negative or oversized lengths and counts,
- * over-long varints, null where the grammar forbids it. No allocation is larger than the input.
+ * over-long varints, null where the grammar forbids it. No length field can make an allocation
+ * larger than what the remaining input could really hold.
  */
-import { Parser } from 'binary-parser';
+// The package's "exports" map gives ESM resolution no typings for its root, so the ESM build
+// (moduleResolution Bundler) could not type it; the CommonJS file with its .d.ts serves both builds.
+import { Parser } from 'binary-parser/dist/binary_parser.js';
 import { ProtocolError } from '../errors.js';
+
+export { Parser };
 
 export class Reader {
   readonly buf: Buffer;
