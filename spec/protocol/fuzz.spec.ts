@@ -54,7 +54,7 @@ describe('protocol decoders under fuzzing', function () {
   it('end every random, truncated or bit-flipped input in a result or a ProtocolError', () => {
     const random = prng(0x6b61666b);
     const all = targets();
-    const counts = { truncated: 0, flipped: 0, random: 0, spliced: 0, decoded: 0, refused: 0 };
+    const counts = { truncated: 0, flipped: 0, random: 0, spliced: 0, misread: 0, decoded: 0, refused: 0 };
     const started = Date.now();
 
     const attempt = (target: Target, input: Buffer, kind: keyof typeof counts) => {
@@ -105,7 +105,10 @@ describe('protocol decoders under fuzzing', function () {
       }
     }
 
-    const total = counts.truncated + counts.flipped + counts.random + counts.spliced;
+    // Every valid encoding read as every other decoder (wrong version or wrong API).
+    for (const target of all) for (const other of all) if (other !== target) attempt(target, other.valid, 'misread');
+
+    const total = counts.truncated + counts.flipped + counts.random + counts.spliced + counts.misread;
     const elapsed = Date.now() - started;
     // eslint-disable-next-line no-console
     console.log(`      fuzz: ${total} inputs over ${all.length} decoders in ${elapsed} ms ` + JSON.stringify(counts));
