@@ -207,6 +207,17 @@ describe('protocol codecs against a real broker (raw socket)', function () {
       expect(byName.get(`protocol-${run}-never`)?.errorCode).to.equal(3);
       if (v >= 5) expect(byName.get(`protocol-${run}-never`)?.errorMessage).to.be.a('string');
     }
+    // v6 deletes by topic id, using the id CreateTopics v7 returned.
+    if (commonVersions(DeleteTopics, versions).includes(6) && commonVersions(CreateTopics, versions).includes(7)) {
+      const name = `protocol-${run}-delete-by-id`;
+      const created = (await client.request(CreateTopics, 7, { topics: [{ name, numPartitions: 1, replicationFactor: 1 }], timeoutMs: 30000 })).response;
+      const topicId = created.topics[0].topicId!;
+      const { response } = await client.request(DeleteTopics, 6, { topicNames: [], topicIds: [topicId], timeoutMs: 30000 });
+      expect(response.responses).to.have.length(1);
+      expect(response.responses[0].errorCode).to.equal(0);
+      expect(response.responses[0].topicId!.equals(topicId)).to.equal(true);
+      expect(response.responses[0].name).to.equal(name);
+    }
     // Clean up the topics created above.
     const leftovers = commonVersions(CreateTopics, versions).map((v) => `protocol-${run}-create-v${v}`);
     const v = negotiateVersion(DeleteTopics, versions);
