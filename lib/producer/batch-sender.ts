@@ -9,6 +9,7 @@ import {
 } from '../errors.js';
 import type { ProduceResponse } from '../protocol/produce.js';
 import type { DeliveryOutcomes } from './delivery-reports.js';
+import type { IdempotentState, SealedBatch } from './idempotence.js';
 import type { PendingMessage } from './message.js';
 import type { ResolvedProducerOptions } from './options.js';
 import { planRequests, type PlannedRequest } from './request-planner.js';
@@ -21,6 +22,8 @@ export interface SenderContext {
   readonly transport: ProducerTransport;
   readonly outcomes: DeliveryOutcomes;
   readonly stats: ProducerStats;
+  /** Present when the producer is idempotent. */
+  readonly idempotence: IdempotentState | null;
   /** Hands messages whose partition now has another leader back to the pipeline. */
   reroute(messages: PendingMessage[]): void;
 }
@@ -46,6 +49,8 @@ export function sendBatch(context: SenderContext, broker: number, batch: Pending
   const attempt = async (): Promise<void> => {
     pending = routeAndExpire(context, broker, pending);
     if (pending.length === 0) return;
+    // An epoch bump waits for the requests in flight; this attempt waits with it, uncounted.
+    if (context.idempotence !== null && !(await context.idempotence.prepare())) throw new AttemptFailed(false);
     const sendable: PendingMessage[] = [];
     const leaderless: PendingMessage[] = [];
     for (const message of pending) {
@@ -105,7 +110,10 @@ function routeAndExpire(context: SenderContext, broker: number, messages: Pendin
   for (const message of messages) {
     if (message.settled) continue;
     if (now >= message.deadline) {
-      context.outcomes.settle(message, new DeliveryTimeoutError(`not acknowledged within deliveryTimeoutMs (${context.options.deliveryTimeoutMs} ms) after ${message.attempts} attempt(s)`, { cause: message.lastError ?? undefined }));
+      // A sealed batch is sent whole or not at all, so it expires whole too.
+      for (const expired of message.sealed?.messages ?? [message]) {
+        context.outcomes.settle(expired, new DeliveryTimeoutError(`not acknowledged within deliveryTimeoutMs (${context.options.deliveryTimeoutMs} ms) after ${expired.attempts} attempt(s)`, { cause: expired.lastError ?? undefined }));
+      }
       continue;
     }
     const leader = context.transport.leaderOf(context.topic, message.partition);
@@ -150,6 +158,7 @@ async function transmit(context: SenderContext, broker: number, messages: Pendin
     timeoutMs: options.ackTimeoutMs,
     compression: options.compression,
     maxRequestSize: options.maxRequestSize,
+    idempotence: context.idempotence === null ? undefined : context.idempotence,
   });
   for (const message of plan.oversized) {
     outcomes.settle(message, new MessageSizeTooLargeError(`the message alone makes a Produce request larger than maxRequestSize (${options.maxRequestSize} bytes)`));
@@ -161,6 +170,8 @@ async function transmit(context: SenderContext, broker: number, messages: Pendin
       stats.requests++;
       stats.bytes += planned.size;
       let response: ProduceResponse | undefined;
+      const idempotence = context.idempotence;
+      if (idempotence !== null) idempotence.inFlightRequests++;
       try {
         response = await transport.produce(broker, planned.request, options.ackTimeoutMs);
       } catch (error) {
@@ -171,6 +182,8 @@ async function transmit(context: SenderContext, broker: number, messages: Pendin
           else for (const message of batch.messages) outcomes.settle(message, failure);
         }
         return;
+      } finally {
+        if (idempotence !== null) idempotence.inFlightRequests--;
       }
       settleFromResponse(context, planned, response, retryLater);
     }),
@@ -202,9 +215,18 @@ function settleFromResponse(
       retryLater(batch.messages, new ProtocolError(`the Produce response has no result for partition ${batch.partition} of ${context.topic}`, { retriable: true }));
       continue;
     }
+    if (result.errorCode === DUPLICATE_SEQUENCE_NUMBER && batch.sealed) {
+      // Already written by an earlier attempt whose answer was lost: delivered, offsets unknown.
+      for (const message of batch.messages) outcomes.settle(message, null);
+      continue;
+    }
     if (result.errorCode !== 0) {
       stats.errors++;
       const error = kafkaErrorFor(result.errorCode, result.errorMessage ?? undefined);
+      if (batch.sealed && context.idempotence !== null && idempotentRetry(context.idempotence, batch.sealed, result.errorCode)) {
+        retryLater(batch.messages, error);
+        continue;
+      }
       if (error.retriable) retryLater(batch.messages, error);
       else for (const message of batch.messages) outcomes.settle(message, error);
       continue;
@@ -216,6 +238,39 @@ function settleFromResponse(
       if (logAppendTime !== -1) message.timestamp = logAppendTime;
       outcomes.settle(message, null);
     }
+  }
+}
+
+const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
+const DUPLICATE_SEQUENCE_NUMBER = 46;
+const INVALID_PRODUCER_EPOCH = 47;
+const UNKNOWN_PRODUCER_ID = 59;
+const PRODUCER_FENCED = 90;
+
+/**
+ * Sequence errors of an idempotent producer that call for another attempt rather than a failure.
+ * A batch out of order behind an unfinished older batch only arrived first: its attempt is not
+ * counted. The oldest batch out of order, or an unknown producer, means the broker lost the
+ * producer's state: the epoch is bumped and the batches renumbered. A stale epoch after our own
+ * bump is retried under the new one.
+ */
+function idempotentRetry(state: IdempotentState, batch: SealedBatch, code: number): boolean {
+  switch (code) {
+    case OUT_OF_ORDER_SEQUENCE_NUMBER:
+      if (!state.sequences.isOldest(batch)) {
+        for (const message of batch.messages) message.attempts--;
+      } else {
+        state.resetNeeded = true;
+      }
+      return true;
+    case UNKNOWN_PRODUCER_ID:
+      state.resetNeeded = true;
+      return true;
+    case INVALID_PRODUCER_EPOCH:
+    case PRODUCER_FENCED:
+      return batch.producerEpoch < state.identity.producerEpoch || batch.producerId !== state.identity.producerId;
+    default:
+      return false;
   }
 }
 

@@ -1,5 +1,6 @@
 import { Subject, type Observable } from 'rxjs';
 import { ConfigError, type KafkaRxError } from '../errors.js';
+import type { SealedBatch } from './idempotence.js';
 import type { DeliveryReport, PendingMessage } from './message.js';
 
 interface Waiter<T> {
@@ -24,6 +25,8 @@ export class DeliveryOutcomes {
   private readonly roomWaiters: Array<() => void> = [];
   acknowledged = 0;
   failed = 0;
+  /** Told when a message of a sealed (idempotent) batch gets its outcome. */
+  sealedSettled: ((batch: SealedBatch, failed: boolean) => void) | null = null;
 
   constructor(
     private readonly keepForPull: boolean,
@@ -46,6 +49,7 @@ export class DeliveryOutcomes {
     const report: DeliveryReport = error === null ? { message } : { message, error };
     if (error === null) this.acknowledged++;
     else this.failed++;
+    if (message.sealed !== null) this.sealedSettled?.(message.sealed, error !== null);
     const { onSettled, onReport } = message;
     message.onSettled = null;
     message.onReport = null;

@@ -1,4 +1,5 @@
 import type { KafkaRxError } from '../errors.js';
+import type { SealedBatch } from './idempotence.js';
 
 export interface RecordHeader {
   key: string;
@@ -47,6 +48,8 @@ export class PendingMessage<V = unknown, K = unknown> implements Message<V, K> {
   onSettled: ((report: DeliveryReport<V, K>) => void) | null = null;
   /** The caller's callback for this message's report (operators correlate through it). */
   onReport: ((report: DeliveryReport<V, K>) => void) | null = null;
+  /** With idempotence: the batch that fixed this message's sequence number. */
+  sealed: SealedBatch | null = null;
   /** Last retriable error seen, reported if attempts run out. */
   lastError: KafkaRxError | null = null;
 

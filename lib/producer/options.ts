@@ -47,6 +47,11 @@ export interface ProducerOptions {
   serializer?: Serializer<any, any> | null;
   /** Beyond pykafka: a message without an outcome this long after produce() fails with DeliveryTimeoutError. */
   deliveryTimeoutMs?: number;
+  /**
+   * Beyond pykafka: the idempotent producer (no duplicates from retries, order kept). On by default
+   * when requiredAcks is all and retries are on, as in the Java client since 3.0; needs acks all.
+   */
+  enableIdempotence?: boolean;
   /** Beyond pykafka: Produce requests in flight per broker (pykafka has one). */
   maxInFlightRequestsPerBroker?: number;
   /** Beyond pykafka: how often stats$ emits. */
@@ -74,6 +79,7 @@ export interface ResolvedProducerOptions {
   autoStart: boolean;
   serializer: Serializer<any, any> | null;
   deliveryTimeoutMs: number;
+  enableIdempotence: boolean;
   maxInFlightRequestsPerBroker: number;
   statsIntervalMs: number;
   scheduler: SchedulerLike;
@@ -85,7 +91,7 @@ const knownOptions = new Set<string>([
   'partitioner', 'compression', 'maxRetries', 'retryBackoffMs', 'requiredAcks', 'ackTimeoutMs',
   'maxQueuedMessages', 'minQueuedMessages', 'lingerMs', 'queueEmptyTimeoutMs', 'blockOnQueueFull',
   'maxRequestSize', 'sync', 'deliveryReports', 'pendingTimeoutMs', 'autoStart', 'serializer',
-  'deliveryTimeoutMs', 'maxInFlightRequestsPerBroker', 'statsIntervalMs', 'scheduler',
+  'deliveryTimeoutMs', 'enableIdempotence', 'maxInFlightRequestsPerBroker', 'statsIntervalMs', 'scheduler',
 ]);
 
 function integer(options: ProducerOptions, name: keyof ProducerOptions, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -159,11 +165,20 @@ export function resolveProducerOptions(options: ProducerOptions = {}): ResolvedP
   // pykafka forces min_queued_messages to 1 in sync mode: each call waits for its own message.
   const minQueuedMessages = sync ? 1 : integer(options, 'minQueuedMessages', 70_000, 1);
   const queueEmptyTimeoutMs = integer(options, 'queueEmptyTimeoutMs', 0, -1);
+  const maxRetries = integer(options, 'maxRetries', 3, 0);
+  const enableIdempotence = boolean(options, 'enableIdempotence', requiredAcks === -1 && maxRetries > 0);
+  const maxInFlightRequestsPerBroker = integer(options, 'maxInFlightRequestsPerBroker', 5, 1, 1000);
+  if (enableIdempotence && requiredAcks !== -1) {
+    throw new ConfigError('enableIdempotence', "false unless requiredAcks is -1 ('all'): an idempotent producer needs every in-sync replica's acknowledgement", true);
+  }
+  if (enableIdempotence && maxInFlightRequestsPerBroker > 5) {
+    throw new ConfigError('maxInFlightRequestsPerBroker', 'at most 5 with enableIdempotence (the broker remembers the last 5 batches per producer and partition)', maxInFlightRequestsPerBroker);
+  }
 
   const resolved: ResolvedProducerOptions = {
     partitioner,
     compression,
-    maxRetries: integer(options, 'maxRetries', 3, 0),
+    maxRetries,
     retryBackoffMs: integer(options, 'retryBackoffMs', 100, 0),
     requiredAcks,
     ackTimeoutMs: integer(options, 'ackTimeoutMs', 10_000, 0, 2 ** 31 - 1),
@@ -179,7 +194,8 @@ export function resolveProducerOptions(options: ProducerOptions = {}): ResolvedP
     autoStart: boolean(options, 'autoStart', true),
     serializer,
     deliveryTimeoutMs: timeout(options, 'deliveryTimeoutMs', 120_000),
-    maxInFlightRequestsPerBroker: integer(options, 'maxInFlightRequestsPerBroker', 5, 1, 1000),
+    enableIdempotence,
+    maxInFlightRequestsPerBroker,
     statsIntervalMs: integer(options, 'statsIntervalMs', 1_000, 1),
     scheduler,
   };

@@ -2,6 +2,7 @@ import { BehaviorSubject, interval, map, Subject, type Observable, type Subscrip
 import { KafkaRxError, ProducerStoppedError, QueueFullError, DeliveryTimeoutError, RecordTypeError } from '../errors.js';
 import { BrokerQueues } from './broker-queues.js';
 import { DeliveryOutcomes } from './delivery-reports.js';
+import { IdempotentState } from './idempotence.js';
 import { PendingMessage, type DeliveryReport, type Message, type RecordHeader } from './message.js';
 import { resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './options.js';
 import { RandomPartitioner, checkedPartition, type PartitionFunction } from './partitioners.js';
@@ -54,6 +55,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   private pipeline: Subscription | null = null;
   private ready: Promise<void> | null = null;
   private stopping: Promise<void> | null = null;
+  private readonly idempotence: IdempotentState | null;
 
   constructor(
     private readonly transport: ProducerTransport,
@@ -69,6 +71,11 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     // Room is per broker; the watermarks speak of one broker's worth, the unit a user configures.
     this.queues = new BrokerQueues(this.options.maxQueuedMessages, Math.ceil(this.options.maxQueuedMessages * 0.8), Math.floor(this.options.maxQueuedMessages * 0.5));
     this.pressure$ = this.queues.pressure$;
+    this.idempotence = this.options.enableIdempotence ? new IdempotentState((current) => transport.initProducerId(current)) : null;
+    if (this.idempotence !== null) {
+      const idempotence = this.idempotence;
+      this.outcomes.sealedSettled = (batch, failed) => idempotence.finished(batch, failed);
+    }
     if (this.options.autoStart) this.start();
   }
 
@@ -86,6 +93,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       outcomes: this.outcomes,
       stats: this.stats,
       queues: this.queues,
+      idempotence: this.idempotence,
       flush$: this.flush$,
       reroute: (messages) => this.reroute(messages),
     }).subscribe({
@@ -95,7 +103,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
         this.outcomes.failAll(() => failure);
       },
     });
-    this.ready = this.transport.partitionsOf(this.topic).then(() => undefined);
+    this.ready = Promise.all([this.transport.partitionsOf(this.topic), this.idempotence?.start()]).then(() => undefined);
     // produce() awaits readiness itself; a failure here must not be an unhandled rejection.
     this.ready.catch(() => undefined);
   }
@@ -197,6 +205,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       bytes: this.stats.bytes,
       retries: this.stats.retries,
       errors: this.stats.errors,
+      epochBumps: this.idempotence?.epochBumps ?? 0,
     };
   }
 

@@ -1,5 +1,6 @@
-import type { ProduceRequest } from '../protocol/produce.js';
+import { produceRequestSize, type ProduceRequest } from '../protocol/produce.js';
 import { encodeRecordBatch, recordSize, RECORD_BATCH_OVERHEAD, type Compression } from '../records/index.js';
+import type { PartitionSequences, ProducerIdentity, SealedBatch } from './idempotence.js';
 import type { PendingMessage } from './message.js';
 
 /** One partition's record batch inside a planned request, with the messages it carries. */
@@ -7,6 +8,8 @@ export interface PlannedBatch {
   partition: number;
   messages: PendingMessage[];
   records: Buffer;
+  /** With idempotence: the batch whose sequence numbers are fixed for every attempt. */
+  sealed?: SealedBatch;
 }
 
 export interface PlannedRequest {
@@ -30,54 +33,35 @@ export interface PlanSettings {
   timeoutMs: number;
   compression: Compression;
   maxRequestSize: number;
-  /** Idempotence fields, when the producer has them. */
-  producerId?: bigint;
-  producerEpoch?: number;
-  baseSequenceOf?: (partition: number, count: number) => number;
+  /** With idempotence: the producer's id and epoch, and its sequence numbers per partition. */
+  idempotence?: { identity: ProducerIdentity; sequences: PartitionSequences };
 }
 
 const FIRST_FLEXIBLE_PRODUCE_VERSION = 9;
 
-function uvarintSize(value: number): number {
-  let size = 1;
-  while (value >= 0x80) {
-    value >>>= 7;
-    size++;
-  }
-  return size;
-}
-
 /**
- * Exact Produce request sizes, from the grammar (RequestHeader v1/v2 and ProduceRequest v3+):
- * kafka-rx checks maxRequestSize against the real encoded request, not a per-message estimate.
+ * Exact Produce request sizes: RequestHeader v1/v2 plus the body as the protocol layer measures it,
+ * so maxRequestSize is checked against the real encoded request, not a per-message estimate.
  */
 class ProduceSizer {
-  readonly flexible: boolean;
-  private readonly fixed: number;
+  private readonly header: number;
 
-  constructor(settings: PlanSettings) {
-    this.flexible = settings.version >= FIRST_FLEXIBLE_PRODUCE_VERSION;
-    const clientId = Buffer.byteLength(settings.clientId);
-    const topic = Buffer.byteLength(settings.topic);
-    const header = 2 + 2 + 4 + 2 + clientId + (this.flexible ? 1 : 0);
-    const body = this.flexible
-      ? 1 /* null transactional id */ + 2 + 4 + 1 /* one topic */ + uvarintSize(topic + 1) + topic + 1 /* topic tags */ + 1 /* body tags */
-      : 2 + 2 + 4 + 4 + 2 + topic;
-    this.fixed = header + body;
+  constructor(private readonly settings: PlanSettings) {
+    const flexible = settings.version >= FIRST_FLEXIBLE_PRODUCE_VERSION;
+    this.header = 2 + 2 + 4 + 2 + Buffer.byteLength(settings.clientId) + (flexible ? 1 : 0);
   }
 
-  /** Size of a request holding the given batch sizes. */
-  requestSize(batchCount: number, batchBytes: number): number {
-    return this.fixed + this.partitionsArraySize(batchCount) + batchBytes;
+  requestOf(batches: readonly PlannedBatch[]): ProduceRequest {
+    return {
+      transactionalId: null,
+      acks: this.settings.acks,
+      timeoutMs: this.settings.timeoutMs,
+      topics: [{ name: this.settings.topic, partitions: batches.map((b) => ({ index: b.partition, records: b.records })) }],
+    };
   }
 
-  /** What one batch of n bytes adds to a request (its partition entry). */
-  batchEntrySize(bytes: number): number {
-    return this.flexible ? 4 + uvarintSize(bytes + 1) + bytes + 1 : 4 + 4 + bytes;
-  }
-
-  private partitionsArraySize(count: number): number {
-    return this.flexible ? uvarintSize(count + 1) : 4;
+  sizeOf(batches: readonly PlannedBatch[]): number {
+    return this.header + produceRequestSize(this.settings.version, this.requestOf(batches));
   }
 }
 
@@ -88,58 +72,66 @@ class ProduceSizer {
  */
 export function planRequests(messages: readonly PendingMessage[], settings: PlanSettings): RequestPlan {
   const sizer = new ProduceSizer(settings);
-  const byPartition = new Map<number, PendingMessage[]>();
+  const byPartition = new Map<number, { sealed: SealedBatch[]; fresh: PendingMessage[] }>();
   for (const message of messages) {
-    let list = byPartition.get(message.partition);
-    if (list === undefined) byPartition.set(message.partition, (list = []));
-    list.push(message);
+    let entry = byPartition.get(message.partition);
+    if (entry === undefined) byPartition.set(message.partition, (entry = { sealed: [], fresh: [] }));
+    const sealed = message.sealed;
+    if (sealed === null) entry.fresh.push(message);
+    else if (!entry.sealed.includes(sealed)) entry.sealed.push(sealed);
   }
 
   // The largest batch that fits in a request on its own.
   const batchLimit = largestBatchAlone(sizer, settings.maxRequestSize);
   const oversized: PendingMessage[] = [];
-  const requests: Array<{ batches: PlannedBatch[]; bytes: number; partitions: Set<number> }> = [];
+  const requests: Array<{ batches: PlannedBatch[]; partitions: Set<number> }> = [];
 
-  for (const [partition, list] of byPartition) {
+  for (const [partition, { sealed, fresh }] of byPartition) {
     let lastRequestIndex = -1;
-    for (const chunk of chunkByUncompressedSize(list, batchLimit, oversized)) {
-      for (const batch of encodeWithinLimit(partition, chunk, settings, batchLimit, oversized)) {
-        const entry = sizer.batchEntrySize(batch.records.length);
-        let index = lastRequestIndex + 1;
-        while (index < requests.length) {
-          const candidate = requests[index];
-          if (!candidate.partitions.has(partition) && sizer.requestSize(candidate.batches.length + 1, candidate.bytes + entry) <= settings.maxRequestSize) break;
-          index++;
-        }
-        if (index === requests.length) requests.push({ batches: [], bytes: 0, partitions: new Set() });
-        const target = requests[index];
-        target.batches.push(batch);
-        target.bytes += entry;
-        target.partitions.add(partition);
-        lastRequestIndex = index;
+    const place = (batch: PlannedBatch) => {
+      let index = lastRequestIndex + 1;
+      while (index < requests.length) {
+        const candidate = requests[index];
+        if (!candidate.partitions.has(partition) && sizer.sizeOf([...candidate.batches, batch]) <= settings.maxRequestSize) break;
+        index++;
       }
+      if (index === requests.length) requests.push({ batches: [], partitions: new Set() });
+      const target = requests[index];
+      target.batches.push(batch);
+      target.partitions.add(partition);
+      lastRequestIndex = index;
+    };
+    // Batches sealed by an earlier attempt go first, in sequence order, exactly as first encoded.
+    sealed.sort((a, b) => a.baseSequence - b.baseSequence);
+    for (const batch of sealed) place({ partition, messages: batch.messages, records: batch.records ?? encodeSealed(batch, settings), sealed: batch });
+    for (const chunk of chunkByUncompressedSize(fresh, batchLimit, oversized)) {
+      for (const batch of encodeWithinLimit(partition, chunk, settings, batchLimit, oversized)) place(batch);
     }
   }
 
   return {
     oversized,
-    requests: requests.map(({ batches, bytes }) => ({
-      batches,
-      size: sizer.requestSize(batches.length, bytes),
-      request: {
-        transactionalId: null,
-        acks: settings.acks,
-        timeoutMs: settings.timeoutMs,
-        topics: [{ name: settings.topic, partitions: batches.map((b) => ({ index: b.partition, records: b.records })) }],
-      },
-    })),
+    requests: requests.map(({ batches }) => ({ batches, size: sizer.sizeOf(batches), request: sizer.requestOf(batches) })),
   };
 }
 
+/** Re-encodes a sealed batch after an epoch bump renumbered it. */
+function encodeSealed(batch: SealedBatch, settings: PlanSettings): Buffer {
+  batch.records = encodeRecordBatch(batch.messages, {
+    compression: settings.compression,
+    producerId: batch.producerId,
+    producerEpoch: batch.producerEpoch,
+    baseSequence: batch.baseSequence,
+  });
+  return batch.records;
+}
+
 function largestBatchAlone(sizer: ProduceSizer, maxRequestSize: number): number {
-  // Entry overhead grows by at most a few varint bytes with the batch size: search down from the bound.
-  let limit = maxRequestSize - sizer.requestSize(1, 0);
-  while (limit > 0 && sizer.requestSize(1, sizer.batchEntrySize(limit)) > maxRequestSize) limit--;
+  // A batch's entry overhead grows by a few varint bytes with its size: step down from the bound.
+  // Only the length of the records matters to the size: measure placeholders, allocate nothing.
+  const sized = (length: number) => [{ partition: 0, messages: [], records: { length } as Buffer }];
+  let limit = maxRequestSize - sizer.sizeOf(sized(0));
+  while (limit > 0 && sizer.sizeOf(sized(limit)) > maxRequestSize) limit--;
   return limit;
 }
 
@@ -168,15 +160,34 @@ function* chunkByUncompressedSize(list: PendingMessage[], limit: number, oversiz
   if (chunk.length > 0) yield chunk;
 }
 
-/** Encodes a chunk; if compression made it larger than the limit (incompressible data), halves it. */
+/**
+ * Encodes a chunk; if compression made it larger than the limit (incompressible data), halves it.
+ * With idempotence the chunk takes the partition's next sequence numbers only once its size fits,
+ * so halving never leaves a gap.
+ */
 function encodeWithinLimit(partition: number, chunk: PendingMessage[], settings: PlanSettings, limit: number, oversized: PendingMessage[]): PlannedBatch[] {
+  const idempotence = settings.idempotence;
+  const baseSequence = idempotence?.sequences.peek(partition);
   const records = encodeRecordBatch(chunk, {
     compression: settings.compression,
-    producerId: settings.producerId,
-    producerEpoch: settings.producerEpoch,
-    baseSequence: settings.baseSequenceOf ? settings.baseSequenceOf(partition, chunk.length) : undefined,
+    producerId: idempotence?.identity.producerId,
+    producerEpoch: idempotence?.identity.producerEpoch,
+    baseSequence,
   });
-  if (records.length <= limit) return [{ partition, messages: chunk, records }];
+  if (records.length <= limit) {
+    if (idempotence === undefined) return [{ partition, messages: chunk, records }];
+    const sealed: SealedBatch = {
+      partition,
+      messages: chunk,
+      producerId: idempotence.identity.producerId,
+      producerEpoch: idempotence.identity.producerEpoch,
+      baseSequence: baseSequence!,
+      records,
+      done: false,
+    };
+    idempotence.sequences.seal(sealed);
+    return [{ partition, messages: chunk, records, sealed }];
+  }
   if (chunk.length === 1) {
     oversized.push(chunk[0]);
     return [];

@@ -25,4 +25,6 @@ export interface ProducerStatsSnapshot {
   /** Message attempts that were retried, and failed requests or partition results. */
   readonly retries: number;
   readonly errors: number;
+  /** Times an idempotent producer bumped its epoch to recover its sequence numbers. */
+  readonly epochBumps: number;
 }

@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { ProduceRequest, ProduceResponse } from '../protocol/produce.js';
+import type { ProducerIdentity } from './idempotence.js';
 
 /**
  * What the producer needs from the cluster, and nothing more: partitions, leaders, a metadata
@@ -19,6 +20,11 @@ export interface ProducerTransport {
   produceVersion(broker: number): Promise<number>;
   /** Sends one Produce request; resolves undefined for acks=0 once the request is written. */
   produce(broker: number, request: ProduceRequest, timeoutMs: number): Promise<ProduceResponse | undefined>;
+  /**
+   * InitProducerId for an idempotent producer: a new producer id and epoch, or with `current`, the
+   * same id with its epoch bumped where the broker can (Kafka 2.5+; older brokers give a new id).
+   */
+  initProducerId(current: ProducerIdentity | null): Promise<ProducerIdentity>;
   /** Emits whenever the metadata cache changes (leaders moved, brokers came or went). */
   readonly metadataChanges$: Observable<unknown>;
   readonly clientId: string;

@@ -263,4 +263,63 @@ describe('Producer (against a cluster double)', () => {
     await producer.stop();
     expect(reports).to.have.length(0);
   });
+
+  describe('idempotence', () => {
+    const idempotent: ProducerOptions = { requiredAcks: -1, lingerMs: 1, minQueuedMessages: 10, retryBackoffMs: 5 };
+
+    it('is on by default with acks all and retries, and refused with acks 1', () => {
+      const transport = new FakeTransport(1);
+      expect(new Producer(transport, 't', { requiredAcks: -1, autoStart: false }).options.enableIdempotence).to.equal(true);
+      expect(new Producer(transport, 't', { requiredAcks: 1, autoStart: false }).options.enableIdempotence).to.equal(false);
+      expect(() => new Producer(transport, 't', { requiredAcks: 1, enableIdempotence: true, autoStart: false })).to.throw(ConfigError, 'enableIdempotence');
+    });
+
+    it('writes nothing twice when acknowledgements are lost and the batch is retried', async () => {
+      const transport = new FakeTransport(1);
+      const { producer, reports } = producerWith(transport, idempotent);
+      transport.loseAnswers = 2;
+      for (let i = 0; i < 30; i++) await producer.produce(value(i));
+      await producer.stop();
+      expect(reports.filter((r) => r.error)).to.deep.equal([]);
+      expect(reports).to.have.length(30);
+      expect(transport.logEnd(0)).to.equal(30n);
+      expect(transport.duplicatesRejected).to.be.greaterThan(0);
+    });
+
+    it('writes duplicates in the same situation without idempotence (what idempotence prevents)', async () => {
+      const transport = new FakeTransport(1);
+      const { producer } = producerWith(transport, { ...idempotent, enableIdempotence: false });
+      transport.loseAnswers = 2;
+      for (let i = 0; i < 30; i++) await producer.produce(value(i));
+      await producer.stop();
+      expect(transport.logEnd(0) > 30n).to.equal(true);
+    });
+
+    it('keeps partition order with several requests in flight when an early one fails', async () => {
+      const transport = new FakeTransport(1);
+      transport.ackDelayMs = 2;
+      const { producer, reports } = producerWith(transport, { ...idempotent, maxInFlightRequestsPerBroker: 5 });
+      transport.failNext(0, 19); // NOT_ENOUGH_REPLICAS on the first batch; later batches then arrive out of order
+      for (let i = 0; i < 100; i++) await producer.produce(value(i));
+      await producer.stop();
+      expect(reports.filter((r) => r.error)).to.deep.equal([]);
+      expect(transport.logEnd(0)).to.equal(100n);
+      const byOffset = [...reports].sort((a, b) => Number(a.message.offset - b.message.offset));
+      expect(byOffset.map((r) => r.message.value!.toString())).to.deep.equal(Array.from({ length: 100 }, (_, i) => `message-${i}`));
+    });
+
+    it('bumps the epoch and renumbers after a batch fails for good, so later batches are accepted', async () => {
+      const transport = new FakeTransport(1);
+      const { producer, reports } = producerWith(transport, { ...idempotent, maxRetries: 1, maxInFlightRequestsPerBroker: 1 });
+      transport.failNext(0, 19, 19);
+      for (let i = 0; i < 10; i++) await producer.produce(value(i));
+      await producer.flush();
+      for (let i = 10; i < 20; i++) await producer.produce(value(i));
+      await producer.stop();
+      expect(reports.filter((r) => r.error)).to.have.length(10);
+      expect(reports.filter((r) => !r.error)).to.have.length(10);
+      expect(producer.statsSnapshot().epochBumps).to.equal(1);
+      expect(transport.logEnd(0)).to.equal(10n);
+    });
+  });
 });

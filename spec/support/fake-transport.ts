@@ -1,6 +1,7 @@
 import { Subject } from 'rxjs';
 import { ConnectionError } from '../../lib/errors.js';
 import type { ProduceRequest, ProduceResponse } from '../../lib/protocol/produce.js';
+import type { ProducerIdentity } from '../../lib/producer/idempotence.js';
 import type { ProducerTransport } from '../../lib/producer/transport.js';
 
 /** Where a record batch keeps its record count (RecordBatch v2 header). */
@@ -34,6 +35,12 @@ export class FakeTransport implements ProducerTransport {
   private readonly errorQueues = new Map<number, number[]>();
   private readonly downBrokers = new Set<number>();
   private readonly partitions: number[];
+  /** Per partition: the sequence range of the last batch written, as a broker keeps it per producer. */
+  private readonly lastBatch = new Map<number, { producerId: bigint; epoch: number; first: number; last: number }>();
+  private nextProducerId = 1000n;
+  /** Acknowledge but "lose" the answers of the next requests (the broker wrote them). */
+  loseAnswers = 0;
+  duplicatesRejected = 0;
 
   constructor(partitionCount: number, brokerCount = 1, readonly produceVersionNumber = 9) {
     this.partitions = Array.from({ length: partitionCount }, (_, i) => i);
@@ -81,13 +88,46 @@ export class FakeTransport implements ProducerTransport {
         const queued = this.errorQueues.get(data.index);
         let errorCode = queued && queued.length > 0 ? queued.shift()! : 0;
         if (errorCode === 0 && this.truth.get(data.index) !== broker) errorCode = 6; // NOT_LEADER_OR_FOLLOWER
+        if (errorCode === 0) errorCode = this.checkSequence(data.index, records, count);
         const baseOffset = errorCode === 0 ? this.logEnds.get(data.index)! : -1n;
         if (errorCode === 0) this.logEnds.set(data.index, baseOffset + BigInt(count));
         return { index: data.index, errorCode, baseOffset, logAppendTimeMs: -1n, logStartOffset: 0n, recordErrors: [], errorMessage: null };
       }),
     }));
     if (request.acks === 0) return undefined;
-    return { responses, throttleTimeMs: 0 } as unknown as ProduceResponse;
+    if (this.loseAnswers > 0) {
+      this.loseAnswers--;
+      throw new ConnectionError(`broker ${broker} dropped the connection before answering`, { broker: String(broker) });
+    }
+    return { responses, throttleTimeMs: 0, nodeEndpoints: [] } as ProduceResponse;
+  }
+
+  async initProducerId(current: ProducerIdentity | null): Promise<ProducerIdentity> {
+    if (current !== null) return { producerId: current.producerId, producerEpoch: current.producerEpoch + 1 };
+    return { producerId: this.nextProducerId++, producerEpoch: 0 };
+  }
+
+  /** The broker's idempotence check (RecordBatch v2: producer id at 43, epoch at 51, base sequence at 53). */
+  private checkSequence(partition: number, records: Buffer, count: number): number {
+    const producerId = records.readBigInt64BE(43);
+    if (producerId < 0n) return 0;
+    const epoch = records.readInt16BE(51);
+    const first = records.readInt32BE(53);
+    const last = first + count - 1;
+    const previous = this.lastBatch.get(partition);
+    if (previous && previous.producerId === producerId && previous.epoch === epoch) {
+      if (previous.first === first && previous.last === last) {
+        this.duplicatesRejected++;
+        return 46; // DUPLICATE_SEQUENCE_NUMBER
+      }
+      if (first !== previous.last + 1) return 45; // OUT_OF_ORDER_SEQUENCE_NUMBER
+    } else if (previous && previous.producerId === producerId && epoch < previous.epoch) {
+      return 47; // INVALID_PRODUCER_EPOCH
+    } else if (first !== 0) {
+      return 45;
+    }
+    this.lastBatch.set(partition, { producerId, epoch, first, last });
+    return 0;
   }
 
   /** The next requests for this partition answer with these error codes, one per request. */

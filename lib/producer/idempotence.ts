@@ -1,0 +1,141 @@
+import type { PendingMessage } from './message.js';
+
+/** Kafka sequence numbers are int32 and wrap to 0 after the largest. */
+const SEQUENCE_WRAP = 2 ** 31;
+
+/**
+ * A record batch whose sequence numbers are fixed. With idempotence a batch must be resent exactly
+ * as first sent (same records, same producer id, epoch and base sequence): that is how the broker
+ * recognises a retry of something it already wrote and answers DUPLICATE_SEQUENCE_NUMBER instead
+ * of writing it twice.
+ */
+export interface SealedBatch {
+  readonly partition: number;
+  readonly messages: PendingMessage[];
+  producerId: bigint;
+  producerEpoch: number;
+  baseSequence: number;
+  /** The encoded batch; null after renumbering, until re-encoded. */
+  records: Buffer | null;
+  /** Acknowledged or failed for good. */
+  done: boolean;
+}
+
+export interface ProducerIdentity {
+  producerId: bigint;
+  producerEpoch: number;
+}
+
+/**
+ * Per-partition sequence numbers of an idempotent producer and the sealed batches not yet done,
+ * in sequence order. The oldest unfinished batch of a partition is the one the broker waits for:
+ * an OUT_OF_ORDER_SEQUENCE_NUMBER on any later batch only means it arrived first.
+ */
+export class PartitionSequences {
+  private readonly next = new Map<number, number>();
+  private readonly open = new Map<number, SealedBatch[]>();
+
+  peek(partition: number): number {
+    return this.next.get(partition) ?? 0;
+  }
+
+  seal(batch: SealedBatch): void {
+    this.next.set(batch.partition, (batch.baseSequence + batch.messages.length) % SEQUENCE_WRAP);
+    let list = this.open.get(batch.partition);
+    if (list === undefined) this.open.set(batch.partition, (list = []));
+    list.push(batch);
+    for (const message of batch.messages) message.sealed = batch;
+  }
+
+  /** Marks a batch done and forgets it. */
+  finish(batch: SealedBatch): void {
+    batch.done = true;
+    const list = this.open.get(batch.partition);
+    if (list === undefined) return;
+    const at = list.indexOf(batch);
+    if (at >= 0) list.splice(at, 1);
+    if (list.length === 0) this.open.delete(batch.partition);
+  }
+
+  /** True when no older batch of its partition is still unfinished. */
+  isOldest(batch: SealedBatch): boolean {
+    return this.open.get(batch.partition)?.[0] === batch;
+  }
+
+  /**
+   * After an epoch bump every partition starts again at sequence 0: renumbers each unfinished
+   * batch in its original order under the new identity. The caller re-encodes their records.
+   */
+  renumber(identity: ProducerIdentity): SealedBatch[] {
+    this.next.clear();
+    const renumbered: SealedBatch[] = [];
+    for (const [partition, list] of this.open) {
+      let sequence = 0;
+      for (const batch of list) {
+        batch.producerId = identity.producerId;
+        batch.producerEpoch = identity.producerEpoch;
+        batch.baseSequence = sequence;
+        batch.records = null;
+        sequence = (sequence + batch.messages.length) % SEQUENCE_WRAP;
+        renumbered.push(batch);
+      }
+      this.next.set(partition, sequence);
+    }
+    return renumbered;
+  }
+
+  get openBatches(): number {
+    let count = 0;
+    for (const list of this.open.values()) count += list.length;
+    return count;
+  }
+}
+
+/**
+ * The idempotent producer's identity and sequence state, and its recovery: when a sealed batch
+ * fails for good (or the broker forgot the producer), the sequence numbers have a gap the broker
+ * would never accept, so once no request is in flight the producer bumps its epoch (InitProducerId
+ * with its current id and epoch, or a new id from brokers before 2.5) and renumbers every unfinished
+ * batch from 0, in order.
+ */
+export class IdempotentState {
+  identity: ProducerIdentity = { producerId: -1n, producerEpoch: -1 };
+  readonly sequences = new PartitionSequences();
+  /** Set when the sequence numbers can no longer be trusted. */
+  resetNeeded = false;
+  inFlightRequests = 0;
+  epochBumps = 0;
+  private bumping: Promise<void> | null = null;
+
+  constructor(private readonly initProducerId: (current: ProducerIdentity | null) => Promise<ProducerIdentity>) {}
+
+  async start(): Promise<void> {
+    this.identity = await this.initProducerId(null);
+  }
+
+  /** Resolves true when batches may be planned now; false while a bump waits for in-flight requests. */
+  async prepare(): Promise<boolean> {
+    if (!this.resetNeeded && this.identity.producerId >= 0n) return true;
+    if (this.inFlightRequests > 0) return false;
+    this.bumping ??= this.bump().finally(() => {
+      this.bumping = null;
+    });
+    await this.bumping;
+    return true;
+  }
+
+  /** A sealed batch is done: acknowledged, or failed for good (which leaves a gap). */
+  finished(batch: SealedBatch, failed: boolean): void {
+    if (batch.done) return;
+    this.sequences.finish(batch);
+    if (failed) this.resetNeeded = true;
+  }
+
+  private async bump(): Promise<void> {
+    const fresh = this.identity.producerId < 0n;
+    this.identity = await this.initProducerId(fresh ? null : this.identity);
+    if (!fresh) this.epochBumps++;
+    this.sequences.renumber(this.identity);
+    this.resetNeeded = false;
+  }
+}
