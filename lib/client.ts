@@ -1,6 +1,9 @@
 import { ConfigError } from './errors.js';
 import { Cluster, type ClusterOptions } from './cluster/cluster.js';
+import { kafkaErrorFor } from './errors.js';
+import { InitProducerId } from './protocol/init-producer-id.js';
 import { Produce, type ProduceRequest, type ProduceResponse } from './protocol/produce.js';
+import type { ProducerIdentity } from './producer/idempotence.js';
 import { Producer } from './producer/producer.js';
 import type { ProducerOptions } from './producer/options.js';
 import type { ProducerTransport } from './producer/transport.js';
@@ -79,7 +82,10 @@ function clusterTransport(cluster: Cluster, clientId: string, requestTimeoutMs: 
   return {
     clientId,
     metadataChanges$: cluster.metadata$,
-    partitionsOf: (topic) => cluster.partitionsOf(topic).then((partitions) => partitions.map((p) => p.partition).sort((a, b) => a - b)),
+    partitionsOf: async (topic) => {
+      await cluster.partitionsOf(topic);
+      return cluster.knownPartitionIdsOf(topic) ?? [];
+    },
     knownPartitionsOf: (topic) => cluster.knownPartitionIdsOf(topic),
     leaderOf: (topic, partition) => cluster.leaderOf(topic, partition),
     refreshMetadata: (topic) => cluster.refreshMetadata([topic]).then(() => undefined),
@@ -88,5 +94,37 @@ function clusterTransport(cluster: Cluster, clientId: string, requestTimeoutMs: 
       const connection = await cluster.connectionTo(broker);
       return (await connection.send(Produce, request, { timeoutMs: Math.max(requestTimeoutMs, ackTimeoutMs + 1_000) })) as ProduceResponse | undefined;
     },
+    initProducerId: (current) => initProducerId(cluster, current),
   };
+}
+
+/**
+ * Asks any broker for a producer id (idempotence needs no transaction coordinator). With a current
+ * identity and a broker that speaks InitProducerId v3+ (Kafka 2.5+), the same id comes back with
+ * its epoch bumped; older brokers hand out a new id. Retriable errors are retried a few times.
+ */
+async function initProducerId(cluster: Cluster, current: ProducerIdentity | null): Promise<ProducerIdentity> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 10; attempt++) {
+    try {
+      const connection = await cluster.anyConnection();
+      const bump = current !== null && connection.versionOf(InitProducerId) >= 3;
+      const response = await connection.send(InitProducerId, {
+        transactionalId: null,
+        transactionTimeoutMs: 60_000,
+        producerId: bump ? current.producerId : -1n,
+        producerEpoch: bump ? current.producerEpoch : -1,
+      });
+      if (response === undefined) throw new Error('InitProducerId always has a response');
+      if (response.errorCode === 0) return { producerId: response.producerId, producerEpoch: response.producerEpoch };
+      const error = kafkaErrorFor(response.errorCode, 'InitProducerId');
+      if (!error.retriable) throw error;
+      lastError = error;
+    } catch (error) {
+      if (!(error as { retriable?: boolean }).retriable) throw error;
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)));
+  }
+  throw lastError;
 }

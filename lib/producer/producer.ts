@@ -148,9 +148,9 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     }
     message.onReport = onReport as PendingMessage['onReport'];
     const settled = this.options.sync ? this.whenSettled(message) : null;
-    this.outcomes.track(message);
+    this.outcomes.track(message as PendingMessage);
     this.stats.produced++;
-    this.input.next(message);
+    this.input.next(message as PendingMessage);
     return settled === null ? message : settled;
   }
 

@@ -123,7 +123,7 @@ function encodeSealed(batch: SealedBatch, settings: PlanSettings): Buffer {
     producerEpoch: batch.producerEpoch,
     baseSequence: batch.baseSequence,
   });
-  return batch.records;
+  return batch.records!;
 }
 
 function largestBatchAlone(sizer: ProduceSizer, maxRequestSize: number): number {

@@ -29,7 +29,7 @@ interface Sender<V, K> {
  */
 export async function* sendAll<T, V, K>(producer: Sender<V, K>, items: Iterable<T> | AsyncIterable<T>, options: SendAllOptions<T, V, K> = {}): AsyncGenerator<DeliveryReport<V, K>, void, undefined> {
   const maxInFlight = options.maxInFlight ?? 1000;
-  const toRecord = options.toRecord ?? ((item: T) => ({ value: item as unknown as V }));
+  const toRecord: (item: T) => SendAllRecord<V, K> = options.toRecord ?? ((item: T) => ({ value: item as unknown as V }));
   const iterator = Symbol.asyncIterator in items ? (items as AsyncIterable<T>)[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]();
   const outstanding: Array<Promise<DeliveryReport<V, K>>> = [];
   let exhausted = false;

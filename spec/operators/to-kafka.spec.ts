@@ -8,7 +8,9 @@ import { ProducerDouble } from '../support/producer-double.js';
 describe('toKafka (virtual time)', () => {
   let scheduler: TestScheduler;
   beforeEach(() => {
-    scheduler = new TestScheduler((actual, expected) => expect(actual).to.deep.equal(expected));
+    scheduler = new TestScheduler((actual, expected) => {
+      expect(actual).to.deep.equal(expected);
+    });
   });
 
   const summary = map((report: SourceReport<string, string, unknown>) => (report.error ? `${report.passThrough}!` : report.passThrough));

@@ -5,7 +5,9 @@ import { lingerBuffer } from '../../lib/producer/linger-buffer.js';
 describe('lingerBuffer (virtual time)', () => {
   let scheduler: TestScheduler;
   beforeEach(() => {
-    scheduler = new TestScheduler((actual, expected) => expect(actual).to.deep.equal(expected));
+    scheduler = new TestScheduler((actual, expected) => {
+      expect(actual).to.deep.equal(expected);
+    });
   });
 
   it('sends a batch as soon as it holds maxCount values', () => {

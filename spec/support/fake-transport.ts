@@ -91,7 +91,7 @@ export class FakeTransport implements ProducerTransport {
         if (errorCode === 0) errorCode = this.checkSequence(data.index, records, count);
         const baseOffset = errorCode === 0 ? this.logEnds.get(data.index)! : -1n;
         if (errorCode === 0) this.logEnds.set(data.index, baseOffset + BigInt(count));
-        return { index: data.index, errorCode, baseOffset, logAppendTimeMs: -1n, logStartOffset: 0n, recordErrors: [], errorMessage: null };
+        return { index: data.index, errorCode, baseOffset, logAppendTimeMs: -1n, logStartOffset: 0n, recordErrors: [], errorMessage: null, currentLeader: null };
       }),
     }));
     if (request.acks === 0) return undefined;

@@ -1,0 +1,123 @@
+import { KafkaError, KafkaRxError, kafkaRxBrand, type KafkaRxErrorOptions } from './error-base.js';
+import { errorClasses } from './error-codes.js';
+
+export { KafkaError, KafkaRxError, type KafkaRxErrorOptions } from './error-base.js';
+export * from './error-codes.js';
+export { errorCodes, type ErrorCodeInfo } from './error-table.js';
+
+/** A Kafka error code as its typed error; codes kafka-rx does not know keep their number. */
+export function kafkaErrorFor(code: number, message?: string): KafkaError {
+  const ErrorClass = errorClasses.get(code);
+  return ErrorClass === undefined ? new KafkaError(code, message) : new ErrorClass(message);
+}
+
+/** An option (producer, client or operator) with a value outside what it accepts. */
+export class ConfigError extends KafkaRxError {
+  constructor(
+    readonly option: string,
+    readonly accepted: string,
+    readonly got?: unknown,
+  ) {
+    super(`invalid option ${option}: expected ${accepted}${arguments.length > 2 ? `, got ${describe(got)}` : ''}`);
+  }
+}
+
+/** Bytes from the network that do not decode: truncated, oversized or malformed. */
+export class ProtocolError extends KafkaRxError {
+  constructor(message: string, options: KafkaRxErrorOptions = {}) {
+    super(message, options);
+  }
+}
+
+export interface VersionRange {
+  min: number;
+  max: number;
+}
+
+/** The broker supports none of the versions of an API that kafka-rx implements. */
+export class UnsupportedVersionError extends KafkaRxError {
+  constructor(
+    readonly apiName: string,
+    readonly client: VersionRange,
+    readonly broker: VersionRange | null,
+  ) {
+    super(
+      broker === null
+        ? `the broker does not support ${apiName} (kafka-rx speaks v${client.min}-v${client.max})`
+        : `no common version of ${apiName}: kafka-rx speaks v${client.min}-v${client.max}, the broker v${broker.min}-v${broker.max}`,
+    );
+  }
+}
+
+/** A connection failed or was lost; another attempt (after a metadata refresh) may succeed. */
+export class ConnectionError extends KafkaRxError {
+  readonly broker: string | undefined;
+
+  constructor(message: string, options: { broker?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause, retriable: true, refreshMetadata: true });
+    this.broker = options.broker;
+  }
+}
+
+/** No response within the request timeout. */
+export class RequestTimeoutError extends KafkaRxError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, retriable: true, refreshMetadata: true });
+  }
+}
+
+/** A response that answers no request in flight: the connection cannot be trusted any more. */
+export class CorrelationError extends KafkaRxError {
+  constructor(message: string) {
+    super(message, { retriable: true, refreshMetadata: false });
+  }
+}
+
+/** The broker's queue holds maxQueuedMessages and blockOnQueueFull is false. */
+export class QueueFullError extends KafkaRxError {}
+
+/** produce() on a stopped producer, or a message still pending when stop() gave up. */
+export class ProducerStoppedError extends KafkaRxError {}
+
+/** A message without an outcome within deliveryTimeoutMs (or a sync produce() within pendingTimeoutMs). */
+export class DeliveryTimeoutError extends KafkaRxError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, options);
+  }
+}
+
+/** A source outran toKafka's budget and buffer. */
+export class BackpressureOverflowError extends KafkaRxError {}
+
+/** A partitioner's answer, or an explicit partition, that is not one of the topic's partitions. */
+export class InvalidPartitionError extends KafkaRxError {}
+
+/** A partitioner that cannot place this message (e.g. a hashing partitioner given a null key). */
+export class PartitionerError extends KafkaRxError {}
+
+/**
+ * A value, key or header of the wrong type (and no serializer to turn it into bytes). A TypeError,
+ * as JavaScript users expect, and still `instanceof KafkaRxError`.
+ */
+export class RecordTypeError extends TypeError {
+  readonly retriable = false;
+  readonly refreshMetadata = false;
+  readonly [kafkaRxBrand] = true;
+
+  constructor(
+    readonly field: string,
+    readonly accepted: string,
+    readonly got?: unknown,
+  ) {
+    super(`${field} must be ${accepted}, got ${describe(got)}`);
+    this.name = 'RecordTypeError';
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Buffer.isBuffer(value)) return `a Buffer of ${value.length} bytes`;
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  if (typeof value === 'object') return value.constructor?.name ?? 'an object';
+  return `${typeof value} ${String(value)}`;
+}

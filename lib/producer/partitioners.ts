@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import { InvalidPartitionError, PartitionerError } from '../errors.js';
+
+/** Picks a partition id from the topic's partition ids (sorted ascending) for a message's key. */
+export type PartitionFunction = (key: Buffer | null, partitions: readonly number[]) => number;
+
+/** A function, or an object with a `partition` method (the classes below). */
+export type Partitioner = PartitionFunction | { partition: PartitionFunction };
+
+/**
+ * pykafka's RandomPartitioner, which is really round-robin: each producer cycles through the
+ * partitions, starting at the second (index 1), ignoring the key.
+ */
+export class RandomPartitioner {
+  private index = 0;
+
+  partition(_key: Buffer | null, partitions: readonly number[]): number {
+    this.index = (this.index + 1) % partitions.length;
+    return partitions[this.index];
+  }
+}
+
+/** SHA-1 of the key as a big-endian integer: pykafka's default hash for HashingPartitioner. */
+export function sha1Hash(key: Buffer): bigint {
+  return BigInt('0x' + createHash('sha1').update(key).digest('hex'));
+}
+
+export type HashFunction = (key: Buffer) => bigint | number;
+
+function indexOf(hash: bigint | number, count: number): number {
+  if (typeof hash === 'number') return ((hash % count) + count) % count;
+  const n = BigInt(count);
+  return Number(((hash % n) + n) % n);
+}
+
+/**
+ * pykafka's HashingPartitioner: hash(key) modulo the partition count, indexing the partitions
+ * sorted by id, so a team moving from pykafka keeps its key-to-partition mapping.
+ */
+export class HashingPartitioner {
+  constructor(private readonly hash: HashFunction = sha1Hash) {}
+
+  partition(key: Buffer | null, partitions: readonly number[]): number {
+    if (key === null) throw new PartitionerError('HashingPartitioner needs a key: produce(value, key)');
+    return partitions[indexOf(this.hash(key), partitions.length)];
+  }
+}
+
+/**
+ * pykafka's GroupHashingPartitioner: the hash picks a group of groupSize consecutive partitions
+ * and a random offset below groupSize picks one inside it, spreading one hot key over a group.
+ */
+export class GroupHashingPartitioner {
+  constructor(
+    private readonly groupSize: number,
+    private readonly hash: HashFunction = sha1Hash,
+    private readonly random: () => number = Math.random,
+  ) {
+    if (!Number.isInteger(groupSize) || groupSize < 1) throw new PartitionerError(`groupSize must be a positive integer, got ${groupSize}`);
+  }
+
+  partition(key: Buffer | null, partitions: readonly number[]): number {
+    if (key === null) throw new PartitionerError('GroupHashingPartitioner needs a key: produce(value, key)');
+    if (this.groupSize > partitions.length) {
+      throw new PartitionerError(`groupSize ${this.groupSize} is larger than the topic's ${partitions.length} partitions`);
+    }
+    const offset = Math.floor(this.random() * this.groupSize);
+    return partitions[indexOf(BigInt(this.hash(key)) + BigInt(offset), partitions.length)];
+  }
+}
+
+/** Kafka's murmur2 (the Java client's, seed 0x9747b28c), over the key bytes. */
+export function murmur2(data: Uint8Array): number {
+  const m = 0x5bd1e995;
+  const length = data.length;
+  let h = (0x9747b28c ^ length) | 0;
+  const whole = length & ~3;
+  for (let i = 0; i < whole; i += 4) {
+    let k = data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24);
+    k = Math.imul(k, m);
+    k ^= k >>> 24;
+    k = Math.imul(k, m);
+    h = Math.imul(h, m) ^ k;
+  }
+  const tail = length & 3;
+  if (tail === 3) h ^= data[whole + 2] << 16;
+  if (tail >= 2) h ^= data[whole + 1] << 8;
+  if (tail >= 1) {
+    h ^= data[whole];
+    h = Math.imul(h, m);
+  }
+  h ^= h >>> 13;
+  h = Math.imul(h, m);
+  h ^= h >>> 15;
+  return h | 0;
+}
+
+/**
+ * The Java client's keyed placement (`toPositive(murmur2(key)) % numPartitions`), shared by
+ * librdkafka's murmur2 partitioner and kafkajs's default. Keyless messages go round-robin.
+ */
+export class Murmur2Partitioner {
+  private readonly keyless = new RandomPartitioner();
+
+  partition(key: Buffer | null, partitions: readonly number[]): number {
+    if (key === null) return this.keyless.partition(null, partitions);
+    return partitions[(murmur2(key) & 0x7fffffff) % partitions.length];
+  }
+}
+
+/**
+ * Sticky partitioning for keyless messages (KIP-480): stay on one partition for `batchSize`
+ * messages, so they fill one batch instead of many small ones, then move on. Keyed messages go
+ * where murmur2 puts them, as in the Java client.
+ */
+export class StickyPartitioner {
+  private readonly keyed = new Murmur2Partitioner();
+  private current = -1;
+  private left = 0;
+
+  constructor(private readonly batchSize = 1000) {
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new PartitionerError(`batchSize must be a positive integer, got ${batchSize}`);
+  }
+
+  partition(key: Buffer | null, partitions: readonly number[]): number {
+    if (key !== null) return this.keyed.partition(key, partitions);
+    if (this.left <= 0 || !partitions.includes(this.current)) {
+      const choices = partitions.length > 1 ? partitions.filter((p) => p !== this.current) : partitions;
+      this.current = choices[Math.floor(Math.random() * choices.length)];
+      this.left = this.batchSize;
+    }
+    this.left--;
+    return this.current;
+  }
+}
+
+/** The partition itself when it is one of the topic's, else a typed error. */
+export function checkedPartition(partition: unknown, partitions: readonly number[]): number {
+  if (typeof partition === 'number' && Number.isInteger(partition)) {
+    // Partition ids are usually 0..n-1: check the direct slot before searching.
+    if (partitions[partition] === partition || partitions.includes(partition)) return partition;
+  }
+  throw new InvalidPartitionError(`partition ${String(partition)} is not one of the topic's partitions (${partitions.length}: ${partitions[0]}..${partitions[partitions.length - 1]})`);
+}
