@@ -249,19 +249,17 @@ const PRODUCER_FENCED = 90;
 
 /**
  * Sequence errors of an idempotent producer that call for another attempt rather than a failure.
- * A batch out of order behind an unfinished older batch only arrived first: its attempt is not
- * counted. The oldest batch out of order, or an unknown producer, means the broker lost the
- * producer's state: the epoch is bumped and the batches renumbered. A stale epoch after our own
- * bump is retried under the new one.
+ * An unknown producer means the broker lost the producer's state: the epoch is bumped and the
+ * batches renumbered. A stale epoch after our own bump is retried under the new one.
  */
 function idempotentRetry(state: IdempotentState, batch: SealedBatch, code: number): boolean {
   switch (code) {
     case OUT_OF_ORDER_SEQUENCE_NUMBER:
-      if (!state.sequences.isOldest(batch)) {
-        for (const message of batch.messages) message.attempts--;
-      } else {
-        state.resetNeeded = true;
-      }
+      // Behind an unfinished older batch: it only arrived first, so the attempt is not counted.
+      // The oldest batch out of order is retried as counted attempts; if they run out it fails,
+      // and the gap it leaves makes the producer bump its epoch. Renumbering it at once instead
+      // could write it twice, had an earlier attempt landed.
+      if (!state.sequences.isOldest(batch)) for (const message of batch.messages) message.attempts--;
       return true;
     case UNKNOWN_PRODUCER_ID:
       state.resetNeeded = true;

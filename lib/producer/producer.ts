@@ -1,5 +1,6 @@
 import { BehaviorSubject, interval, map, Subject, type Observable, type Subscription } from 'rxjs';
 import { KafkaRxError, ProducerStoppedError, QueueFullError, DeliveryTimeoutError, RecordTypeError } from '../errors.js';
+import { prepareCodec } from '../records/index.js';
 import { BrokerQueues } from './broker-queues.js';
 import { DeliveryOutcomes } from './delivery-reports.js';
 import { IdempotentState } from './idempotence.js';
@@ -103,7 +104,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
         this.outcomes.failAll(() => failure);
       },
     });
-    this.ready = Promise.all([this.transport.partitionsOf(this.topic), this.idempotence?.start()]).then(() => undefined);
+    this.ready = Promise.all([this.transport.partitionsOf(this.topic), this.idempotence?.start(), prepareCodec(this.options.compression)]).then(() => undefined);
     // produce() awaits readiness itself; a failure here must not be an unhandled rejection.
     this.ready.catch(() => undefined);
   }

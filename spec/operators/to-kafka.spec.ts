@@ -46,12 +46,13 @@ describe('toKafka (virtual time)', () => {
   });
 
   it("errors with the first failure after reporting what was in flight (onError: 'fail')", () => {
-    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+    scheduler.run(({ cold, expectObservable, expectSubscriptions, flush }) => {
       const producer = new ProducerDouble(scheduler, { a: 4, b: 1, c: 1, d: 1 }, new Set(['b']));
       const source = cold('abc---d|');
       const result = source.pipe(toKafka(producer, { onError: 'fail' }), summary);
       expectObservable(result).toBe('----(abc#)', { a: 'a', b: 'b!', c: 'c' }, producer.errorFor('b'));
       expectSubscriptions(source.subscriptions).toBe('^---!');
+      flush();
       expect(producer.sentValues()).to.deep.equal(['a', 'b', 'c']);
     });
   });

@@ -35,8 +35,8 @@ export class FakeTransport implements ProducerTransport {
   private readonly errorQueues = new Map<number, number[]>();
   private readonly downBrokers = new Set<number>();
   private readonly partitions: number[];
-  /** Per partition: the sequence range of the last batch written, as a broker keeps it per producer. */
-  private readonly lastBatch = new Map<number, { producerId: bigint; epoch: number; first: number; last: number }>();
+  /** Per partition: the sequence ranges of the last 5 batches written, as a broker keeps them per producer. */
+  private readonly lastBatches = new Map<number, Array<{ producerId: bigint; epoch: number; first: number; last: number }>>();
   private nextProducerId = 1000n;
   /** Acknowledge but "lose" the answers of the next requests (the broker wrote them). */
   loseAnswers = 0;
@@ -114,9 +114,10 @@ export class FakeTransport implements ProducerTransport {
     const epoch = records.readInt16BE(51);
     const first = records.readInt32BE(53);
     const last = first + count - 1;
-    const previous = this.lastBatch.get(partition);
+    const cached = this.lastBatches.get(partition) ?? [];
+    const previous = cached[cached.length - 1];
     if (previous && previous.producerId === producerId && previous.epoch === epoch) {
-      if (previous.first === first && previous.last === last) {
+      if (cached.some((b) => b.producerId === producerId && b.epoch === epoch && b.first === first && b.last === last)) {
         this.duplicatesRejected++;
         return 46; // DUPLICATE_SEQUENCE_NUMBER
       }
@@ -126,7 +127,9 @@ export class FakeTransport implements ProducerTransport {
     } else if (first !== 0) {
       return 45;
     }
-    this.lastBatch.set(partition, { producerId, epoch, first, last });
+    cached.push({ producerId, epoch, first, last });
+    if (cached.length > 5) cached.shift();
+    this.lastBatches.set(partition, cached);
     return 0;
   }
 

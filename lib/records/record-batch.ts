@@ -1,0 +1,315 @@
+/**
+ * RecordBatch v2 (magic 2), the only record format kafka-rx writes (every broker from 0.11 reads
+ * it; Kafka 4 reads nothing else):
+ *
+ *   baseOffset INT64 | batchLength INT32 | partitionLeaderEpoch INT32 | magic INT8 (2)
+ *   crc UINT32 (CRC-32C of attributes..end) | attributes INT16 (bits 0-2 codec, 3 timestamp type,
+ *   4 transactional, 5 control) | lastOffsetDelta INT32 | baseTimestamp INT64 | maxTimestamp INT64
+ *   producerId INT64 | producerEpoch INT16 | baseSequence INT32 | records count INT32 | records
+ *
+ *   record: length VARINT | attributes INT8 | timestampDelta VARLONG | offsetDelta VARINT
+ *           keyLength VARINT (-1 null) | key | valueLength VARINT (-1 null) | value
+ *           headers count VARINT | [keyLength VARINT | key UTF-8 | valueLength VARINT (-1 null) | value]
+ *
+ * A codec compresses the records section as one block.
+ */
+import { KafkaRxError, ProtocolError } from '../errors.js';
+import { Writer } from '../protocol/writer.js';
+import { codecById, codecs, type Compression } from './codecs/index.js';
+import { crc32c } from './crc32c.js';
+
+export interface BatchRecordHeader {
+  readonly key: string;
+  readonly value: Buffer | null;
+}
+
+export interface BatchRecord {
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** Milliseconds since the epoch. */
+  readonly timestamp: number;
+  readonly headers?: readonly BatchRecordHeader[];
+}
+
+export interface RecordBatchOptions {
+  compression?: Compression;
+  producerId?: bigint;
+  producerEpoch?: number;
+  baseSequence?: number;
+  isTransactional?: boolean;
+  partitionLeaderEpoch?: number;
+}
+
+/** Bytes of a batch before its first record. */
+export const RECORD_BATCH_OVERHEAD = 61;
+const LENGTH_OFFSET = 8;
+const CRC_OFFSET = 17;
+const ATTRIBUTES_OFFSET = 21;
+
+/** Size of the zig-zag varint of a value in the safe-integer range. */
+function varintSize(value: number): number {
+  let zigzag = value >= 0 ? value * 2 : -value * 2 - 1;
+  let size = 1;
+  while (zigzag >= 128) {
+    zigzag = Math.floor(zigzag / 128);
+    size++;
+  }
+  return size;
+}
+
+function headersSize(headers: readonly BatchRecordHeader[] | undefined): number {
+  if (headers === undefined) return 1;
+  let size = varintSize(headers.length);
+  for (const header of headers) {
+    const keyBytes = Buffer.byteLength(header.key);
+    size += varintSize(keyBytes) + keyBytes;
+    size += header.value === null ? 1 : varintSize(header.value.length) + header.value.length;
+  }
+  return size;
+}
+
+function bodySize(record: BatchRecord, offsetDelta: number, timestampDelta: number): number {
+  const { key, value } = record;
+  return (
+    1 +
+    varintSize(timestampDelta) +
+    varintSize(offsetDelta) +
+    (key === null ? 1 : varintSize(key.length) + key.length) +
+    (value === null ? 1 : varintSize(value.length) + value.length) +
+    headersSize(record.headers)
+  );
+}
+
+/** Exact bytes one record takes inside an uncompressed batch, its length prefix included. */
+export function recordSize(record: BatchRecord, offsetDelta: number, timestampDelta: number): number {
+  const body = bodySize(record, offsetDelta, timestampDelta);
+  return varintSize(body) + body;
+}
+
+// Encoding is synchronous, so one scratch writer per kind serves every batch without reallocating.
+const batchWriter = new Writer(1 << 20);
+const recordsWriter = new Writer(1 << 20);
+
+function writeRecords(writer: Writer, records: readonly BatchRecord[], baseTimestamp: number): void {
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i];
+    const timestampDelta = record.timestamp - baseTimestamp;
+    writer.varint(bodySize(record, i, timestampDelta));
+    writer.int8(0);
+    writer.varlong(timestampDelta);
+    writer.varint(i);
+    const { key, value, headers } = record;
+    if (key === null) writer.varint(-1);
+    else writer.varint(key.length).raw(key);
+    if (value === null) writer.varint(-1);
+    else writer.varint(value.length).raw(value);
+    if (headers === undefined) {
+      writer.varint(0);
+    } else {
+      writer.varint(headers.length);
+      for (const header of headers) {
+        writer.varint(Buffer.byteLength(header.key));
+        writer.raw(Buffer.from(header.key, 'utf8'));
+        if (header.value === null) writer.varint(-1);
+        else writer.varint(header.value.length).raw(header.value);
+      }
+    }
+  }
+}
+
+/** Encodes records (at least one) as one RecordBatch v2 with base offset 0. */
+export function encodeRecordBatch(records: readonly BatchRecord[], options: RecordBatchOptions = {}): Buffer {
+  if (records.length === 0) throw new KafkaRxError('a record batch needs at least one record');
+  const compression = options.compression ?? 'none';
+  const baseTimestamp = records[0].timestamp;
+  let maxTimestamp = baseTimestamp;
+  for (let i = 1; i < records.length; i++) if (records[i].timestamp > maxTimestamp) maxTimestamp = records[i].timestamp;
+
+  let attributes = 0;
+  if (compression !== 'none') attributes |= codecs[compression].id;
+  if (options.isTransactional) attributes |= 0x10;
+
+  const writer = batchWriter.reset();
+  writer.int64(0).int32(0).int32(options.partitionLeaderEpoch ?? -1).int8(2).uint32(0);
+  writer.int16(attributes).int32(records.length - 1).int64(baseTimestamp).int64(maxTimestamp);
+  writer.int64(options.producerId ?? -1n).int16(options.producerEpoch ?? -1).int32(options.baseSequence ?? -1);
+  writer.int32(records.length);
+  if (compression === 'none') {
+    writeRecords(writer, records, baseTimestamp);
+  } else {
+    const plain = recordsWriter.reset();
+    writeRecords(plain, records, baseTimestamp);
+    writer.raw(codecs[compression].compress(plain.view()));
+  }
+  writer.patchInt32(LENGTH_OFFSET, writer.length - 12);
+  writer.patchUInt32(CRC_OFFSET, crc32c(writer.view(ATTRIBUTES_OFFSET)));
+  return writer.toBuffer();
+}
+
+export interface DecodedRecord {
+  attributes: number;
+  timestampDelta: number;
+  offsetDelta: number;
+  timestamp: number;
+  offset: bigint;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: { key: string; value: Buffer | null }[];
+}
+
+export interface DecodedBatch {
+  baseOffset: bigint;
+  batchLength: number;
+  partitionLeaderEpoch: number;
+  magic: number;
+  crc: number;
+  attributes: number;
+  compression: Compression;
+  timestampType: 'create' | 'logAppend';
+  isTransactional: boolean;
+  isControl: boolean;
+  lastOffsetDelta: number;
+  baseTimestamp: number;
+  maxTimestamp: number;
+  producerId: bigint;
+  producerEpoch: number;
+  baseSequence: number;
+  records: DecodedRecord[];
+}
+
+const compressionNames: readonly Compression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+
+/** A bounds-checked cursor over record bytes: garbage ends in ProtocolError, never a RangeError. */
+class RecordReader {
+  offset = 0;
+  constructor(readonly buffer: Buffer) {}
+
+  need(n: number): void {
+    if (n < 0 || this.offset + n > this.buffer.length) {
+      throw new ProtocolError(`record batch truncated: need ${n} bytes at ${this.offset}, have ${this.buffer.length - this.offset}`);
+    }
+  }
+
+  int8(): number { this.need(1); return this.buffer.readInt8(this.offset++); }
+  int16(): number { this.need(2); const v = this.buffer.readInt16BE(this.offset); this.offset += 2; return v; }
+  int32(): number { this.need(4); const v = this.buffer.readInt32BE(this.offset); this.offset += 4; return v; }
+  uint32(): number { this.need(4); const v = this.buffer.readUInt32BE(this.offset); this.offset += 4; return v; }
+  int64(): bigint { this.need(8); const v = this.buffer.readBigInt64BE(this.offset); this.offset += 8; return v; }
+
+  /** Zig-zag varint or varlong, as a number (kafka-rx's values stay within the safe range). */
+  varlong(maxBytes = 10): number {
+    let result = 0;
+    let multiplier = 1;
+    for (let i = 0; i < maxBytes; i++) {
+      this.need(1);
+      const byte = this.buffer[this.offset++];
+      result += (byte & 0x7f) * multiplier;
+      if ((byte & 0x80) === 0) return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
+      multiplier *= 128;
+    }
+    throw new ProtocolError('varint longer than its type allows');
+  }
+
+  varint(): number {
+    return this.varlong(5);
+  }
+
+  bytes(): Buffer | null {
+    const length = this.varint();
+    if (length === -1) return null;
+    if (length < -1) throw new ProtocolError(`negative length ${length}`);
+    this.need(length);
+    const data = this.buffer.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    return data;
+  }
+}
+
+function decodeRecords(data: Buffer, count: number, baseOffset: bigint, baseTimestamp: number): DecodedRecord[] {
+  const reader = new RecordReader(data);
+  // Each record takes at least 7 bytes: a count beyond that cannot be real.
+  if (count < 0 || count > data.length / 7 + 1) throw new ProtocolError(`record count ${count} does not fit in ${data.length} bytes`);
+  const records: DecodedRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const length = reader.varint();
+    if (length < 0) throw new ProtocolError(`negative record length ${length}`);
+    reader.need(length);
+    const end = reader.offset + length;
+    const attributes = reader.int8();
+    const timestampDelta = reader.varlong();
+    const offsetDelta = reader.varint();
+    const key = reader.bytes();
+    const value = reader.bytes();
+    const headerCount = reader.varint();
+    if (headerCount < 0 || headerCount > length) throw new ProtocolError(`header count ${headerCount} does not fit`);
+    const headers: DecodedRecord['headers'] = [];
+    for (let h = 0; h < headerCount; h++) {
+      const headerKey = reader.bytes();
+      if (headerKey === null) throw new ProtocolError('a header key cannot be null');
+      headers.push({ key: headerKey.toString('utf8'), value: reader.bytes() });
+    }
+    if (reader.offset !== end) throw new ProtocolError(`record ${i} length ${length} does not match its fields`);
+    records.push({ attributes, timestampDelta, offsetDelta, timestamp: baseTimestamp + timestampDelta, offset: baseOffset + BigInt(offsetDelta), key, value, headers });
+  }
+  if (reader.offset !== data.length) throw new ProtocolError('bytes left after the last record');
+  return records;
+}
+
+/** Decodes record batches laid back to back (a Produce partition's records, a fetch response). */
+export function decodeRecordBatches(buffer: Buffer): DecodedBatch[] {
+  const batches: DecodedBatch[] = [];
+  const reader = new RecordReader(buffer);
+  while (reader.offset < buffer.length) {
+    const start = reader.offset;
+    const baseOffset = reader.int64();
+    const batchLength = reader.int32();
+    if (batchLength < RECORD_BATCH_OVERHEAD - 12) throw new ProtocolError(`batch length ${batchLength} is below the header size`);
+    reader.need(batchLength);
+    const end = reader.offset + batchLength;
+    const partitionLeaderEpoch = reader.int32();
+    const magic = reader.int8();
+    if (magic !== 2) throw new ProtocolError(`record batch magic ${magic}: only magic 2 is supported`);
+    const crc = reader.uint32();
+    const computed = crc32c(buffer.subarray(start + ATTRIBUTES_OFFSET, end));
+    if (computed !== crc) throw new ProtocolError(`record batch CRC mismatch: stored ${crc.toString(16)}, computed ${computed.toString(16)}`);
+    const attributes = reader.int16();
+    const lastOffsetDelta = reader.int32();
+    const baseTimestamp = Number(reader.int64());
+    const maxTimestamp = Number(reader.int64());
+    const producerId = reader.int64();
+    const producerEpoch = reader.int16();
+    const baseSequence = reader.int32();
+    const count = reader.int32();
+    const codecId = attributes & 0x07;
+    if (codecId > 4) throw new ProtocolError(`unknown compression codec ${codecId}`);
+    let data = buffer.subarray(reader.offset, end);
+    if (codecId !== 0) {
+      try {
+        data = codecById(codecId)!.decompress(data);
+      } catch (error) {
+        throw error instanceof ProtocolError ? error : new ProtocolError(`records do not decompress: ${(error as Error).message}`);
+      }
+    }
+    batches.push({
+      baseOffset,
+      batchLength,
+      partitionLeaderEpoch,
+      magic,
+      crc,
+      attributes,
+      compression: compressionNames[codecId],
+      timestampType: attributes & 0x08 ? 'logAppend' : 'create',
+      isTransactional: (attributes & 0x10) !== 0,
+      isControl: (attributes & 0x20) !== 0,
+      lastOffsetDelta,
+      baseTimestamp,
+      maxTimestamp,
+      producerId,
+      producerEpoch,
+      baseSequence,
+      records: decodeRecords(data, count, baseOffset, baseTimestamp),
+    });
+    reader.offset = end;
+  }
+  return batches;
+}
