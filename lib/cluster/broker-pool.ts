@@ -1,0 +1,90 @@
+import type { Socket } from 'node:net';
+import { ConnectionError, type KafkaRxError } from '../errors.js';
+import { Connection } from '../network/connection.js';
+
+export interface BrokerPoolOptions {
+  clientId: string;
+  connectTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  maxInFlightRequests?: number;
+  reconnectBackoffMs?: number;
+  reconnectBackoffMaxMs?: number;
+  socketFactory?: (host: string, port: number) => Socket;
+}
+
+interface Slot {
+  connection: Promise<Connection> | null;
+  failures: number;
+  retryAt: number;
+}
+
+/**
+ * One connection per broker address, opened on first use; callers asking at the same time share
+ * one attempt, a lost connection is replaced on the next use, and after failures a broker is
+ * retried only after an exponential backoff, so an outage does not become a connect storm.
+ */
+export class BrokerPool {
+  private readonly slots = new Map<string, Slot>();
+  private closed = false;
+
+  constructor(private readonly options: BrokerPoolOptions) {}
+
+  get(host: string, port: number): Promise<Connection> {
+    if (this.closed) return Promise.reject(new ConnectionError('the client is closed'));
+    const address = `${host}:${port}`;
+    let slot = this.slots.get(address);
+    if (slot === undefined) this.slots.set(address, (slot = { connection: null, failures: 0, retryAt: 0 }));
+    if (slot.connection !== null) return slot.connection;
+    const wait = slot.retryAt - Date.now();
+    const current = slot;
+    current.connection = (wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait)) : Promise.resolve()).then(() => this.open(address, host, port, current));
+    // A failed attempt is not kept: the next caller tries again (after the backoff).
+    current.connection.catch(() => undefined);
+    return current.connection;
+  }
+
+  /** A connection already open, if any (for requests any broker can answer). */
+  anyOpen(): Promise<Connection> | undefined {
+    for (const slot of this.slots.values()) if (slot.connection !== null && slot.failures === 0) return slot.connection;
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const open = [...this.slots.values()].map((slot) => slot.connection);
+    this.slots.clear();
+    await Promise.all(open.map((connection) => connection?.then((c) => c.close(), () => undefined)));
+  }
+
+  private async open(address: string, host: string, port: number, slot: Slot): Promise<Connection> {
+    const connection = new Connection({
+      host,
+      port,
+      clientId: this.options.clientId,
+      connectTimeoutMs: this.options.connectTimeoutMs,
+      requestTimeoutMs: this.options.requestTimeoutMs,
+      maxInFlightRequests: this.options.maxInFlightRequests,
+      socketFactory: this.options.socketFactory,
+    });
+    try {
+      await connection.connect();
+    } catch (error) {
+      slot.failures++;
+      const base = this.options.reconnectBackoffMs ?? 100;
+      const max = this.options.reconnectBackoffMaxMs ?? 10_000;
+      slot.retryAt = Date.now() + Math.min(max, base * 2 ** (slot.failures - 1)) * (0.8 + Math.random() * 0.4);
+      slot.connection = null;
+      await connection.close();
+      throw error;
+    }
+    if (this.closed) {
+      await connection.close();
+      throw new ConnectionError('the client is closed');
+    }
+    slot.failures = 0;
+    connection.onClose((_error: KafkaRxError) => {
+      if (this.slots.get(address) === slot) slot.connection = null;
+    });
+    return connection;
+  }
+}

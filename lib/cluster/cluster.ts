@@ -1,0 +1,236 @@
+import type { Socket } from 'node:net';
+import { BehaviorSubject } from 'rxjs';
+import { ConnectionError, KafkaRxError, kafkaErrorFor } from '../errors.js';
+import type { Connection } from '../network/connection.js';
+import { CreateTopics } from '../protocol/create-topics.js';
+import { DeleteTopics } from '../protocol/delete-topics.js';
+import { Metadata } from '../protocol/metadata.js';
+import { BrokerPool } from './broker-pool.js';
+import { ClusterMetadata, type PartitionMetadata } from './metadata.js';
+
+export interface ClusterOptions {
+  /** Bootstrap brokers as 'host:port'. */
+  brokers: string[];
+  clientId: string;
+  requestTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Known topics are refreshed at least this often (the Java client's metadata.max.age.ms). */
+  metadataMaxAgeMs?: number;
+  reconnectBackoffMs?: number;
+  reconnectBackoffMaxMs?: number;
+  maxInFlightRequests?: number;
+  socketFactory?: (host: string, port: number) => Socket;
+}
+
+export interface NewTopic {
+  name: string;
+  numPartitions: number;
+  replicationFactor: number;
+  configs?: Record<string, string>;
+}
+
+const UNKNOWN_TOPIC_OR_PARTITION = 3;
+const LEADER_NOT_AVAILABLE = 5;
+const TOPIC_ALREADY_EXISTS = 36;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * What kafka-rx knows of a cluster: bootstrap, a metadata cache refreshed on demand and on a
+ * maximum age (concurrent refreshes share one request), one connection per broker, and the admin
+ * requests (CreateTopics, DeleteTopics) users and tests need.
+ */
+export class Cluster {
+  /** Immutable snapshots; a new one after every metadata response. */
+  readonly metadata$ = new BehaviorSubject<ClusterMetadata>(ClusterMetadata.empty());
+  private readonly pool: BrokerPool;
+  private readonly bootstrap: Array<{ host: string; port: number }>;
+  private refreshing: Promise<ClusterMetadata> | null = null;
+  private readonly wanted = new Set<string>();
+  private readonly ageTimer: ReturnType<typeof setInterval>;
+  private closed = false;
+
+  constructor(private readonly options: ClusterOptions) {
+    this.bootstrap = options.brokers.map((address) => {
+      const at = address.lastIndexOf(':');
+      return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
+    });
+    this.pool = new BrokerPool({
+      clientId: options.clientId,
+      connectTimeoutMs: options.connectTimeoutMs,
+      requestTimeoutMs: options.requestTimeoutMs,
+      maxInFlightRequests: options.maxInFlightRequests,
+      reconnectBackoffMs: options.reconnectBackoffMs,
+      reconnectBackoffMaxMs: options.reconnectBackoffMaxMs,
+      socketFactory: options.socketFactory,
+    });
+    this.ageTimer = setInterval(() => {
+      if (this.wanted.size > 0) this.refreshMetadata([]).catch(() => undefined);
+    }, options.metadataMaxAgeMs ?? 300_000);
+    this.ageTimer.unref();
+  }
+
+  get metadata(): ClusterMetadata {
+    return this.metadata$.value;
+  }
+
+  /**
+   * Fetches metadata for these topics and every topic asked for before; callers arriving while a
+   * refresh is under way wait for the next one if it lacks their topics.
+   */
+  async refreshMetadata(topics: readonly string[]): Promise<ClusterMetadata> {
+    for (const topic of topics) this.wanted.add(topic);
+    while (this.refreshing !== null) {
+      const current = this.refreshing;
+      const result = await current.catch(() => null);
+      if (result !== null && topics.every((topic) => result.topics.has(topic))) return result;
+      if (this.refreshing === current) break;
+    }
+    const refresh = this.fetchMetadata([...this.wanted]).finally(() => {
+      if (this.refreshing === refresh) this.refreshing = null;
+    });
+    this.refreshing = refresh;
+    return refresh;
+  }
+
+  /** A topic's partitions, fetching metadata when the topic is unknown or has no leaders yet. */
+  async partitionsOf(topic: string): Promise<readonly PartitionMetadata[]> {
+    const known = this.metadata.topics.get(topic);
+    if (known !== undefined && known.errorCode === 0 && known.partitions.length > 0) return known.partitions;
+    let lastCode = 0;
+    for (let attempt = 0; attempt < 6; attempt++) {
+      const metadata = await this.refreshMetadata([topic]);
+      const found = metadata.topics.get(topic);
+      lastCode = found?.errorCode ?? UNKNOWN_TOPIC_OR_PARTITION;
+      if (found !== undefined && lastCode === 0 && found.partitions.length > 0) return found.partitions;
+      if (lastCode !== UNKNOWN_TOPIC_OR_PARTITION && lastCode !== LEADER_NOT_AVAILABLE && lastCode !== 0) break;
+      await sleep(100 * 2 ** attempt);
+    }
+    this.wanted.delete(topic);
+    throw kafkaErrorFor(lastCode || UNKNOWN_TOPIC_OR_PARTITION, `topic ${topic}`);
+  }
+
+  /** Sorted partition ids from the cache (no I/O); undefined when the topic is not known. */
+  knownPartitionIdsOf(topic: string): readonly number[] | undefined {
+    const known = this.metadata.topics.get(topic);
+    return known === undefined || known.partitionIds.length === 0 ? undefined : known.partitionIds;
+  }
+
+  leaderOf(topic: string, partition: number): number {
+    return this.metadata.topics.get(topic)?.leaders.get(partition) ?? -1;
+  }
+
+  /** The connection to a broker by node id (looked up in the metadata, refreshed once if unknown). */
+  async connectionTo(nodeId: number): Promise<Connection> {
+    let broker = this.metadata.brokers.get(nodeId);
+    if (broker === undefined) {
+      await this.refreshMetadata([]);
+      broker = this.metadata.brokers.get(nodeId);
+      if (broker === undefined) throw new ConnectionError(`broker ${nodeId} is not in the cluster's metadata`);
+    }
+    return this.pool.get(broker.host, broker.port);
+  }
+
+  /** Any broker that answers: an open connection, else the known brokers, else the bootstrap list. */
+  async anyConnection(): Promise<Connection> {
+    const open = this.pool.anyOpen();
+    if (open !== undefined) {
+      const connection = await open.catch(() => undefined);
+      if (connection?.isConnected) return connection;
+    }
+    const candidates = [...this.metadata.brokers.values(), ...this.bootstrap];
+    const failures: string[] = [];
+    for (const { host, port } of candidates) {
+      try {
+        return await this.pool.get(host, port);
+      } catch (error) {
+        failures.push(`${host}:${port} (${(error as Error).message})`);
+      }
+    }
+    throw new ConnectionError(`no broker answered: ${failures.join('; ')}`);
+  }
+
+  /** Creates topics with exact partition counts and replication factors, then waits for their leaders. */
+  async createTopics(topics: readonly NewTopic[], options: { timeoutMs?: number; validateOnly?: boolean } = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const connection = await this.controllerConnection();
+    const response = await connection.send(CreateTopics, {
+      timeoutMs,
+      validateOnly: options.validateOnly ?? false,
+      topics: topics.map((topic) => ({
+        name: topic.name,
+        numPartitions: topic.numPartitions,
+        replicationFactor: topic.replicationFactor,
+        configs: Object.entries(topic.configs ?? {}).map(([name, value]) => ({ name, value })),
+      })),
+    });
+    for (const result of response!.topics) {
+      if (result.errorCode !== 0) throw kafkaErrorFor(result.errorCode, `creating topic ${result.name}${result.errorMessage ? `: ${result.errorMessage}` : ''}`);
+    }
+    if (options.validateOnly) return;
+    const deadline = Date.now() + timeoutMs;
+    for (const topic of topics) {
+      for (;;) {
+        const metadata = await this.refreshMetadata([topic.name]);
+        const found = metadata.topics.get(topic.name);
+        if (found !== undefined && found.errorCode === 0 && found.partitions.length === topic.numPartitions && found.partitions.every((p) => p.leader >= 0)) break;
+        if (Date.now() > deadline) throw new KafkaRxError(`topic ${topic.name} was created but its leaders did not appear within ${timeoutMs} ms`);
+        await sleep(50);
+      }
+    }
+  }
+
+  /** Deletes topics by name. */
+  async deleteTopics(names: readonly string[], options: { timeoutMs?: number } = {}): Promise<void> {
+    const connection = await this.controllerConnection();
+    const response = await connection.send(DeleteTopics, { topicNames: names, timeoutMs: options.timeoutMs ?? 30_000 });
+    for (const result of response!.responses) {
+      if (result.errorCode !== 0) throw kafkaErrorFor(result.errorCode, `deleting topic ${result.name}`);
+    }
+    for (const name of names) this.wanted.delete(name);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.ageTimer);
+    await this.pool.close();
+    this.metadata$.complete();
+  }
+
+  /** The controller handles admin requests (in KRaft any broker forwards them, but asking it saves a hop). */
+  private async controllerConnection(): Promise<Connection> {
+    if (this.metadata.controllerId < 0) await this.refreshMetadata([]);
+    const controller = this.metadata.brokers.get(this.metadata.controllerId);
+    if (controller !== undefined) {
+      try {
+        return await this.pool.get(controller.host, controller.port);
+      } catch {
+        // Fall back to any broker.
+      }
+    }
+    return this.anyConnection();
+  }
+
+  private async fetchMetadata(topics: string[]): Promise<ClusterMetadata> {
+    if (this.closed) throw new ConnectionError('the client is closed');
+    let lastError: unknown;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const connection = await this.anyConnection();
+        const response = await connection.send(Metadata, { topics, allowAutoTopicCreation: false });
+        const metadata = this.metadata.merge(response!);
+        if (!this.closed) this.metadata$.next(metadata);
+        return metadata;
+      } catch (error) {
+        lastError = error;
+        if (!(error as KafkaRxError).retriable) throw error;
+        await sleep(100 * (attempt + 1));
+      }
+    }
+    throw lastError;
+  }
+}
+
+export type { ClusterMetadata, PartitionMetadata };
+export type { BrokerInfo, TopicMetadata } from './metadata.js';

@@ -1,0 +1,64 @@
+import type { MetadataResponse } from '../protocol/metadata.js';
+
+export interface BrokerInfo {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+  readonly rack: string | null;
+}
+
+export interface PartitionMetadata {
+  readonly partition: number;
+  /** Node id of the leader, -1 when the partition has none. */
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  readonly errorCode: number;
+}
+
+export interface TopicMetadata {
+  readonly name: string;
+  readonly errorCode: number;
+  /** Sorted by partition id. */
+  readonly partitions: readonly PartitionMetadata[];
+  /** The partition ids, sorted (what partitioners take). */
+  readonly partitionIds: readonly number[];
+  /** Leader by partition id. */
+  readonly leaders: ReadonlyMap<number, number>;
+}
+
+/** An immutable view of the cluster at one moment. Lookups the producer makes per message are O(1). */
+export class ClusterMetadata {
+  constructor(
+    readonly brokers: ReadonlyMap<number, BrokerInfo>,
+    readonly controllerId: number,
+    readonly topics: ReadonlyMap<string, TopicMetadata>,
+    readonly clusterId: string | null,
+  ) {}
+
+  /** This snapshot with a response's brokers and topics laid over it (other known topics stay). */
+  merge(response: MetadataResponse): ClusterMetadata {
+    const brokers = new Map<number, BrokerInfo>();
+    for (const broker of response.brokers) brokers.set(broker.nodeId, { nodeId: broker.nodeId, host: broker.host, port: broker.port, rack: broker.rack });
+    const topics = new Map(this.topics);
+    for (const topic of response.topics) {
+      if (topic.name === null) continue;
+      const partitions = topic.partitions
+        .map((p) => ({ partition: p.partitionIndex, leader: p.leaderId, leaderEpoch: p.leaderEpoch, replicas: p.replicaNodes, isr: p.isrNodes, errorCode: p.errorCode }))
+        .sort((a, b) => a.partition - b.partition);
+      topics.set(topic.name, {
+        name: topic.name,
+        errorCode: topic.errorCode,
+        partitions,
+        partitionIds: partitions.map((p) => p.partition),
+        leaders: new Map(partitions.map((p) => [p.partition, p.leader])),
+      });
+    }
+    return new ClusterMetadata(brokers, response.controllerId, topics, response.clusterId);
+  }
+
+  static empty(): ClusterMetadata {
+    return new ClusterMetadata(new Map(), -1, new Map(), null);
+  }
+}

@@ -1,0 +1,285 @@
+import { connect as tcpConnect, type Socket } from 'node:net';
+import {
+  ConnectionError,
+  CorrelationError,
+  KafkaRxError,
+  ProtocolError,
+  RequestTimeoutError,
+  kafkaErrorFor,
+} from '../errors.js';
+import type { KafkaApi } from '../protocol/api.js';
+import { ApiVersions, negotiateVersion, retryVersionAfter, type ApiVersionsResponse } from '../protocol/api-versions.js';
+import { readResponseHeader, responseHeaderIsFlexible, writeRequestFrame } from '../protocol/header.js';
+import { Writer } from '../protocol/writer.js';
+import { FrameDecoder } from './frame-decoder.js';
+
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  clientId: string;
+  connectTimeoutMs?: number;
+  /** Default limit for a response; send() may give its own. */
+  requestTimeoutMs?: number;
+  /** Requests awaiting their response at once; more wait their turn in order. */
+  maxInFlightRequests?: number;
+  /** Largest response frame accepted. */
+  maxResponseSize?: number;
+  /** Opens the socket (tls.connect for TLS, or a test's own); default a plain TCP connection. */
+  socketFactory?: (host: string, port: number) => Socket;
+}
+
+interface InFlight {
+  correlationId: number;
+  api: KafkaApi<any, any>;
+  version: number;
+  resolve: (response: any) => void;
+  reject: (error: KafkaRxError) => void;
+  timer: ReturnType<typeof setTimeout> | null;
+}
+
+/**
+ * One TCP connection to one broker: length-prefixed frames, correlation ids, a bounded number of
+ * requests in flight (Kafka answers a connection's requests in order), per-request timeouts, and
+ * ApiVersions negotiation on connect. Any breach of the stream's order (a timeout, an unknown
+ * correlation id, an undecodable frame) closes the connection: what follows could not be trusted.
+ */
+export class Connection {
+  readonly address: string;
+  private socket: Socket | null = null;
+  private versions: ApiVersionsResponse | null = null;
+  private readonly inFlight = new Map<number, InFlight>();
+  private readonly order: number[] = [];
+  private orderHead = 0;
+  private readonly waiting: Array<() => void> = [];
+  private nextCorrelationId = 0;
+  private failure: KafkaRxError | null = null;
+  private readonly closeListeners = new Set<(error: KafkaRxError) => void>();
+  private readonly connectTimeoutMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly maxInFlight: number;
+  private readonly decoder: FrameDecoder;
+
+  constructor(private readonly options: ConnectionOptions) {
+    this.address = `${options.host}:${options.port}`;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.maxInFlight = options.maxInFlightRequests ?? 5;
+    this.decoder = new FrameDecoder(options.maxResponseSize ?? 100 * 1024 * 1024);
+  }
+
+  /** Opens the socket and negotiates API versions. */
+  async connect(): Promise<void> {
+    if (this.socket !== null) throw new ConnectionError(`connection to ${this.address} was already opened`, { broker: this.address });
+    await this.open();
+    let version = ApiVersions.maxVersion;
+    for (;;) {
+      const response = await this.request(ApiVersions, version, {}, this.requestTimeoutMs);
+      const retry = retryVersionAfter(response, version);
+      if (retry !== null) {
+        version = retry;
+        continue;
+      }
+      if (response.errorCode !== 0) {
+        const error = kafkaErrorFor(response.errorCode, `ApiVersions from ${this.address}`);
+        this.destroy(error);
+        throw error;
+      }
+      this.versions = response;
+      return;
+    }
+  }
+
+  get isConnected(): boolean {
+    return this.socket !== null && this.failure === null && this.versions !== null;
+  }
+
+  /** The highest version of an API that both kafka-rx and this broker speak. */
+  versionOf(api: KafkaApi<any, any>): number {
+    if (this.versions === null) throw new ConnectionError(`connection to ${this.address} is not negotiated yet`, { broker: this.address });
+    return negotiateVersion(api, this.versions);
+  }
+
+  /**
+   * Sends a request at the negotiated version. Resolves with the decoded response, or with
+   * undefined once written when the broker sends none (Produce with acks=0).
+   */
+  send<Req, Res>(api: KafkaApi<Req, Res>, request: Req, options: { timeoutMs?: number } = {}): Promise<Res | undefined> {
+    let version: number;
+    try {
+      version = this.versionOf(api);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (api.expectsResponse?.(request) === false) return this.sendWithoutResponse(api, version, request);
+    return this.request(api, version, request, options.timeoutMs ?? this.requestTimeoutMs);
+  }
+
+  /** Called once when the connection ends, with why. */
+  onClose(listener: (error: KafkaRxError) => void): () => void {
+    if (this.failure !== null) {
+      listener(this.failure);
+      return () => {};
+    }
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  /** Fails whatever is pending and closes the socket. */
+  async close(): Promise<void> {
+    this.destroy(new ConnectionError(`connection to ${this.address} closed`, { broker: this.address }));
+  }
+
+  private open(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = this.options.socketFactory?.(this.options.host, this.options.port) ?? tcpConnect({ host: this.options.host, port: this.options.port });
+      this.socket = socket;
+      socket.setNoDelay(true);
+      const timer = setTimeout(() => {
+        const error = new ConnectionError(`connecting to ${this.address} took longer than ${this.connectTimeoutMs} ms`, { broker: this.address });
+        this.destroy(error);
+        reject(error);
+      }, this.connectTimeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+      socket.on('error', (cause) => {
+        clearTimeout(timer);
+        const error = new ConnectionError(`connection to ${this.address} failed: ${cause.message}`, { broker: this.address, cause });
+        this.destroy(error);
+        reject(error);
+      });
+      socket.on('close', () => {
+        clearTimeout(timer);
+        const error = new ConnectionError(`connection to ${this.address} closed by the peer`, { broker: this.address });
+        this.destroy(error);
+        reject(error);
+      });
+    });
+  }
+
+  private frame<Req>(api: KafkaApi<Req, any>, version: number, correlationId: number, request: Req): Buffer {
+    const writer = new Writer(256);
+    writeRequestFrame(writer, api, version, correlationId, this.options.clientId, request);
+    return writer.view();
+  }
+
+  private nextId(): number {
+    const id = this.nextCorrelationId;
+    this.nextCorrelationId = (this.nextCorrelationId + 1) | 0;
+    return id;
+  }
+
+  private sendWithoutResponse<Req>(api: KafkaApi<Req, any>, version: number, request: Req): Promise<undefined> {
+    return new Promise((resolve, reject) => {
+      if (this.failure !== null || this.socket === null) return reject(this.failure ?? new ConnectionError(`not connected to ${this.address}`));
+      let frame: Buffer;
+      try {
+        frame = this.frame(api, version, this.nextId(), request);
+      } catch (error) {
+        return reject(error);
+      }
+      this.socket.write(frame, (error) => {
+        if (error) reject(new ConnectionError(`writing to ${this.address} failed: ${error.message}`, { broker: this.address, cause: error }));
+        else resolve(undefined);
+      });
+    });
+  }
+
+  private request<Req, Res>(api: KafkaApi<Req, Res>, version: number, request: Req, timeoutMs: number): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      const start = () => {
+        if (this.failure !== null || this.socket === null) return reject(this.failure ?? new ConnectionError(`not connected to ${this.address}`));
+        const correlationId = this.nextId();
+        let frame: Buffer;
+        try {
+          frame = this.frame(api, version, correlationId, request);
+        } catch (error) {
+          reject(error instanceof KafkaRxError ? error : new KafkaRxError(`could not encode ${api.name}: ${String(error)}`, { cause: error }));
+          this.releaseSlot();
+          return;
+        }
+        const entry: InFlight = { correlationId, api, version, resolve, reject, timer: null };
+        entry.timer = setTimeout(() => {
+          const error = new RequestTimeoutError(`${api.name} to ${this.address} got no response within ${timeoutMs} ms`);
+          this.inFlight.delete(correlationId);
+          reject(error);
+          // Later responses on this connection would be misread: start over.
+          this.destroy(new ConnectionError(`connection to ${this.address} dropped after a request timed out`, { broker: this.address, cause: error }));
+        }, timeoutMs);
+        this.inFlight.set(correlationId, entry);
+        this.order.push(correlationId);
+        this.socket.write(frame);
+      };
+      if (this.inFlight.size < this.maxInFlight && this.waiting.length === 0) start();
+      else this.waiting.push(start);
+    });
+  }
+
+  private releaseSlot(): void {
+    while (this.inFlight.size < this.maxInFlight && this.waiting.length > 0) this.waiting.shift()!();
+  }
+
+  private onData(chunk: Buffer): void {
+    let frames: Buffer[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (error) {
+      this.destroy(error as KafkaRxError);
+      return;
+    }
+    for (const frame of frames) {
+      if (this.failure !== null) return;
+      this.onFrame(frame);
+    }
+    this.releaseSlot();
+  }
+
+  private onFrame(frame: Buffer): void {
+    if (frame.length < 4) {
+      this.destroy(new ProtocolError(`a ${frame.length}-byte response from ${this.address} has no header`));
+      return;
+    }
+    const correlationId = frame.readInt32BE(0);
+    const expected = this.order[this.orderHead];
+    const entry = this.inFlight.get(correlationId);
+    if (entry === undefined || correlationId !== expected) {
+      this.destroy(new CorrelationError(`${this.address} answered correlation id ${correlationId} while ${expected ?? 'none'} was due`));
+      return;
+    }
+    this.orderHead++;
+    if (this.orderHead > 1024) {
+      this.order.splice(0, this.orderHead);
+      this.orderHead = 0;
+    }
+    this.inFlight.delete(correlationId);
+    if (entry.timer !== null) clearTimeout(entry.timer);
+    let response: unknown;
+    try {
+      const header = readResponseHeader(frame, responseHeaderIsFlexible(entry.api, entry.version));
+      response = entry.api.decodeResponse(frame.subarray(header.bodyOffset), entry.version);
+    } catch (error) {
+      const failure = error instanceof KafkaRxError ? error : new ProtocolError(`undecodable ${entry.api.name} response: ${String(error)}`);
+      entry.reject(failure);
+      this.destroy(new ConnectionError(`connection to ${this.address} dropped after an undecodable response`, { broker: this.address, cause: failure }));
+      return;
+    }
+    entry.resolve(response);
+  }
+
+  private destroy(error: KafkaRxError): void {
+    if (this.failure !== null) return;
+    this.failure = error;
+    const failure = error instanceof ConnectionError ? error : new ConnectionError(`connection to ${this.address} dropped: ${error.message}`, { broker: this.address, cause: error });
+    for (const entry of this.inFlight.values()) {
+      if (entry.timer !== null) clearTimeout(entry.timer);
+      entry.reject(failure);
+    }
+    this.inFlight.clear();
+    for (const start of this.waiting.splice(0)) start();
+    this.socket?.destroy();
+    for (const listener of this.closeListeners) listener(failure);
+    this.closeListeners.clear();
+  }
+}
