@@ -9,6 +9,9 @@ import { brokers } from '../support/broker.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { consumeAll, metadata, produce } from '../support/kcat.js';
 import { createTopic, uniqueTopic } from '../support/topics.js';
+import { readResponseHeader, responseHeaderIsFlexible, writeRequestFrame } from '../../lib/protocol/header.js';
+import { Metadata } from '../../lib/protocol/metadata.js';
+import { Writer } from '../../lib/protocol/writer.js';
 
 const PRODUCE = 0;
 const METADATA = 3;
@@ -52,6 +55,17 @@ describe('fault proxy (between kcat and the real broker)', function () {
     } finally {
       await plain.close();
     }
+  });
+
+  it('rewrites the broker list of every Metadata version kafka-rx speaks, the rest intact', async () => {
+    for (let version = Metadata.minVersion; version <= Metadata.maxVersion; version++) {
+      const direct = await rawMetadata(brokers()[0], version, topic);
+      const proxied = await rawMetadata(proxy.address, version, topic);
+      expect(proxied.brokers.map((b) => `${b.host}:${b.port}`), `v${version}`).to.deep.equal([proxy.address]);
+      expect(proxied.brokers.map((b) => b.nodeId)).to.deep.equal(direct.brokers.map((b) => b.nodeId));
+      expect(proxied.topics, `v${version}`).to.deep.equal(direct.topics);
+    }
+    expect(proxy.counters.metadataRewrites).to.equal(Metadata.maxVersion - Metadata.minVersion + 1);
   });
 
   it('carries produce and consume traffic and counts it', async () => {
@@ -179,4 +193,31 @@ async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void>
     if (Date.now() > deadline) throw new Error('condition not reached in time');
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** One Metadata request of this version over a raw socket, decoded by kafka-rx's codec. */
+function rawMetadata(address: string, version: number, topic: string): Promise<ReturnType<typeof Metadata.decodeResponse>> {
+  const i = address.lastIndexOf(':');
+  const w = new Writer();
+  writeRequestFrame(w, Metadata, version, 42, 'faults-spec', { topics: [topic], allowAutoTopicCreation: false });
+  const frame = w.toBuffer();
+  return new Promise((resolve, reject) => {
+    const s = connect(Number(address.slice(i + 1)), address.slice(0, i), () => s.write(frame));
+    let buf = Buffer.alloc(0);
+    s.setTimeout(10_000, () => { s.destroy(); reject(new Error(`Metadata v${version} timed out`)); });
+    s.on('error', reject);
+    s.on('data', (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      if (buf.length < 4 || buf.length < 4 + buf.readInt32BE(0)) return;
+      s.destroy();
+      try {
+        const body = buf.subarray(4, 4 + buf.readInt32BE(0));
+        const header = readResponseHeader(body, responseHeaderIsFlexible(Metadata, version));
+        expect(header.correlationId).to.equal(42);
+        resolve(Metadata.decodeResponse(body.subarray(header.bodyOffset), version));
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
 }

@@ -3,6 +3,7 @@
 // Needs no Kafka broker, but Debian tools (gcc, librdkafka-dev, kcat), hence ".integration.".
 import { expect } from 'chai';
 import { connect } from 'node:net';
+import { startFaultProxies } from '../support/fault-proxy.js';
 import { consumeAll, metadata, produce } from '../support/kcat.js';
 import { ApiKey, MockClusterError, startMockCluster, type MockCluster } from '../support/mock-cluster/index.js';
 
@@ -32,8 +33,16 @@ describe('mock cluster (librdkafka rdkafka_mock, driven over stdin)', function (
   });
 
   it('injected retriable Produce errors are retried by librdkafka and the records arrive once', async () => {
-    await mock.pushRequestErrors(ApiKey.Produce, [6, 'NOT_LEADER_OR_FOLLOWER', 6]);
-    await produce('faults', [{ value: 'survives' }], { bootstrap: mock.bootstrap, partition: 0, timeoutMs: 20_000 });
+    // Through counting proxies, to see that the three errors were answered and retried.
+    const proxies = await startFaultProxies(mock.brokers);
+    try {
+      await mock.pushRequestErrors(ApiKey.Produce, [6, 'NOT_LEADER_OR_FOLLOWER', 6]);
+      await produce('faults', [{ value: 'survives' }], { bootstrap: proxies.map((p) => p.address).join(','), partition: 0, timeoutMs: 20_000 });
+      const produceRequests = proxies.reduce((n, p) => n + (p.counters.requestsByApiKey.get(ApiKey.Produce) ?? 0), 0);
+      expect(produceRequests).to.equal(4);
+    } finally {
+      await Promise.all(proxies.map((p) => p.close()));
+    }
     const back = await consumeAll('faults', { bootstrap: mock.bootstrap, partition: 0, timeoutMs: 20_000 });
     expect(back.map((r) => r.value!.toString())).to.deep.equal(['survives']);
   });
@@ -113,6 +122,25 @@ describe('mock cluster (librdkafka rdkafka_mock, driven over stdin)', function (
     const started = Date.now();
     await produce('faults', [{ value: 'late' }], { bootstrap: mock.bootstrap, partition: 0, timeoutMs: 20_000 });
     expect(Date.now() - started).to.be.at.least(1500);
+  });
+
+  it('sits behind one fault proxy per broker (startFaultProxies): the client only sees proxies', async () => {
+    const proxies = await startFaultProxies(mock.brokers);
+    try {
+      const boot = proxies.map((p) => p.address).join(',');
+      const md = await metadata({ bootstrap: boot, topic: 'faults' });
+      expect(md.brokers.map((b) => `${b.host}:${b.port}`).sort()).to.deep.equal(proxies.map((p) => p.address).sort());
+      const records = Array.from({ length: 60 }, (_, i) => ({ key: `k${i}`, value: `v${i}` }));
+      await produce('faults', records, { bootstrap: boot, timeoutMs: 20_000 });
+      const back = await consumeAll('faults', { bootstrap: boot, count: 60, timeoutMs: 20_000 });
+      expect(back).to.have.length(60);
+      // Every partition leader was reached through its own proxy.
+      const leaders = new Set(md.topics[0].partitions.map((p) => p.leader));
+      const used = proxies.filter((p) => (p.counters.requestsByApiKey.get(ApiKey.Produce) ?? 0) > 0).length;
+      expect(used).to.equal(leaders.size);
+    } finally {
+      await Promise.all(proxies.map((p) => p.close()));
+    }
   });
 
   it('stop() ends the helper and later commands fail', async () => {
