@@ -84,6 +84,27 @@ describe('fault proxy (between kcat and the real broker)', function () {
     expect(c.bytesDown).to.be.greaterThan(200 * 100);
   });
 
+  it('tracks requests awaiting a response; acks=0 Produce requests expect none', async () => {
+    proxy.stallResponses('forever');
+    const socket = connect(proxy.port, proxy.host);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const w = new Writer();
+    writeRequestFrame(w, Metadata, 12, 1, 'faults-spec', { topics: [topic] });
+    socket.write(w.toBuffer());
+    await until(() => proxy.counters.awaitingResponses === 1);
+    proxy.reset();
+    await until(() => proxy.counters.awaitingResponses === 0);
+    socket.destroy();
+
+    const r = await kcat(['-P', '-b', proxy.address, '-t', topic, '-p', '0', '-X', 'acks=0'], 'acks-zero\n');
+    expect(r.code).to.equal(0);
+    expect(proxy.counters.requestsByApiKey.get(PRODUCE)).to.equal(1);
+    await until(() => proxy.counters.connectionsOpen === 0);
+    expect(proxy.counters.awaitingResponses).to.equal(0);
+    const stored = await consumeAll(topic, { bootstrap: brokers()[0] });
+    expect(stored[stored.length - 1].value!.toString()).to.equal('acks-zero');
+  });
+
   it('cutNext on a Produce request: the client sees a disconnect, reconnects and delivers once', async () => {
     const before = (await consumeAll(topic, { bootstrap: brokers()[0] })).length;
     proxy.cutNext({ apiKey: PRODUCE, direction: 'request' });

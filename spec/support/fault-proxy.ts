@@ -46,6 +46,8 @@ export interface FaultProxyCounters {
   bytesUp: number;
   bytesDown: number;
   metadataRewrites: number;
+  /** Requests forwarded on open connections whose responses have not reached the client yet. */
+  awaitingResponses: number;
   /** One-shot faults that fired. */
   faultsFired: number;
 }
@@ -138,7 +140,7 @@ class Proxy implements FaultProxy {
   readonly target: string;
   readonly counters: FaultProxyCounters = {
     connectionsAccepted: 0, connectionsOpen: 0, requests: 0, responses: 0, requestsByApiKey: new Map(),
-    bytesUp: 0, bytesDown: 0, metadataRewrites: 0, faultsFired: 0,
+    bytesUp: 0, bytesDown: 0, metadataRewrites: 0, awaitingResponses: 0, faultsFired: 0,
   };
   delayMs = 0;
   bytesPerSecond = 0;
@@ -291,6 +293,8 @@ interface Outgoing {
   response: boolean;
   /** Destroy the link after writing this. */
   thenCut?: boolean;
+  /** The answer to a request counted in awaitingResponses. */
+  answers?: boolean;
 }
 
 /** One client connection and its broker connection. */
@@ -306,6 +310,8 @@ class Link {
   private nextFreeDown = 0;
   private timer: NodeJS.Timeout | undefined;
   private dead = false;
+  /** This link's share of counters.awaitingResponses. */
+  private awaiting = 0;
 
   constructor(private readonly proxy: Proxy, private readonly client: Socket, private readonly broker: Socket) {
     client.setNoDelay(true);
@@ -323,6 +329,9 @@ class Link {
   destroy(): void {
     if (this.dead) return;
     this.dead = true;
+    this.proxy.counters.awaitingResponses -= this.awaiting;
+    this.awaiting = 0;
+    this.pending.clear();
     clearTimeout(this.timer);
     this.client.destroy();
     this.broker.destroy();
@@ -345,7 +354,12 @@ class Link {
       this.enqueue(this.toClient, { data: garbage, at: 0, response: true }, 'down');
       return;
     }
-    this.pending.set(correlationId, { apiKey, apiVersion });
+    // A Produce with acks=0 gets no response: remembering it would only leak.
+    if (!(apiKey === 0 && produceAcks(frame, apiVersion) === 0) && !this.pending.has(correlationId)) {
+      this.pending.set(correlationId, { apiKey, apiVersion });
+      this.awaiting++;
+      this.proxy.counters.awaitingResponses++;
+    }
     if (fault?.kind === 'cut') {
       this.enqueue(this.toBroker, { data: frame.subarray(0, frame.length >> 1), at: 0, response: false, thenCut: true }, 'up');
       return;
@@ -358,7 +372,7 @@ class Link {
     this.proxy.counters.responses++;
     const correlationId = frame.length >= 8 ? frame.readInt32BE(4) : -1;
     const req = this.pending.get(correlationId);
-    this.pending.delete(correlationId);
+    const answers = this.pending.delete(correlationId);
     let out = frame;
     if (req?.apiKey === 3 && this.proxy.rewriting) {
       const rewritten = rewriteMetadataResponse(frame, req.apiVersion, (h, p) => this.proxy.rewriteFor(h, p));
@@ -369,18 +383,18 @@ class Link {
     }
     const fault = this.proxy.takeFault('response', req?.apiKey);
     if (fault?.kind === 'cut') {
-      this.enqueue(this.toClient, { data: out.subarray(0, out.length >> 1), at: 0, response: true, thenCut: true }, 'down');
+      this.enqueue(this.toClient, { data: out.subarray(0, out.length >> 1), at: 0, response: true, thenCut: true, answers }, 'down');
     } else if (fault?.kind === 'wrongCorrelation') {
       out = Buffer.from(out);
       out.writeInt32BE((correlationId ^ 0x5a5a5a5a) | 0, 4);
-      this.enqueue(this.toClient, { data: out, at: 0, response: true }, 'down');
+      this.enqueue(this.toClient, { data: out, at: 0, response: true, answers }, 'down');
     } else if (fault?.kind === 'huge') {
       const huge = Buffer.alloc(12);
       huge.writeInt32BE(HUGE_LENGTH, 0);
       huge.writeInt32BE(correlationId, 4);
-      this.enqueue(this.toClient, { data: huge, at: 0, response: true }, 'down');
+      this.enqueue(this.toClient, { data: huge, at: 0, response: true, answers }, 'down');
     } else {
-      this.enqueue(this.toClient, { data: out, at: 0, response: true }, 'down');
+      this.enqueue(this.toClient, { data: out, at: 0, response: true, answers }, 'down');
     }
   }
 
@@ -421,6 +435,10 @@ class Link {
         queue.shift();
         if (way === 'up') this.queuedUp -= item.data.length; else this.queuedDown -= item.data.length;
         socket.write(item.data);
+        if (item.answers) {
+          this.awaiting--;
+          this.proxy.counters.awaitingResponses--;
+        }
         if (item.thenCut) {
           // Let the half frame reach the peer before the connection goes.
           socket.end(() => this.destroy());
@@ -465,6 +483,24 @@ class Splitter {
     const b = Buffer.concat(this.chunks, this.total);
     this.chunks = [b];
     return b;
+  }
+}
+
+// Produce request: size int32, api_key int16, api_version int16, correlation_id int32,
+//   client_id NULLABLE_STRING (int16 length even in flexible headers), [tagged fields v9+],
+//   transactional_id NULLABLE_STRING (v3+; COMPACT v9+), acks int16, ...
+/** The acks field of a Produce request frame, or null when it cannot be read. */
+export function produceAcks(frame: Buffer, version: number): number | null {
+  if (version < 3) return null;
+  const flexible = version >= 9;
+  try {
+    const r = new Cursor(frame, 12);
+    r.skipString(false);
+    if (flexible) r.skipTags();
+    r.skipString(flexible);
+    return r.int16();
+  } catch {
+    return null;
   }
 }
 
@@ -577,7 +613,12 @@ class Cursor {
   }
 
   nullableString(flexible: boolean): void {
-    this.string(flexible);
+    this.skipString(flexible);
+  }
+
+  skipString(flexible: boolean): void {
+    const len = flexible ? this.uvarint() - 1 : this.int16();
+    if (len > 0) this.skip(len);
   }
 
   skipTags(): void {
@@ -588,7 +629,7 @@ class Cursor {
     }
   }
 
-  private int16(): number {
+  int16(): number {
     this.need(2);
     const v = this.buf.readInt16BE(this.pos);
     this.pos += 2;
