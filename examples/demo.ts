@@ -5,9 +5,9 @@
  *   npm run demo                      # starts a local Kafka broker unless KAFKA_BROKERS is set
  *   DEMO_EVENTS=500000 npm run demo   # more events
  */
-import { lastValueFrom, map, range } from 'rxjs';
+import { lastValueFrom, map } from 'rxjs';
 import { KafkaClient } from '../lib/index.js';
-import { toKafka } from '../operators/index.js';
+import { lazyFrom, toKafka } from '../operators/index.js';
 import { ensureBroker } from '../spec/support/broker.js';
 import { consumeAll } from '../spec/support/kcat.js';
 
@@ -27,9 +27,12 @@ async function main(): Promise<void> {
       process.stdout.write(`\rqueued ${s.queued.toString().padStart(7)}  acknowledged ${s.acknowledged.toString().padStart(7)}  failed ${s.failed}  rate ${Math.round(s.acknowledged / seconds).toLocaleString('en')}/s   `);
     });
 
-    // Each event becomes a keyed JSON record; toKafka emits one delivery report per event.
-    const reports = range(0, events).pipe(
-      map((id) => ({ id, kind: id % 3 === 0 ? 'click' : 'view', at: Date.now() })),
+    // Events are generated lazily: toKafka reads the next one only while fewer than maxInFlight
+    // are unacknowledged. Each becomes a keyed JSON record and yields one delivery report.
+    function* generate() {
+      for (let id = 0; id < events; id++) yield { id, kind: id % 3 === 0 ? 'click' : 'view', at: Date.now() };
+    }
+    const reports = lazyFrom(generate()).pipe(
       toKafka(producer, {
         toRecord: (event) => ({ key: Buffer.from(`user-${event.id % 1000}`), value: Buffer.from(JSON.stringify(event)) }),
         maxInFlight: 50_000,
@@ -37,9 +40,12 @@ async function main(): Promise<void> {
     );
     let acknowledged = 0;
     let failed = 0;
-    await lastValueFrom(reports.pipe(map((report) => (report.error ? failed++ : acknowledged++))), { defaultValue: 0 });
-    await producer.stop();
-    progress.unsubscribe();
+    try {
+      await lastValueFrom(reports.pipe(map((report) => (report.error ? failed++ : acknowledged++))), { defaultValue: 0 });
+      await producer.stop();
+    } finally {
+      progress.unsubscribe();
+    }
     const seconds = (Date.now() - started) / 1000;
     console.log(`\nproduced ${events} events in ${seconds.toFixed(2)} s (${Math.round(events / seconds).toLocaleString('en')} events/s): ${acknowledged} acknowledged, ${failed} failed`);
 

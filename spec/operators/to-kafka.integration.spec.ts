@@ -110,7 +110,7 @@ describe('operators against the real broker', function () {
       ),
     );
     expect(results).to.have.length(1000);
-    const failures = await lastValueFrom(range(0, 3).pipe(map((n) => Buffer.from(`w${n}`)), produceTo(topic, own), failed(), toArray()));
+    const failures = await lastValueFrom(range(0, 3).pipe(map((n) => Buffer.from(`w${n}`)), produceTo({ topic, lingerMs: 5 }, own), failed(), toArray()));
     expect(failures).to.deep.equal([]);
     await own.close();
     await new Promise((resolve) => setTimeout(resolve, 50));
