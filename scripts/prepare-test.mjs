@@ -20,6 +20,10 @@ const done = [];
 // Add new ones here (e.g. ['gcc', 'gcc'], ['librdkafka-dev', '/usr/include/librdkafka/rdkafka_mock.h']).
 const DEBIAN_PACKAGES = [
   ['kcat', 'kcat'],
+  // librdkafka's mock cluster, compiled into a small helper by the fault-injection specs.
+  ['gcc', 'gcc'],
+  ['libc6-dev', '/usr/include/stdio.h'],
+  ['librdkafka-dev', '/usr/include/librdkafka/rdkafka_mock.h'],
 ];
 
 function fail(sentence) {
