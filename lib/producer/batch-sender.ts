@@ -232,9 +232,10 @@ function settleFromResponse(
       continue;
     }
     const logAppendTime = result.logAppendTimeMs === undefined ? -1 : Number(result.logAppendTimeMs);
-    let offset = result.baseOffset;
+    const baseOffset = result.baseOffset;
+    let delta = 0;
     for (const message of batch.messages) {
-      message.offset = offset++;
+      message.acknowledgedAt(baseOffset, delta++);
       if (logAppendTime !== -1) message.timestamp = logAppendTime;
       outcomes.settle(message, null);
     }

@@ -37,8 +37,15 @@ export interface DeliveryReport<V = unknown, K = unknown> {
  * produce() to its report, so the hot path allocates nothing else per message: the record batch
  * encoder reads key, value, timestamp and headers from it directly.
  */
-export class PendingMessage<V = unknown, K = unknown> implements Message<V, K> {
-  offset = -1n;
+export class PendingMessage<V = unknown, K = unknown> implements Message<V, K>, DeliveryReport<V, K> {
+  /** Base offset of the acknowledged batch and this message's place in it; the offset is made on read. */
+  private baseOffset = -1n;
+  private offsetDelta = 0;
+  /** The failure, once reported failed (the message doubles as its own delivery report). */
+  error: KafkaRxError | undefined = undefined;
+  /** Links of the producer's list of pending messages. */
+  previousPending: PendingMessage | null = null;
+  nextPending: PendingMessage | null = null;
   attempts = 0;
   /** Set once the outcome is reported; a second outcome is ignored (exactly one per message). */
   settled = false;
@@ -52,6 +59,22 @@ export class PendingMessage<V = unknown, K = unknown> implements Message<V, K> {
   sealed: SealedBatch | null = null;
   /** Last retriable error seen, reported if attempts run out. */
   lastError: KafkaRxError | null = null;
+
+  /** Offset in the partition once acknowledged; -1n before and with acks=0. */
+  get offset(): bigint {
+    return this.baseOffset < 0n ? this.baseOffset : this.baseOffset + BigInt(this.offsetDelta);
+  }
+
+  /** Records where the broker put the message (one BigInt per batch, none per message). */
+  acknowledgedAt(baseOffset: bigint, delta: number): void {
+    this.baseOffset = baseOffset;
+    this.offsetDelta = delta;
+  }
+
+  /** As a delivery report: the message is itself. */
+  get message(): Message<V, K> {
+    return this;
+  }
 
   constructor(
     readonly topic: string,

@@ -55,6 +55,9 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   private readonly flush$ = new Subject<void>();
   private pipeline: Subscription | null = null;
   private ready: Promise<void> | null = null;
+  private isReady = false;
+  /** Set by stop(): new produce() calls are refused while earlier ones finish being accepted. */
+  private stopRequested = false;
   private stopping: Promise<void> | null = null;
   private readonly idempotence: IdempotentState | null;
 
@@ -105,8 +108,13 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       },
     });
     this.ready = Promise.all([this.transport.partitionsOf(this.topic), this.idempotence?.start(), prepareCodec(this.options.compression)]).then(() => undefined);
-    // produce() awaits readiness itself; a failure here must not be an unhandled rejection.
-    this.ready.catch(() => undefined);
+    this.ready.then(
+      () => {
+        this.isReady = true;
+      },
+      // produce() reports a failed start itself; here it must not be an unhandled rejection.
+      () => undefined,
+    );
   }
 
   /**
@@ -123,36 +131,71 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
    * produce() in its record form with a callback for the message's one report: what operators
    * build on to correlate each source value with its outcome without scanning deliveryReports$.
    */
-  async send(value: V, record: ProduceOptions<K>, onReport: ((report: DeliveryReport<V, K>) => void) | null): Promise<Message<V, K>> {
-    if (this.state !== 'running') {
-      throw new ProducerStoppedError(this.state === 'idle' ? 'the producer is not started (autoStart is false): call start()' : 'the producer is stopped');
+  send(value: V, record: ProduceOptions<K>, onReport: ((report: DeliveryReport<V, K>) => void) | null): Promise<Message<V, K>> {
+    if (this.state !== 'running' || this.stopRequested) {
+      return Promise.reject(new ProducerStoppedError(this.state === 'idle' ? 'the producer is not started (autoStart is false): call start()' : 'the producer is stopped'));
     }
-    await this.ready;
+    // The common case (metadata known, room in the queue) accepts the message synchronously:
+    // no promise hop per message, and a produce() called before stop() is always accepted.
+    if (!this.isReady) return this.ready!.then(() => this.send(value, record, onReport));
+    const partitions = this.transport.knownPartitionsOf(this.topic);
+    // The topic left the metadata cache (deleted, or a refresh failed): look it up again.
+    if (partitions === undefined) return this.transport.partitionsOf(this.topic).then((fresh) => this.sendTo(fresh, value, record, onReport));
+    return this.sendTo(partitions, value, record, onReport);
+  }
+
+  private sendTo(partitions: readonly number[], value: V, record: ProduceOptions<K>, onReport: ((report: DeliveryReport<V, K>) => void) | null): Promise<Message<V, K>> {
+    try {
+      const message = this.prepare(value, record, partitions);
+      if (this.roomNow(message)) return this.accept(message, onReport);
+      return this.acceptWhenRoom(message, onReport);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private prepare(value: V, record: ProduceOptions<K>, partitions: readonly number[]): PendingMessage<V, K> {
     const [valueBytes, keyBytes] = this.serialize(value, record.key ?? null);
     const headers = normaliseHeaders(record.headers);
-    const partitions = this.transport.knownPartitionsOf(this.topic) ?? (await this.transport.partitionsOf(this.topic));
-    const partition = record.partition !== undefined
-      ? checkedPartition(record.partition, partitions)
-      : checkedPartition(this.partition(keyBytes, partitions), partitions);
+    const partition = checkedPartition(record.partition !== undefined ? record.partition : this.partition(keyBytes, partitions), partitions);
     const time = record.timestamp === undefined ? Date.now() : toMillis(record.timestamp);
     const size = (valueBytes?.length ?? 0) + (keyBytes?.length ?? 0) + headerBytes(headers) + 24;
     const message = new PendingMessage<V, K>(
       this.topic, partition, time, valueBytes, keyBytes, headers, value, record.key ?? undefined,
       this.options.scheduler.now() + this.options.deliveryTimeoutMs, size,
     );
+    message.broker = this.transport.leaderOf(this.topic, partition);
+    return message;
+  }
 
-    await this.takeRoom(message);
-    // The state may have changed while waiting for room.
-    if (this.state !== 'running' || this.input === null) {
+  /** Takes a place in the broker's queue now if there is one; throws QueueFullError if full and not blocking. */
+  private roomNow(message: PendingMessage<V, K>): boolean {
+    if (!this.outcomes.pullQueueFull && this.queues.tryAdd(message.broker)) return true;
+    if (!this.options.blockOnQueueFull) {
+      throw new QueueFullError(this.outcomes.pullQueueFull
+        ? `maxQueuedMessages (${this.options.maxQueuedMessages}) delivery reports wait for getDeliveryReport()`
+        : `the queue for broker ${message.broker} holds maxQueuedMessages (${this.options.maxQueuedMessages}) messages`);
+    }
+    return false;
+  }
+
+  private async acceptWhenRoom(message: PendingMessage<V, K>, onReport: ((report: DeliveryReport<V, K>) => void) | null): Promise<Message<V, K>> {
+    while (this.outcomes.pullQueueFull) await this.outcomes.waitForPullRoom();
+    if (!this.queues.tryAdd(message.broker)) await this.queues.waitForRoom(message.broker);
+    if (this.state !== 'running') {
       this.queues.remove(message.broker, 1);
       throw new ProducerStoppedError('the producer stopped while produce() waited for room');
     }
+    return this.accept(message, onReport);
+  }
+
+  private accept(message: PendingMessage<V, K>, onReport: ((report: DeliveryReport<V, K>) => void) | null): Promise<Message<V, K>> {
     message.onReport = onReport as PendingMessage['onReport'];
     const settled = this.options.sync ? this.whenSettled(message) : null;
     this.outcomes.track(message as PendingMessage);
     this.stats.produced++;
-    this.input.next(message as PendingMessage);
-    return settled === null ? message : settled;
+    this.input!.next(message as PendingMessage);
+    return settled ?? Promise.resolve(message);
   }
 
   /** Sends everything queued now and resolves when every message produced so far has its outcome. */
@@ -220,6 +263,9 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       this.outcomes.complete();
       return;
     }
+    this.stopRequested = true;
+    // produce() calls made before stop() that still wait for metadata are accepted first.
+    await this.ready?.catch(() => undefined);
     this.state = 'stopping';
     this.queues.rejectWaiters(new ProducerStoppedError('the producer stopped while produce() waited for room'));
     this.flush$.next();
@@ -249,20 +295,6 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       return [assertBytes(result[0], 'value'), assertBytes(result[1], 'key')];
     }
     return [assertBytes(value, 'value'), assertBytes(key, 'key')];
-  }
-
-  private async takeRoom(message: PendingMessage<V, K>): Promise<void> {
-    if (this.outcomes.pullQueueFull) {
-      if (!this.options.blockOnQueueFull) throw new QueueFullError('maxQueuedMessages delivery reports wait for getDeliveryReport()');
-      while (this.outcomes.pullQueueFull) await this.outcomes.waitForPullRoom();
-    }
-    const broker = this.transport.leaderOf(this.topic, message.partition);
-    message.broker = broker;
-    if (this.queues.tryAdd(broker)) return;
-    if (!this.options.blockOnQueueFull) {
-      throw new QueueFullError(`the queue for broker ${broker} holds maxQueuedMessages (${this.options.maxQueuedMessages}) messages`);
-    }
-    await this.queues.waitForRoom(broker);
   }
 
   private whenSettled(message: PendingMessage<V, K>): Promise<Message<V, K>> {

@@ -1,5 +1,6 @@
 import { produceRequestSize, type ProduceRequest } from '../protocol/produce.js';
-import { encodeRecordBatch, recordSize, RECORD_BATCH_OVERHEAD, type Compression } from '../records/index.js';
+import type { Compression } from '../records/codecs/index.js';
+import { encodeRecordBatch, recordSize, RECORD_BATCH_OVERHEAD } from '../records/record-batch.js';
 import type { PartitionSequences, ProducerIdentity, SealedBatch } from './idempotence.js';
 import type { PendingMessage } from './message.js';
 
