@@ -123,8 +123,11 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
    * (async mode) or once acknowledged (sync mode, rejecting with the delivery error).
    */
   produce(value: V, keyOrRecord?: K | null | ProduceOptions<K>, timestamp?: number | Date): Promise<Message<V, K>> {
-    const record: ProduceOptions<K> = isRecordForm(keyOrRecord) ? (keyOrRecord as ProduceOptions<K>) : { key: keyOrRecord as K | null | undefined, timestamp };
-    return this.send(value, record, null);
+    if (isRecordForm(keyOrRecord)) {
+      const record = keyOrRecord as ProduceOptions<K>;
+      return this.enqueue(value, record.key ?? null, record.timestamp, record.headers, record.partition, null);
+    }
+    return this.enqueue(value, (keyOrRecord as K | null | undefined) ?? null, timestamp, undefined, undefined, null);
   }
 
   /**
@@ -132,21 +135,33 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
    * build on to correlate each source value with its outcome without scanning deliveryReports$.
    */
   send(value: V, record: ProduceOptions<K>, onReport: ((report: DeliveryReport<V, K>) => void) | null): Promise<Message<V, K>> {
+    return this.enqueue(value, record.key ?? null, record.timestamp, record.headers, record.partition, onReport);
+  }
+
+  private enqueue(
+    value: V,
+    key: K | null,
+    timestamp: number | Date | undefined,
+    headers: ProduceOptions['headers'],
+    partition: number | undefined,
+    onReport: ((report: DeliveryReport<V, K>) => void) | null,
+  ): Promise<Message<V, K>> {
     if (this.state !== 'running' || this.stopRequested) {
       return Promise.reject(new ProducerStoppedError(this.state === 'idle' ? 'the producer is not started (autoStart is false): call start()' : 'the producer is stopped'));
     }
     // The common case (metadata known, room in the queue) accepts the message synchronously:
     // no promise hop per message, and a produce() called before stop() is always accepted.
-    if (!this.isReady) return this.ready!.then(() => this.send(value, record, onReport));
-    const partitions = this.transport.knownPartitionsOf(this.topic);
-    // The topic left the metadata cache (deleted, or a refresh failed): look it up again.
-    if (partitions === undefined) return this.transport.partitionsOf(this.topic).then((fresh) => this.sendTo(fresh, value, record, onReport));
-    return this.sendTo(partitions, value, record, onReport);
-  }
-
-  private sendTo(partitions: readonly number[], value: V, record: ProduceOptions<K>, onReport: ((report: DeliveryReport<V, K>) => void) | null): Promise<Message<V, K>> {
+    if (!this.isReady) return this.ready!.then(() => this.enqueue(value, key, timestamp, headers, partition, onReport));
+    let partitions = this.transport.knownPartitionsOf(this.topic);
+    if (partitions === undefined) {
+      // The topic left the metadata cache (deleted, or a refresh failed): look it up again.
+      return this.transport.partitionsOf(this.topic).then(() => {
+        if (this.transport.knownPartitionsOf(this.topic) === undefined) throw new ProducerStoppedError(`topic ${this.topic} has no partitions in the metadata`);
+        return this.enqueue(value, key, timestamp, headers, partition, onReport);
+      });
+    }
     try {
-      const message = this.prepare(value, record, partitions);
+      const message = this.prepare(value, key, timestamp, headers, partition, partitions);
       if (this.roomNow(message)) return this.accept(message, onReport);
       return this.acceptWhenRoom(message, onReport);
     } catch (error) {
@@ -154,14 +169,32 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     }
   }
 
-  private prepare(value: V, record: ProduceOptions<K>, partitions: readonly number[]): PendingMessage<V, K> {
-    const [valueBytes, keyBytes] = this.serialize(value, record.key ?? null);
-    const headers = normaliseHeaders(record.headers);
-    const partition = checkedPartition(record.partition !== undefined ? record.partition : this.partition(keyBytes, partitions), partitions);
-    const time = record.timestamp === undefined ? Date.now() : toMillis(record.timestamp);
+  private prepare(
+    value: V,
+    key: K | null,
+    timestamp: number | Date | undefined,
+    rawHeaders: ProduceOptions['headers'],
+    explicitPartition: number | undefined,
+    partitions: readonly number[],
+  ): PendingMessage<V, K> {
+    let valueBytes: Buffer | null;
+    let keyBytes: Buffer | null;
+    const serializer = this.options.serializer;
+    if (serializer === null) {
+      valueBytes = assertBytes(value, 'value');
+      keyBytes = assertBytes(key, 'key');
+    } else {
+      const result = serializer(value, key);
+      if (!Array.isArray(result) || result.length !== 2) throw new RecordTypeError('serializer result', 'a [value, key] pair of Buffers or nulls', result);
+      valueBytes = assertBytes(result[0], 'value');
+      keyBytes = assertBytes(result[1], 'key');
+    }
+    const headers = normaliseHeaders(rawHeaders);
+    const partition = checkedPartition(explicitPartition !== undefined ? explicitPartition : this.partition(keyBytes, partitions), partitions);
+    const time = timestamp === undefined ? Date.now() : toMillis(timestamp);
     const size = (valueBytes?.length ?? 0) + (keyBytes?.length ?? 0) + headerBytes(headers) + 24;
     const message = new PendingMessage<V, K>(
-      this.topic, partition, time, valueBytes, keyBytes, headers, value, record.key ?? undefined,
+      this.topic, partition, time, valueBytes, keyBytes, headers, value, key ?? undefined,
       this.options.scheduler.now() + this.options.deliveryTimeoutMs, size,
     );
     message.broker = this.transport.leaderOf(this.topic, partition);
@@ -285,16 +318,6 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     this.input = null;
     this.state = 'stopped';
     this.outcomes.complete();
-  }
-
-  private serialize(value: V, key: K | null): [Buffer | null, Buffer | null] {
-    const serializer = this.options.serializer;
-    if (serializer !== null) {
-      const result = serializer(value, key);
-      if (!Array.isArray(result) || result.length !== 2) throw new RecordTypeError('serializer result', 'a [value, key] pair of Buffers or nulls', result);
-      return [assertBytes(result[0], 'value'), assertBytes(result[1], 'key')];
-    }
-    return [assertBytes(value, 'value'), assertBytes(key, 'key')];
   }
 
   private whenSettled(message: PendingMessage<V, K>): Promise<Message<V, K>> {
