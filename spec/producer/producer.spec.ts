@@ -264,6 +264,46 @@ describe('Producer (against a cluster double)', () => {
     expect(reports).to.have.length(0);
   });
 
+  it('turns pressure$ on above 80% of the queue and off again below 50%', async () => {
+    const transport = new FakeTransport(1);
+    const { producer } = producerWith(transport, { maxQueuedMessages: 10, minQueuedMessages: 100, lingerMs: 60_000 });
+    const seen: boolean[] = [];
+    producer.pressure$.subscribe((high) => seen.push(high));
+    for (let i = 0; i < 7; i++) await producer.produce(value(i));
+    expect(producer.pressure$.value).to.equal(false);
+    await producer.produce(value(7));
+    expect(producer.pressure$.value).to.equal(true);
+    await producer.flush();
+    expect(producer.pressure$.value).to.equal(false);
+    expect(seen).to.deep.equal([false, true, false]);
+    await producer.stop();
+  });
+
+  it('sendAll() pulls a lazy source only while fewer than maxInFlight records are outstanding, reporting in input order', async () => {
+    const transport = new FakeTransport(2);
+    transport.ackDelayMs = 5;
+    const { producer } = producerWith(transport, { lingerMs: 1 });
+    let read = 0;
+    let reported = 0;
+    let maxAhead = 0;
+    async function* rows() {
+      for (let i = 0; i < 50; i++) {
+        read++;
+        maxAhead = Math.max(maxAhead, read - reported);
+        yield value(i);
+      }
+    }
+    const order: string[] = [];
+    for await (const report of producer.sendAll(rows(), { maxInFlight: 4 })) {
+      reported++;
+      expect(report.error).to.equal(undefined);
+      order.push(report.message.value!.toString());
+    }
+    await producer.stop();
+    expect(order).to.deep.equal(Array.from({ length: 50 }, (_, i) => `message-${i}`));
+    expect(maxAhead).to.be.at.most(5);
+  });
+
   describe('idempotence', () => {
     const idempotent: ProducerOptions = { requiredAcks: -1, lingerMs: 1, minQueuedMessages: 10, retryBackoffMs: 5 };
 
