@@ -1,0 +1,144 @@
+import { expect } from 'chai';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { ConnectionError, KafkaRxError, ProtocolError, RequestTimeoutError } from '../../lib/errors.js';
+import { Connection } from '../../lib/network/connection.js';
+import { ApiVersions } from '../../lib/protocol/api-versions.js';
+import { Metadata } from '../../lib/protocol/metadata.js';
+import { Produce } from '../../lib/protocol/produce.js';
+import { encodeRecordBatch } from '../../lib/records/index.js';
+import { brokers } from '../support/broker.js';
+import { consumeAll } from '../support/kcat.js';
+import { createTopic, uniqueTopic } from '../support/topics.js';
+
+function brokerConnection(options: Partial<ConstructorParameters<typeof Connection>[0]> = {}) {
+  const [host, port] = brokers()[0].split(':');
+  return new Connection({ host, port: Number(port), clientId: 'kafka-rx-spec', ...options });
+}
+
+/**
+ * A real TCP peer in front of the broker: it relays the first request (ApiVersions) to the broker
+ * and its answer back, so the connection negotiates for real, then misbehaves as told.
+ */
+async function misbehavingPeer(behaviour: (socket: Socket, request: Buffer) => void): Promise<{ server: Server; port: number }> {
+  const [host, port] = brokers()[0].split(':');
+  const server = createServer((client) => {
+    let negotiated = false;
+    client.on('data', async (chunk) => {
+      if (negotiated) return behaviour(client, chunk);
+      negotiated = true;
+      client.write(await relayOnce(host, Number(port), chunk));
+    });
+    client.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+function relayOnce(host: string, port: number, request: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port }, () => socket.write(request));
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      const all = Buffer.concat(chunks);
+      if (all.length >= 4 && all.length >= all.readInt32BE(0) + 4) {
+        socket.destroy();
+        resolve(all);
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
+describe('Connection against the real broker', function () {
+  this.timeout(60_000);
+
+  it('negotiates versions with ApiVersions first', async () => {
+    const connection = brokerConnection();
+    await connection.connect();
+    expect(connection.versionOf(ApiVersions)).to.be.at.least(3);
+    expect(connection.versionOf(Metadata)).to.equal(12);
+    expect(connection.versionOf(Produce)).to.equal(11);
+    await connection.close();
+  });
+
+  it('keeps 20 requests in flight through a bound of 5 and matches every answer', async () => {
+    const connection = brokerConnection({ maxInFlightRequests: 5 });
+    await connection.connect();
+    const responses = await Promise.all(Array.from({ length: 20 }, () => connection.send(Metadata, { topics: [] })));
+    expect(responses).to.have.length(20);
+    for (const response of responses) expect(response!.brokers.length).to.be.at.least(1);
+    await connection.close();
+  });
+
+  it('resolves an acks=0 Produce once written, and the records arrive', async () => {
+    const topic = uniqueTopic('acks0');
+    await createTopic(topic, { partitions: 1 });
+    const connection = brokerConnection();
+    await connection.connect();
+    const records = encodeRecordBatch([{ key: null, value: Buffer.from('fire and forget'), timestamp: Date.now() }]);
+    const response = await connection.send(Produce, { transactionalId: null, acks: 0, timeoutMs: 1000, topics: [{ name: topic, partitions: [{ index: 0, records }] }] });
+    expect(response).to.equal(undefined);
+    const read = await consumeAll(topic, { count: 1 });
+    expect(read[0].value!.toString()).to.equal('fire and forget');
+    await connection.close();
+  });
+
+  it('fails with ConnectionError when nothing listens', async () => {
+    const connection = new Connection({ host: '127.0.0.1', port: 1, clientId: 'x' });
+    let error: unknown;
+    await connection.connect().catch((e) => (error = e));
+    expect(error).to.be.instanceOf(ConnectionError);
+    expect((error as KafkaRxError).retriable).to.equal(true);
+  });
+
+  it('times out a request that gets no answer and drops the connection', async () => {
+    const { server, port } = await misbehavingPeer(() => undefined);
+    const connection = new Connection({ host: '127.0.0.1', port, clientId: 'x', requestTimeoutMs: 300 });
+    await connection.connect();
+    let closed: unknown;
+    connection.onClose((error) => (closed = error));
+    const started = Date.now();
+    let error: unknown;
+    await connection.send(Metadata, { topics: [] }).catch((e) => (error = e));
+    expect(error).to.be.instanceOf(RequestTimeoutError);
+    expect(Date.now() - started).to.be.within(250, 2000);
+    expect(closed).to.be.instanceOf(ConnectionError);
+    await connection.close();
+    server.close();
+  });
+
+  it('drops the connection on a 2 GB length prefix, on garbage and on a wrong correlation id', async () => {
+    const answers: Array<[string, (socket: Socket, request: Buffer) => void]> = [
+      ['huge', (socket) => socket.write(Buffer.from([0x7f, 0xff, 0xff, 0xf0, 1, 2, 3]))],
+      ['garbage', (socket, request) => {
+        // The right correlation id, then bytes that are no Metadata response.
+        const frame = Buffer.alloc(16, 0xff);
+        frame.writeInt32BE(12, 0);
+        frame.writeInt32BE(request.readInt32BE(8), 4);
+        socket.write(frame);
+      }],
+      ['wrong id', (socket, request) => {
+        const id = request.readInt32BE(8) + 1000;
+        const frame = Buffer.alloc(8);
+        frame.writeInt32BE(4, 0);
+        frame.writeInt32BE(id, 4);
+        socket.write(frame);
+      }],
+    ];
+    for (const [name, behaviour] of answers) {
+      const { server, port } = await misbehavingPeer(behaviour);
+      const connection = new Connection({ host: '127.0.0.1', port, clientId: 'x', requestTimeoutMs: 5000 });
+      await connection.connect();
+      let error: unknown;
+      await connection.send(Metadata, { topics: [] }).catch((e) => (error = e));
+      expect(error, name).to.be.instanceOf(KafkaRxError);
+      expect(error instanceof ConnectionError || error instanceof ProtocolError, `${name}: ${String(error)}`).to.equal(true);
+      expect(connection.isConnected, name).to.equal(false);
+      await connection.close();
+      server.close();
+    }
+  });
+});
+

@@ -1,0 +1,38 @@
+import { expect } from 'chai';
+import { ProtocolError } from '../../lib/errors.js';
+import { FrameDecoder } from '../../lib/network/frame-decoder.js';
+
+function frame(body: string): Buffer {
+  const bytes = Buffer.from(body);
+  const size = Buffer.alloc(4);
+  size.writeInt32BE(bytes.length);
+  return Buffer.concat([size, bytes]);
+}
+
+describe('FrameDecoder', () => {
+  it('cuts several frames out of one chunk', () => {
+    const decoder = new FrameDecoder(1024);
+    const frames = decoder.push(Buffer.concat([frame('one'), frame(''), frame('three')]));
+    expect(frames.map((f) => f.toString())).to.deep.equal(['one', '', 'three']);
+    expect(decoder.pendingBytes).to.equal(0);
+  });
+
+  it('joins a frame split across chunks, even inside its size prefix', () => {
+    const decoder = new FrameDecoder(1024);
+    const bytes = Buffer.concat([frame('hello world'), frame('x')]);
+    const out: string[] = [];
+    for (let i = 0; i < bytes.length; i++) out.push(...decoder.push(bytes.subarray(i, i + 1)).map((f) => f.toString()));
+    expect(out).to.deep.equal(['hello world', 'x']);
+  });
+
+  it('refuses a 2 GB size prefix before allocating anything', () => {
+    const decoder = new FrameDecoder(100 * 1024 * 1024);
+    const prefix = Buffer.alloc(8);
+    prefix.writeInt32BE(0x7ffffff0);
+    expect(() => decoder.push(prefix)).to.throw(ProtocolError, '2147483632');
+  });
+
+  it('refuses a negative size', () => {
+    expect(() => new FrameDecoder(1024).push(Buffer.from([0xff, 0xff, 0xff, 0xfe]))).to.throw(ProtocolError);
+  });
+});
