@@ -1,6 +1,21 @@
 // The two codec packages ship no typings; only the calls kafka-rx makes are declared.
 declare module 'lz4' {
-  const lz4: { encode(data: Buffer): Buffer; decode(data: Buffer): Buffer };
+  const lz4: {
+    encode(data: Buffer): Buffer;
+    decode(data: Buffer): Buffer;
+    /** LZ4 block compression into `output`; the compressed size, 0 when it does not fit. */
+    encodeBlock(input: Buffer, output: Buffer): number;
+    /** LZ4 block decompression into `output`; the decoded size, negative for a corrupt block. */
+    decodeBlock(input: Buffer, output: Buffer): number;
+    /** Largest compressed size of `size` input bytes. */
+    encodeBound(size: number): number;
+    utils: {
+      /** The frame descriptor's HC byte: second byte of its xxHash32. */
+      descriptorChecksum(descriptor: Buffer): number;
+      /** xxHash32 (seed 0), unsigned. */
+      blockChecksum(data: Buffer): number;
+    };
+  };
   export default lz4;
 }
 declare module 'snappyjs' {
