@@ -25,7 +25,7 @@ function handFrame(payload: Buffer, { blockChecksum = false, contentChecksum = f
   const flg = 0x40 | 0x20 | (blockChecksum ? 0x10 : 0) | (contentSize ? 0x08 : 0) | (contentChecksum ? 0x04 : 0);
   const descriptor = Buffer.concat([Buffer.from([flg, 0x40]), contentSize ? Buffer.alloc(8) : Buffer.alloc(0)]);
   if (contentSize) descriptor.writeBigUInt64LE(BigInt(payload.length), 2);
-  const parts = [Buffer.from('04224d18', 'hex'), descriptor, Buffer.from([lz4js.utils.descriptorChecksum(descriptor)])];
+  const parts: Buffer[] = [Buffer.from('04224d18', 'hex'), descriptor, Buffer.from([lz4js.utils.descriptorChecksum(descriptor)])];
   for (let i = 0; i < payload.length; i += 1000) {
     const block = payload.subarray(i, i + 1000);
     const size = Buffer.alloc(4);

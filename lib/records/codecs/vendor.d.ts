@@ -4,16 +4,16 @@ declare module 'lz4' {
     encode(data: Buffer): Buffer;
     decode(data: Buffer): Buffer;
     /** LZ4 block compression into `output`; the compressed size, 0 when it does not fit. */
-    encodeBlock(input: Buffer, output: Buffer): number;
+    encodeBlock(input: Uint8Array, output: Uint8Array): number;
     /** LZ4 block decompression into `output`; the decoded size, negative for a corrupt block. */
-    decodeBlock(input: Buffer, output: Buffer): number;
+    decodeBlock(input: Uint8Array, output: Uint8Array): number;
     /** Largest compressed size of `size` input bytes. */
     encodeBound(size: number): number;
     utils: {
       /** The frame descriptor's HC byte: second byte of its xxHash32. */
-      descriptorChecksum(descriptor: Buffer): number;
+      descriptorChecksum(descriptor: Uint8Array): number;
       /** xxHash32 (seed 0), unsigned. */
-      blockChecksum(data: Buffer): number;
+      blockChecksum(data: Uint8Array): number;
     };
   };
   export default lz4;
