@@ -257,10 +257,16 @@ function idempotentRetry(state: IdempotentState, batch: SealedBatch, code: numbe
   switch (code) {
     case OUT_OF_ORDER_SEQUENCE_NUMBER:
       // Behind an unfinished older batch: it only arrived first, so the attempt is not counted.
-      // The oldest batch out of order is retried as counted attempts; if they run out it fails,
-      // and the gap it leaves makes the producer bump its epoch. Renumbering it at once instead
-      // could write it twice, had an earlier attempt landed.
-      if (!state.sequences.isOldest(batch)) for (const message of batch.messages) message.attempts--;
+      if (!state.sequences.isOldest(batch)) {
+        for (const message of batch.messages) message.attempts--;
+        return true;
+      }
+      // The oldest unfinished batch out of order: the broker took a later batch of the partition
+      // first (one it had no state for this producer accepts any sequence, e.g. after this batch
+      // met a leader not ready yet), so this sequence can never be accepted. It was not written:
+      // an earlier attempt that landed would be answered as a duplicate (the broker remembers the
+      // last 5 batches, and at most 5 are in flight). A new epoch restarts every partition at 0.
+      state.resetNeeded = true;
       return true;
     case UNKNOWN_PRODUCER_ID:
       state.resetNeeded = true;

@@ -152,7 +152,8 @@ describe('reliability: kafka-rx producer against the librdkafka mock cluster', f
     const topic = await newTopic('moves');
     const leaders = await leadersOf(topic);
     // A long linger keeps messages queued; an added round trip keeps the first requests in flight.
-    const { producer, outcomes } = producerFor(topic, 'leader moves', { lingerMs: 300, minQueuedMessages: 1000 });
+    // Retries and backoff at their defaults: a move must cost no more than a retry or two.
+    const { producer, outcomes } = producerFor(topic, 'leader moves', { lingerMs: 300, minQueuedMessages: 1000, maxRetries: 3, retryBackoffMs: 100 });
     await mock.setRtt(-1, 150);
     await produceLabelled(producer, outcomes, 300);
     const flushed = producer.flush();
