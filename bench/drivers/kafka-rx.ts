@@ -1,0 +1,51 @@
+// kafka-rx, as its README shows it: produce() into the pipeline, outcomes from deliveryReports$.
+import { join } from 'node:path';
+import type { Subscription } from 'rxjs';
+import { KafkaClient, Murmur2Partitioner, type Producer, type ProducerOptions } from '../../lib/index.js';
+import { acked, packageVersion, runDriver, type ClientAdapter, type DriverConfig } from './harness.js';
+
+/** Throughput settings: a short linger (the README's example), default batch bounds and in-flight bound. */
+const THROUGHPUT: ProducerOptions = { lingerMs: 10, maxInFlightRequestsPerBroker: 5, maxQueuedMessages: 100_000 };
+
+runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
+  const client = new KafkaClient({ brokers: config.bootstrap, clientId: 'bench-kafka-rx' });
+  const keyed = config.keyed ? { partitioner: new Murmur2Partitioner() } : {};
+  const common: ProducerOptions = { requiredAcks: config.acks, compression: config.compression, pendingTimeoutMs: 120_000, ...keyed };
+  const options: ProducerOptions = config.mode === 'await-each' ? { ...common, sync: true } : { ...common, ...THROUGHPUT };
+  const producer: Producer = client.producer(config.topic, options);
+  const perRecord = config.mode === 'rate';
+  let reports: Subscription | null = null;
+  if (!perRecord && config.mode === 'pipelined') {
+    reports = producer.deliveryReports$.subscribe((report) => acked(-1, report.error !== undefined));
+  }
+  const resolved = producer.options;
+  const window = resolved.maxQueuedMessages;
+  return {
+    client: 'kafka-rx',
+    version: packageVersion('', join(__dirname, '..', '..')),
+    settings: {
+      api: perRecord ? 'send(value, { key }, onReport)' : config.mode === 'await-each' ? 'produce() with sync: true' : 'produce() + deliveryReports$',
+      lingerMs: resolved.lingerMs,
+      minQueuedMessages: resolved.minQueuedMessages,
+      maxRequestSize: resolved.maxRequestSize,
+      maxInFlightRequestsPerBroker: resolved.maxInFlightRequestsPerBroker,
+      maxQueuedMessages: resolved.maxQueuedMessages,
+      requiredAcks: resolved.requiredAcks,
+      compression: resolved.compression,
+      enableIdempotence: resolved.enableIdempotence,
+      partitioner: config.keyed ? 'Murmur2Partitioner' : 'RandomPartitioner (round-robin, default)',
+    },
+    send: perRecord
+      ? (value, key, id) => void producer.send(value, { key }, (report) => acked(id, report.error !== undefined))
+      : (value, key) => void producer.produce(value, key),
+    window,
+    flush: () => undefined,
+    sendAndWait: async (value, key) => {
+      await producer.produce(value, key);
+    },
+    close: async () => {
+      await client.close();
+      reports?.unsubscribe();
+    },
+  };
+});

@@ -1,0 +1,74 @@
+// kafkajs 2: it has no linger of its own, so its docs' way to throughput is sending many messages
+// per send() call and several calls at once. lz4 comes from kafkajs-lz4, the codec its docs name.
+import { acked, loadPeer, packageVersion, runDriver, type ClientAdapter, type DriverConfig } from './harness.js';
+
+/** Messages per send() call, and send() calls outstanding at once (kafkajs bounds neither by default). */
+const CHUNK = Number(process.env.BENCH_CHUNK ?? 1_000);
+const CONCURRENT_SENDS = Number(process.env.BENCH_CONCURRENT_SENDS ?? 5);
+
+interface KafkajsMessage { key: Buffer | null; value: Buffer }
+interface KafkajsProducer {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  send(request: { topic: string; acks: number; compression: number; messages: KafkajsMessage[] }): Promise<unknown>;
+}
+interface KafkajsModule {
+  Kafka: new (config: { clientId: string; brokers: string[]; logLevel: number }) => { producer(options: Record<string, unknown>): KafkajsProducer };
+  CompressionTypes: { None: number; LZ4: number };
+  CompressionCodecs: Record<number, unknown>;
+  logLevel: { NOTHING: number };
+}
+
+runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
+  const kafkajs = await loadPeer<KafkajsModule>('kafkajs');
+  const { Kafka, CompressionTypes, CompressionCodecs, logLevel } = (kafkajs as { default?: KafkajsModule }).default ?? kafkajs;
+  let compression = CompressionTypes.None;
+  if (config.compression === 'lz4') {
+    const lz4 = await loadPeer<{ default: new () => { codec: unknown } }>('kafkajs-lz4');
+    CompressionCodecs[CompressionTypes.LZ4] = new lz4.default().codec;
+    compression = CompressionTypes.LZ4;
+  }
+  const kafka = new Kafka({ clientId: 'bench-kafkajs', brokers: config.bootstrap.split(','), logLevel: logLevel.NOTHING });
+  const producerOptions = { allowAutoTopicCreation: false, idempotent: false };
+  const producer = kafka.producer(producerOptions);
+  await producer.connect();
+  const send = (messages: KafkajsMessage[]) => producer.send({ topic: config.topic, acks: config.acks, compression, messages });
+
+  let chunk: KafkajsMessage[] = [];
+  let firstId = 0;
+  const sendChunk = () => {
+    if (chunk.length === 0) return;
+    const messages = chunk;
+    const start = firstId;
+    chunk = [];
+    send(messages).then(
+      () => { for (let i = 0; i < messages.length; i++) acked(start + i, false); },
+      () => { for (let i = 0; i < messages.length; i++) acked(start + i, true); },
+    );
+  };
+  return {
+    client: 'kafkajs',
+    version: packageVersion('kafkajs'),
+    window: config.mode === 'pipelined' ? CHUNK * CONCURRENT_SENDS : undefined,
+    settings: {
+      api: config.mode === 'await-each' ? 'await send() of one message' : 'send() of message arrays',
+      messagesPerSend: config.mode === 'await-each' ? 1 : CHUNK,
+      concurrentSends: config.mode === 'pipelined' ? CONCURRENT_SENDS : 'as paced',
+      ...producerOptions,
+      maxInFlightRequests: 'unbounded (default)',
+      acks: config.acks,
+      compression: config.compression === 'lz4' ? 'lz4 (kafkajs-lz4)' : 'none',
+      partitioner: 'DefaultPartitioner (murmur2 for keys, round-robin without)',
+    },
+    send: (value, key, id) => {
+      if (chunk.length === 0) firstId = id;
+      chunk.push({ key, value });
+      if (chunk.length >= CHUNK) sendChunk();
+    },
+    flush: sendChunk,
+    sendAndWait: async (value, key) => {
+      await send([{ key, value }]);
+    },
+    close: () => producer.disconnect(),
+  };
+});

@@ -1,0 +1,63 @@
+// @platformatic/kafka 1.35, the newest release whose engines accept Node 20 (2.x needs Node 22).
+// It has no linger of its own: throughput comes from many messages per send() call and several
+// calls at once, bounded by its maxInflights (requests in flight per connection).
+import { acked, loadPeer, packageVersion, runDriver, type ClientAdapter, type DriverConfig } from './harness.js';
+
+const CHUNK = Number(process.env.BENCH_CHUNK ?? 1_000);
+const CONCURRENT_SENDS = Number(process.env.BENCH_CONCURRENT_SENDS ?? 5);
+const MAX_INFLIGHTS = 5;
+
+interface PlatformaticMessage { topic: string; key: Buffer | undefined; value: Buffer }
+interface PlatformaticProducer {
+  send(request: { messages: PlatformaticMessage[] }): Promise<unknown>;
+  close(): Promise<void>;
+}
+interface PlatformaticModule {
+  Producer: new (options: Record<string, unknown>) => PlatformaticProducer;
+}
+
+runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
+  const { Producer } = await loadPeer<PlatformaticModule>('@platformatic/kafka');
+  const producerOptions = {
+    acks: config.acks,
+    compression: config.compression,
+    maxInflights: MAX_INFLIGHTS,
+    idempotent: false,
+  };
+  const producer = new Producer({ clientId: 'bench-platformatic', bootstrapBrokers: config.bootstrap.split(','), ...producerOptions });
+  const topic = config.topic;
+  let chunk: PlatformaticMessage[] = [];
+  let firstId = 0;
+  const sendChunk = () => {
+    if (chunk.length === 0) return;
+    const messages = chunk;
+    const start = firstId;
+    chunk = [];
+    producer.send({ messages }).then(
+      () => { for (let i = 0; i < messages.length; i++) acked(start + i, false); },
+      () => { for (let i = 0; i < messages.length; i++) acked(start + i, true); },
+    );
+  };
+  return {
+    client: '@platformatic/kafka',
+    version: packageVersion('@platformatic/kafka'),
+    window: config.mode === 'pipelined' ? CHUNK * CONCURRENT_SENDS : undefined,
+    settings: {
+      api: config.mode === 'await-each' ? 'await send() of one message' : 'send() of message arrays',
+      messagesPerSend: config.mode === 'await-each' ? 1 : CHUNK,
+      concurrentSends: config.mode === 'pipelined' ? CONCURRENT_SENDS : 'as paced',
+      ...producerOptions,
+      partitioner: 'default (murmur2 for keys, round-robin without)',
+    },
+    send: (value, key, id) => {
+      if (chunk.length === 0) firstId = id;
+      chunk.push({ topic, key: key ?? undefined, value });
+      if (chunk.length >= CHUNK) sendChunk();
+    },
+    flush: sendChunk,
+    sendAndWait: async (value, key) => {
+      await producer.send({ messages: [{ topic, key: key ?? undefined, value }] });
+    },
+    close: () => producer.close(),
+  };
+});

@@ -1,0 +1,257 @@
+// npm run bench [-- options]: kafka-rx and its peers side by side against the same local broker.
+// Each pass is one client in its own process on a fresh 6-partition topic; clients alternate
+// within each round, ratios to kafka-rx are taken within a round, and medians are reported.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join, relative } from 'node:path';
+import { KafkaClient } from '../lib/index.js';
+import { ensureBroker } from '../spec/support/broker.js';
+import { uniqueTopic } from '../spec/support/topics.js';
+import type { DriverConfig, DriverResult } from './drivers/harness.js';
+import { throughputSvg } from './runner/chart.js';
+import { CLIENT_ALIASES, CLIENTS, ROOT, confluentBuilt, type ClientSpec } from './runner/clients.js';
+import { markdownTable, summarise, textTable, type Pass } from './runner/summary.js';
+import { parseWorkloads, type Workload } from './runner/workloads.js';
+
+const USAGE = `npm run bench -- [options]
+  --quick                 small N, 4 workloads, 1 round (under two minutes; skips an unbuilt confluent)
+  --clients a,b,...       kafka-rx, kafkajs, platformatic, confluent, pykafka, java (default: all)
+  --workloads SPEC        default | quick | all | comma list of 100, 100-keyed, 100-all, 100-lz4, 1k,
+                          1k-keyed-all-lz4 (size, then optional -keyed -all -lz4), latency, await-each
+  --records N             records per pipelined pass (default 1000000; --quick 20000)
+  --rounds R              rounds of alternation (default 3; --quick 1)
+  --warmup W              warm-up records before each measured pass (default min(N, 50000))
+  --rate R                offered rate of the latency workload, records/s (default 50000)
+  --latency-seconds S     length of the paced latency pass (default 5; --quick 1)
+  --await-records M       records of the await-each pass (default 2000; --quick 200)
+  --out DIR               where results go (default bench/results)
+Set KAFKA_BROKERS=host:port to use a running broker instead of starting one.`;
+
+interface Options {
+  quick: boolean;
+  clients: string[];
+  workloads: Workload[];
+  records: number;
+  rounds: number;
+  warmup: number;
+  rate: number;
+  latencySeconds: number;
+  awaitRecords: number;
+  out: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const flags = new Map<string, string>();
+  let quick = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    if (arg === '--quick') { quick = true; continue; }
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!m) throw new Error(`unexpected argument "${arg}"\n${USAGE}`);
+    const value = m[2] ?? argv[++i];
+    if (value === undefined) throw new Error(`--${m[1]} needs a value\n${USAGE}`);
+    flags.set(m[1], value);
+  }
+  const known = new Set(['clients', 'workloads', 'records', 'rounds', 'warmup', 'rate', 'latency-seconds', 'await-records', 'out']);
+  for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown option --${k}\n${USAGE}`);
+  const int = (name: string, fallback: number, min = 1) => {
+    const raw = flags.get(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw.replace(/_/g, ''));
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got "${raw}"`);
+    return n;
+  };
+  const records = int('records', quick ? 20_000 : 1_000_000);
+  const rate = int('rate', 50_000);
+  let clients = CLIENTS.map((c) => c.name);
+  if (flags.has('clients')) {
+    clients = flags.get('clients')!.split(',').map((c) => {
+      const name = CLIENT_ALIASES[c.trim()];
+      if (!name) throw new Error(`unknown client "${c}" (known: ${Object.keys(CLIENT_ALIASES).join(', ')})`);
+      return name;
+    });
+  } else if (quick && !confluentBuilt()) {
+    clients = clients.filter((c) => c !== '@confluentinc/kafka-javascript');
+  }
+  return {
+    quick,
+    clients: [...new Set(clients)],
+    workloads: parseWorkloads(flags.get('workloads') ?? (quick ? 'quick' : 'default'), rate),
+    records,
+    rounds: int('rounds', quick ? 1 : 3),
+    warmup: int('warmup', Math.min(records, quick ? 5_000 : 50_000), 0),
+    rate,
+    latencySeconds: int('latency-seconds', quick ? 1 : 5),
+    awaitRecords: int('await-records', quick ? 200 : 2_000),
+    out: flags.get('out') ?? join(ROOT, 'bench', 'results'),
+  };
+}
+
+function recordsFor(workload: Workload, options: Options): number {
+  if (workload.mode === 'rate') return workload.rate! * options.latencySeconds;
+  if (workload.mode === 'await-each') return options.awaitRecords;
+  return options.records;
+}
+
+/** Runs one driver process; its last stdout line is its JSON result. */
+function runPass(spec: ClientSpec, config: DriverConfig): Promise<{ result?: DriverResult; error?: string }> {
+  const { file, args } = spec.command();
+  const timeoutMs = 60_000 + (config.records + config.warmup) / 2;
+  return new Promise((resolve) => {
+    const child = spawn(file, [...args, JSON.stringify(config)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const last = stdout.trim().split('\n').pop() ?? '';
+      try {
+        const result = JSON.parse(last) as DriverResult;
+        if (code !== 0) throw new Error(`exit ${code}`);
+        if (result.failed > 0) return resolve({ error: `${result.failed} of ${result.records} records failed` });
+        if (!(result.recordsPerSec > 0)) return resolve({ error: 'no throughput figure' });
+        resolve({ result });
+      } catch {
+        const why = signal === 'SIGKILL' ? `killed after ${Math.round(timeoutMs / 1000)} s` : `exit ${code ?? signal}`;
+        resolve({ error: `${why}: ${(stderr.trim().split('\n').slice(-3).join(' | ') || last).slice(0, 500)}` });
+      }
+    });
+  });
+}
+
+async function freshTopic(admin: KafkaClient, prefix: string): Promise<string> {
+  const name = uniqueTopic(prefix);
+  await admin.createTopics([{ name, numPartitions: 6, replicationFactor: 1 }]);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    await admin.cluster.refreshMetadata([name]);
+    const ids = admin.cluster.knownPartitionIdsOf(name) ?? [];
+    if (ids.length === 6 && ids.every((p) => admin.cluster.leaderOf(name, p) >= 0)) return name;
+    if (Date.now() > deadline) throw new Error(`topic ${name} has no leaders after 30 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function kafkaVersion(): string {
+  return /^KAFKA_VERSION=(\S+)/m.exec(readFileSync(join(ROOT, 'scripts', 'kafka'), 'utf8'))?.[1] ?? 'unknown';
+}
+
+function machine(): Record<string, unknown> {
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    loadAverageAtStart: os.loadavg().map((n) => Math.round(n * 100) / 100),
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const started = new Date();
+  const log = (line: string) => console.log(line);
+  log(`bench: ${options.clients.join(', ')}; ${options.workloads.length} workloads; ${options.records.toLocaleString('en-US')} records per pipelined pass; ${options.rounds} round(s)`);
+
+  const excluded: Record<string, string> = {};
+  const specs: ClientSpec[] = [];
+  for (const name of options.clients) {
+    const spec = CLIENTS.find((c) => c.name === name)!;
+    const why = spec.install(log);
+    if (why === null) specs.push(spec);
+    else {
+      excluded[name] = why;
+      log(`bench: ${name} excluded: ${why}`);
+    }
+  }
+  if (!specs.some((s) => s.name === 'kafka-rx')) log('bench: kafka-rx is not among the clients: no ratios');
+
+  const brokerGiven = Boolean(process.env.KAFKA_BROKERS?.trim());
+  const broker = await ensureBroker();
+  process.env.KAFKA_BROKERS = broker.bootstrap;
+  const admin = new KafkaClient({ brokers: broker.bootstrap, clientId: 'bench-admin' });
+  const passes: Pass[] = [];
+  const unsupported: Record<string, Record<string, string>> = {};
+  try {
+    log(`bench: broker ${broker.bootstrap} (${brokerGiven ? 'KAFKA_BROKERS' : 'started for this run'})`);
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const workload of options.workloads) {
+        // Alternation: each round starts the line-up one client later, so no client always goes first.
+        const order = specs.map((_, i) => specs[(i + round - 1) % specs.length]);
+        let slot = 0;
+        for (const spec of order) {
+          const why = spec.unsupported(workload);
+          if (why !== null) {
+            (unsupported[spec.name] ??= {})[workload.id] = why;
+            continue;
+          }
+          const topic = await freshTopic(admin, 'bench');
+          const config: DriverConfig = {
+            bootstrap: broker.bootstrap, topic, mode: workload.mode, records: recordsFor(workload, options),
+            size: workload.size, keyed: workload.keyed, acks: workload.acks, compression: workload.compression,
+            warmup: options.warmup, ...(workload.rate ? { rate: workload.rate } : {}),
+          };
+          const outcome = await runPass(spec, config);
+          passes.push({ round, workload: workload.id, client: spec.name, slot: slot++, ...outcome });
+          const r = outcome.result;
+          log(`  round ${round}  ${workload.id.padEnd(36)} ${spec.name.padEnd(31)} ${r
+            ? `${Math.round(r.recordsPerSec).toLocaleString('en-US').padStart(10)} rec/s${r.latencyMs ? `  p50 ${r.latencyMs.p50} ms  p99 ${r.latencyMs.p99} ms` : ''}`
+            : `FAILED: ${outcome.error}`}`);
+          await admin.deleteTopics([topic]).catch((error) => log(`bench: could not delete ${topic}: ${String(error)}`));
+        }
+      }
+    }
+  } finally {
+    await admin.close();
+    await broker.stop();
+  }
+
+  const rows = summarise(options.workloads, specs.map((s) => s.name), passes);
+  const finished = new Date();
+  log('');
+  log(textTable(rows));
+  const settings: Record<string, Record<string, unknown>> = {};
+  for (const p of passes) if (p.result) (settings[p.client] ??= {})[p.result.mode] ??= p.result.settings;
+  const versions: Record<string, string> = {};
+  for (const p of passes) if (p.result) versions[p.client] ??= p.result.version;
+  const report = {
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    machine: machine(),
+    options: { ...options, workloads: options.workloads.map((w) => w.id), out: undefined },
+    broker: { kafka: kafkaVersion(), bootstrap: broker.bootstrap, startedForThisRun: !brokerGiven },
+    versions,
+    excluded,
+    unsupported,
+    settings,
+    summary: rows,
+    passes,
+  };
+  mkdirSync(options.out, { recursive: true });
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  const json = JSON.stringify(report, null, 2) + '\n';
+  writeFileSync(join(options.out, 'latest.json'), json);
+  writeFileSync(join(options.out, `${stamp}.json`), json);
+  const m = machine();
+  const caption = `${started.toISOString().slice(0, 16)}Z, ${m.cpus} cores (${m.cpuModel}), ${options.records.toLocaleString('en-US')} records/pass, ${options.rounds} round(s)`;
+  writeFileSync(join(options.out, 'throughput.svg'), throughputSvg(rows, caption));
+  writeFileSync(join(options.out, 'latest.md'), `${caption}\n\n${markdownTable(rows)}\n`);
+  log('');
+  for (const [name, why] of Object.entries(excluded)) log(`excluded ${name}: ${why}`);
+  for (const [name, map] of Object.entries(unsupported)) log(`not run by ${name}: ${[...new Set(Object.values(map))].join('; ')}`);
+  log(`bench: results in ${relative(process.cwd(), options.out) || '.'}/ (latest.json, ${stamp}.json, throughput.svg, latest.md) after ${Math.round((finished.getTime() - started.getTime()) / 1000)} s`);
+  if (passes.every((p) => p.result === undefined)) process.exitCode = 1;
+}
+
+main().catch((error) => {
+  console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

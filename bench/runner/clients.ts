@@ -1,0 +1,157 @@
+// The clients the bench measures, what each can run, and how its dependencies get installed on
+// first use (peers never enter the root package: `npm ci` and `npm test` do not pay for them).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Workload } from './workloads.js';
+
+export const ROOT = join(__dirname, '..', '..');
+const BENCH = join(ROOT, 'bench');
+const DRIVERS = join(BENCH, 'drivers');
+const CONFLUENT = join(BENCH, 'optional', 'confluent');
+const VENV = join(ROOT, '.cache', 'bench-venv');
+
+export interface ClientSpec {
+  /** Name used in --clients and in the results. */
+  name: string;
+  /** The command that runs one pass: it gets the driver config as its last argument. */
+  command(): { file: string; args: string[] };
+  /** null if the client can run the workload, else why not (recorded in the results). */
+  unsupported(workload: Workload): string | null;
+  /** Makes sure the client's dependencies are installed; returns null, or why it cannot run here. */
+  install(log: (line: string) => void): string | null;
+}
+
+const nodeDriver = (file: string) => () => ({ file: process.execPath, args: ['--import', 'tsx', join(DRIVERS, file)] });
+
+function run(cmd: string, args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): { ok: boolean; output: string } {
+  const r = spawnSync(cmd, args, {
+    cwd: ROOT, encoding: 'utf8', timeout: options.timeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return { ok: r.status === 0, output: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
+}
+
+function tail(text: string, lines = 6): string {
+  return text.trim().split('\n').slice(-lines).join(' | ');
+}
+
+let peersInstalled: string | null | undefined;
+function installPeers(log: (line: string) => void): string | null {
+  if (peersInstalled !== undefined) return peersInstalled;
+  if (existsSync(join(BENCH, 'node_modules', '.package-lock.json'))) return (peersInstalled = null);
+  log('bench: installing the Node.js peers (npm ci --prefix bench, once)...');
+  const r = run('npm', ['ci', '--prefix', BENCH, '--no-audit', '--no-fund']);
+  peersInstalled = r.ok ? null : `npm ci --prefix bench failed: ${tail(r.output)}`;
+  return peersInstalled;
+}
+
+/** Debian headers librdkafka's build links against when built with CKJS_LINKING=dynamic. */
+const CONFLUENT_DEBIAN = ['libcurl4-openssl-dev', 'libssl-dev', 'zlib1g-dev', 'libzstd-dev', 'libsasl2-dev'];
+
+export function confluentBuilt(): boolean {
+  return existsSync(join(CONFLUENT, 'node_modules', '@confluentinc', 'kafka-javascript', 'build', 'Release', 'confluent-kafka-javascript.node'));
+}
+
+function installConfluent(log: (line: string) => void): string | null {
+  if (confluentBuilt()) return null;
+  const missing = CONFLUENT_DEBIAN.filter((p) => spawnSync('dpkg', ['-s', p], { stdio: 'ignore' }).status !== 0);
+  if (missing.length > 0) {
+    if (process.getuid?.() !== 0) return `its native build needs the Debian packages ${missing.join(', ')} (install them, then rerun)`;
+    log(`bench: installing ${missing.join(', ')} for the librdkafka build...`);
+    const env = { DEBIAN_FRONTEND: 'noninteractive' };
+    let r = run('apt-get', ['install', '-y', '-qq', ...missing], { env });
+    if (!r.ok) {
+      run('apt-get', ['update', '-qq'], { env });
+      r = run('apt-get', ['install', '-y', '-qq', ...missing], { env });
+    }
+    if (!r.ok) return `apt-get could not install ${missing.join(', ')}: ${tail(r.output)}`;
+  }
+  // The prebuilt-binary download fails here (no network but the registries); the fallback builds the
+  // bundled librdkafka. Its static mode downloads zlib/openssl/zstd/curl sources, so link dynamically.
+  log('bench: building @confluentinc/kafka-javascript with its bundled librdkafka (once, about 3-10 minutes)...');
+  const started = Date.now();
+  const r = run('npm', ['ci', '--prefix', CONFLUENT, '--no-audit', '--no-fund', '--foreground-scripts'], { env: { CKJS_LINKING: 'dynamic' }, timeoutMs: 30 * 60_000 });
+  if (!r.ok || !confluentBuilt()) return `its native build failed after ${Math.round((Date.now() - started) / 1000)} s: ${tail(r.output)}`;
+  log(`bench: @confluentinc/kafka-javascript built in ${Math.round((Date.now() - started) / 1000)} s`);
+  return null;
+}
+
+export function pythonOfVenv(): string {
+  return join(VENV, 'bin', 'python');
+}
+
+function installPykafka(log: (line: string) => void): string | null {
+  const python = pythonOfVenv();
+  if (existsSync(python) && run(python, ['-c', 'import pykafka, lz4.frame, xxhash']).ok) return null;
+  log('bench: creating .cache/bench-venv with pykafka 2.8 (once)...');
+  const venv = run('python3', ['-m', 'venv', VENV]);
+  if (!venv.ok) return `python3 -m venv failed (Debian: apt-get install python3-venv): ${tail(venv.output)}`;
+  const pip = run(join(VENV, 'bin', 'pip'), ['install', '-q', '-r', join(DRIVERS, 'requirements-pykafka.txt')]);
+  return pip.ok ? null : `pip install pykafka failed: ${tail(pip.output)}`;
+}
+
+function kafkaLibs(): string {
+  const version = /^KAFKA_VERSION=(\S+)/m.exec(readFileSync(join(ROOT, 'scripts', 'kafka'), 'utf8'))?.[1];
+  return join(process.env.KAFKA_RX_CACHE ?? join(ROOT, '.cache'), `kafka-${version}`, 'libs');
+}
+
+function fetchKafkaJars(): string | null {
+  if (existsSync(join(kafkaLibs(), '.complete'))) return null;
+  const r = run(join(ROOT, 'scripts', 'kafka'), ['fetch']);
+  return r.ok ? null : `scripts/kafka fetch failed: ${tail(r.output)}`;
+}
+
+function javaPath(): string {
+  if (process.env.JAVA_HOME && existsSync(join(process.env.JAVA_HOME, 'bin', 'java'))) return join(process.env.JAVA_HOME, 'bin', 'java');
+  return existsSync('/usr/lib/jvm/java-17-openjdk-amd64/bin/java') ? '/usr/lib/jvm/java-17-openjdk-amd64/bin/java' : 'java';
+}
+
+/** The Java driver runs in source-file mode, which needs a JDK (the jdk.compiler module), not only a JRE. */
+function installJavaDriver(): string | null {
+  const jars = fetchKafkaJars();
+  if (jars !== null) return jars;
+  const modules = run(javaPath(), ['--list-modules']);
+  if (!modules.ok) return `java does not run: ${tail(modules.output)}`;
+  if (!/^jdk\.compiler@/m.test(modules.output)) return 'the Java driver needs a JDK (jdk.compiler); this Java is a JRE (Debian: apt-get install openjdk-17-jdk-headless)';
+  return null;
+}
+
+const noLz4ForPykafka = 'pykafka 2.8 writes LZ4 frames with linked blocks (python-lz4\'s default), which Kafka rejects ("Dependent block stream is unsupported")';
+
+export const CLIENTS: ClientSpec[] = [
+  { name: 'kafka-rx', command: nodeDriver('kafka-rx.ts'), unsupported: () => null, install: () => null },
+  { name: 'kafkajs', command: nodeDriver('kafkajs.ts'), unsupported: () => null, install: installPeers },
+  { name: '@platformatic/kafka', command: nodeDriver('platformatic.ts'), unsupported: () => null, install: installPeers },
+  { name: '@confluentinc/kafka-javascript', command: nodeDriver('confluent.ts'), unsupported: () => null, install: installConfluent },
+  {
+    name: 'pykafka',
+    command: () => ({ file: pythonOfVenv(), args: [join(DRIVERS, 'pykafka_driver.py')] }),
+    unsupported: (w) => (w.compression === 'lz4' ? noLz4ForPykafka : null),
+    install: installPykafka,
+  },
+  {
+    // KafkaProducer from the broker's own kafka-clients jar, under the same harness rules as the rest.
+    name: 'java',
+    command: () => ({
+      file: javaPath(),
+      args: ['-Xmx1g', `-Dlog4j.configuration=file:${join(DRIVERS, 'java-log4j.properties')}`, '-cp', `${kafkaLibs()}/*`, join(DRIVERS, 'JavaProducerDriver.java')],
+    }),
+    unsupported: () => null,
+    install: installJavaDriver,
+  },
+  {
+    // Kafka's own benchmark tool, with its own clock: no warm-up, keyless only, no await-each.
+    name: 'java-perf',
+    command: nodeDriver('java-producer-performance.ts'),
+    unsupported: (w) => (w.keyed ? 'ProducerPerformance has no option for keys' : w.mode === 'await-each' ? 'ProducerPerformance has no one-at-a-time mode' : null),
+    install: fetchKafkaJars,
+  },
+];
+
+/** Short names accepted by --clients. */
+export const CLIENT_ALIASES: Record<string, string> = {
+  'kafka-rx': 'kafka-rx', kafkajs: 'kafkajs', platformatic: '@platformatic/kafka', '@platformatic/kafka': '@platformatic/kafka',
+  confluent: '@confluentinc/kafka-javascript', '@confluentinc/kafka-javascript': '@confluentinc/kafka-javascript',
+  pykafka: 'pykafka', java: 'java', 'java-perf': 'java-perf', ProducerPerformance: 'java-perf',
+};
