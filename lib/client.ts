@@ -1,4 +1,5 @@
 import { ConfigError } from './errors.js';
+import { functionOption, integerOption, refuseUnknownOptions } from './option-checks.js';
 import { Cluster, type ClusterOptions } from './cluster/cluster.js';
 import { kafkaErrorFor } from './errors.js';
 import { InitProducerId } from './protocol/init-producer-id.js';
@@ -38,6 +39,7 @@ export class KafkaClient {
     if (typeof clientId !== 'string') throw new ConfigError('clientId', 'a string', clientId);
     const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs <= 0) throw new ConfigError('requestTimeoutMs', 'an integer > 0 (milliseconds)', requestTimeoutMs);
+    checkClusterOptions(options);
     this.clientId = clientId;
     this.requestTimeoutMs = requestTimeoutMs;
     const { requestTimeoutMs: _ignored, ...clusterOptions } = options;
@@ -76,6 +78,22 @@ export class KafkaClient {
   get producerTransport(): ProducerTransport {
     return this.transport;
   }
+}
+
+const clientOptionNames = [
+  'brokers', 'clientId', 'requestTimeoutMs', 'connectTimeoutMs', 'metadataMaxAgeMs',
+  'reconnectBackoffMs', 'reconnectBackoffMaxMs', 'maxInFlightRequests', 'socketFactory',
+] as const satisfies ReadonlyArray<keyof KafkaClientOptions>;
+
+/** The options handed on to the cluster, refused here rather than misbehaving later. */
+function checkClusterOptions(options: KafkaClientOptions): void {
+  refuseUnknownOptions(options, clientOptionNames);
+  integerOption('connectTimeoutMs', options.connectTimeoutMs, 0, 1);
+  integerOption('metadataMaxAgeMs', options.metadataMaxAgeMs, 0, 1);
+  integerOption('reconnectBackoffMs', options.reconnectBackoffMs, 0, 0);
+  integerOption('reconnectBackoffMaxMs', options.reconnectBackoffMaxMs, 0, 0);
+  integerOption('maxInFlightRequests', options.maxInFlightRequests, 0, 1);
+  functionOption('socketFactory', options.socketFactory, 'a function (host, port) => net.Socket');
 }
 
 function clusterTransport(cluster: Cluster, clientId: string, requestTimeoutMs: number): ProducerTransport {

@@ -1,5 +1,6 @@
 import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
-import { BackpressureOverflowError, KafkaRxError, RecordTypeError } from '../lib/errors.js';
+import { BackpressureOverflowError, ConfigError, KafkaRxError, RecordTypeError } from '../lib/errors.js';
+import { functionOption, integerOption, oneOfOption, refuseUnknownOptions } from '../lib/option-checks.js';
 import type { DeliveryReport, Message, RecordHeader } from '../lib/producer/message.js';
 import type { ProduceOptions } from '../lib/producer/producer.js';
 import { pullIteratorOf } from './lazy-from.js';
@@ -50,6 +51,10 @@ export interface ToKafkaOptions<T, P, V, K> {
   order?: 'input' | 'completion';
 }
 
+const toKafkaOptionNames = [
+  'toRecord', 'passThrough', 'maxInFlight', 'maxInFlightBytes', 'maxBuffered', 'overflow', 'onError', 'order',
+] as const satisfies ReadonlyArray<keyof ToKafkaOptions<unknown, unknown, unknown, unknown>>;
+
 interface Entry<P, V, K> {
   passThrough: P;
   reports: Array<DeliveryReport<V, K> | undefined>;
@@ -86,13 +91,18 @@ export function toKafka<T, P = T, V = Buffer | null, K = Buffer | null>(
   producer: ProducerLike<V, K>,
   options: ToKafkaOptions<T, P, V, K> = {},
 ): OperatorFunction<T, SourceReport<P, V, K>> {
-  const maxInFlight = options.maxInFlight ?? 1000;
-  const maxInFlightBytes = options.maxInFlightBytes ?? 16 * 1024 * 1024;
-  const maxBuffered = options.maxBuffered ?? 10_000;
-  const failFast = options.onError === 'fail';
-  const inputOrder = options.order !== 'completion';
-  const toRecord = options.toRecord ?? ((value: T) => ({ value: value as unknown as V }));
-  const passThrough = options.passThrough ?? ((value: T) => value as unknown as P);
+  if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object of toKafka options', options);
+  refuseUnknownOptions(options, toKafkaOptionNames);
+  const maxInFlight = integerOption('maxInFlight', options.maxInFlight, 1000, 1);
+  const maxInFlightBytes = integerOption('maxInFlightBytes', options.maxInFlightBytes, 16 * 1024 * 1024, 1);
+  const maxBuffered = integerOption('maxBuffered', options.maxBuffered, 10_000, 0);
+  oneOfOption('overflow', options.overflow, ['error', 'buffer'], 'error');
+  const failFast = oneOfOption('onError', options.onError, ['emit', 'fail'], 'emit') === 'fail';
+  const inputOrder = oneOfOption('order', options.order, ['input', 'completion'], 'input') === 'input';
+  const toRecord = functionOption<(value: T) => KafkaRecord<V, K> | readonly KafkaRecord<V, K>[] | null | undefined>('toRecord', options.toRecord, 'a function (value) => record, records or null')
+    ?? ((value: T) => ({ value: value as unknown as V }));
+  const passThrough = functionOption<(value: T) => P>('passThrough', options.passThrough, 'a function (value) => what the report carries')
+    ?? ((value: T) => value as unknown as P);
 
   return (source) =>
     new Observable<SourceReport<P, V, K>>((subscriber) => {

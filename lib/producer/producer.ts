@@ -190,6 +190,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       keyBytes = assertBytes(result[1], 'key');
     }
     const headers = normaliseHeaders(rawHeaders);
+    if (explicitPartition !== undefined && !Number.isInteger(explicitPartition)) throw new RecordTypeError('partition', 'an integer partition id', explicitPartition);
     const partition = checkedPartition(explicitPartition !== undefined ? explicitPartition : this.partition(keyBytes, partitions), partitions);
     const time = timestamp === undefined ? Date.now() : toMillis(timestamp);
     const size = (valueBytes?.length ?? 0) + (keyBytes?.length ?? 0) + headerBytes(headers) + 24;
@@ -361,6 +362,10 @@ function toMillis(timestamp: number | Date): number {
 
 function normaliseHeaders(headers: ProduceOptions['headers']): RecordHeader[] | undefined {
   if (headers === undefined || headers === null) return undefined;
+  // Object.entries() would take a string's characters (or nothing of a number) as headers.
+  if (!Array.isArray(headers) && (typeof headers !== 'object' || Buffer.isBuffer(headers) || headers instanceof Uint8Array)) {
+    throw new RecordTypeError('headers', 'an array of { key, value } or an object of header values', headers);
+  }
   const list: RecordHeader[] = Array.isArray(headers)
     ? headers
     : Object.entries(headers).map(([key, value]) => ({ key, value: typeof value === 'string' ? Buffer.from(value) : value }));

@@ -1,4 +1,5 @@
-import { KafkaRxError } from '../errors.js';
+import { ConfigError, KafkaRxError } from '../errors.js';
+import { functionOption, integerOption, refuseUnknownOptions } from '../option-checks.js';
 import type { DeliveryReport, Message, RecordHeader } from './message.js';
 import type { ProduceOptions } from './producer.js';
 
@@ -28,8 +29,11 @@ interface Sender<V, K> {
  * generator runs only when asked for its next value). Reports come in input order.
  */
 export async function* sendAll<T, V, K>(producer: Sender<V, K>, items: Iterable<T> | AsyncIterable<T>, options: SendAllOptions<T, V, K> = {}): AsyncGenerator<DeliveryReport<V, K>, void, undefined> {
-  const maxInFlight = options.maxInFlight ?? 1000;
-  const toRecord: (item: T) => SendAllRecord<V, K> = options.toRecord ?? ((item: T) => ({ value: item as unknown as V }));
+  if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object of sendAll options', options);
+  refuseUnknownOptions(options, ['toRecord', 'maxInFlight']);
+  const maxInFlight = integerOption('maxInFlight', options.maxInFlight, 1000, 1);
+  const toRecord: (item: T) => SendAllRecord<V, K> = functionOption<(item: T) => SendAllRecord<V, K>>('toRecord', options.toRecord, 'a function (item) => record')
+    ?? ((item: T) => ({ value: item as unknown as V }));
   const iterator = Symbol.asyncIterator in items ? (items as AsyncIterable<T>)[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]();
   const outstanding: Array<Promise<DeliveryReport<V, K>>> = [];
   let exhausted = false;

@@ -1,0 +1,216 @@
+// Bad input refused where it enters, with a typed error naming what is wrong: every producer
+// option, the client's options and the operators' options (ConfigError naming the option), and
+// values, keys, headers, timestamps and partitions of the wrong type (a TypeError naming the
+// field) — without costing any other message its delivery. Against the cluster double; what needs
+// a broker (oversize records, unknown topics) is in bad-input.integration.spec.ts.
+import { expect } from 'chai';
+import { of, lastValueFrom, toArray } from 'rxjs';
+import { ConfigError, InvalidPartitionError, KafkaClient, RecordTypeError, type ProducerOptions } from '../../lib/index.js';
+import type { DeliveryReport } from '../../lib/producer/message.js';
+import { Producer } from '../../lib/producer/producer.js';
+import { toKafka } from '../../operators/index.js';
+import { FakeTransport } from '../support/fake-transport.js';
+
+/** For each producer option, values it must refuse (wrong type first, then out of range). */
+const badProducerOptions: Record<keyof ProducerOptions, unknown[]> = {
+  partitioner: ['random', 42, {}, { partition: 'no' }],
+  compression: ['brotli', 5, -1, true, {}],
+  maxRetries: ['3', -1, 1.5, NaN, Infinity, null],
+  retryBackoffMs: ['100', -1, 0.5, NaN],
+  requiredAcks: ['1', 2, -2, 'one', null, true],
+  ackTimeoutMs: ['10', -1, 2 ** 31, 1.5],
+  maxQueuedMessages: ['10', 0, -1, 2.5],
+  minQueuedMessages: ['10', 0, -3, 0.5],
+  lingerMs: ['5', -5, 1.5, NaN],
+  queueEmptyTimeoutMs: ['0', -2, 0.5],
+  blockOnQueueFull: ['yes', 1, null],
+  maxRequestSize: ['1000', 0, 1023, 2 ** 31, 1.5],
+  sync: ['true', 1, {}],
+  deliveryReports: ['false', 0],
+  pendingTimeoutMs: ['5000', -2, 0.5, NaN],
+  autoStart: ['no', 0],
+  serializer: [42, 'utf8', {}],
+  deliveryTimeoutMs: ['1', -2, 1.5],
+  enableIdempotence: ['true', 1],
+  maxInFlightRequestsPerBroker: ['5', 0, 1001, 2.5],
+  statsIntervalMs: ['1000', 0, -1, 1.5],
+  scheduler: ['async', 1, {}, { schedule: () => undefined }],
+};
+
+function caught(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+describe('reliability: bad input is refused with typed errors', () => {
+  describe('options', () => {
+    it('refuses a wrong value of every producer option with a ConfigError naming it', () => {
+      const transport = new FakeTransport(1);
+      let checked = 0;
+      for (const [name, values] of Object.entries(badProducerOptions)) {
+        for (const value of values) {
+          // Options that only conflict with others are given a context in which the value alone is wrong.
+          const error = caught(() => new Producer(transport, 'events', { autoStart: false, [name]: value }));
+          expect(error, `${name}: ${String(value)}`).to.be.instanceOf(ConfigError);
+          expect((error as ConfigError).option, `${name}: ${String(value)}`).to.equal(name);
+          expect((error as Error).message).to.contain(name);
+          checked++;
+        }
+      }
+      expect(checked).to.be.greaterThan(80);
+    });
+
+    it('names every producer option in the table above (a new option cannot go unchecked)', () => {
+      const error = caught(() => new Producer(new FakeTransport(1), 'events', { autoStart: false, noSuchOption: 1 } as ProducerOptions)) as ConfigError;
+      expect(error).to.be.instanceOf(ConfigError);
+      expect(error.option).to.equal('noSuchOption');
+      // The error lists the known options: each must have bad values above.
+      const known = error.accepted.replace(/^one of the known options: /, '').split(', ');
+      expect(known.sort()).to.deep.equal(Object.keys(badProducerOptions).sort());
+    });
+
+    it('refuses conflicting producer options, naming the one to change', () => {
+      const transport = new FakeTransport(1);
+      const conflicts: Array<[ProducerOptions, string]> = [
+        [{ enableIdempotence: true, requiredAcks: 1 }, 'enableIdempotence'],
+        [{ enableIdempotence: true, requiredAcks: -1, maxInFlightRequestsPerBroker: 6 }, 'maxInFlightRequestsPerBroker'],
+      ];
+      for (const [options, name] of conflicts) {
+        const error = caught(() => new Producer(transport, 'events', { autoStart: false, ...options }));
+        expect(error, name).to.be.instanceOf(ConfigError);
+        expect((error as ConfigError).option).to.equal(name);
+      }
+      expect(caught(() => new Producer(transport, 'events', null as unknown as ProducerOptions))).to.be.instanceOf(ConfigError);
+      expect(caught(() => new Producer(transport, '' as string))).to.be.instanceOf(TypeError);
+    });
+
+    it('refuses a wrong value of every client option with a ConfigError naming it', () => {
+      const bad: Array<[string, unknown]> = [
+        ['brokers', []], ['brokers', 'no-port'], ['brokers', [9092]], ['brokers', ['host:port']],
+        ['clientId', 7],
+        ['requestTimeoutMs', 0], ['requestTimeoutMs', '30000'], ['requestTimeoutMs', 1.5],
+        ['connectTimeoutMs', 0], ['connectTimeoutMs', 'soon'],
+        ['metadataMaxAgeMs', -1], ['metadataMaxAgeMs', '1'],
+        ['reconnectBackoffMs', -1], ['reconnectBackoffMs', 'x'],
+        ['reconnectBackoffMaxMs', -5], ['reconnectBackoffMaxMs', 2.5],
+        ['maxInFlightRequests', 0], ['maxInFlightRequests', '5'],
+        ['socketFactory', 'net'],
+        ['requestTimeout', 1000],
+      ];
+      for (const [name, value] of bad) {
+        const error = caught(() => new KafkaClient({ brokers: ['127.0.0.1:9'], [name]: value } as never));
+        expect(error, `${name}: ${JSON.stringify(value)}`).to.be.instanceOf(ConfigError);
+        expect((error as ConfigError).option, `${name}: ${JSON.stringify(value)}`).to.equal(name);
+      }
+      expect(caught(() => new KafkaClient(undefined as never))).to.be.instanceOf(ConfigError);
+    });
+
+    it('refuses wrong toKafka() and sendAll() options with a ConfigError naming them', async () => {
+      const producer = new Producer(new FakeTransport(1), 'events', { autoStart: false });
+      const bad: Array<[string, unknown]> = [
+        ['maxInFlight', 0], ['maxInFlight', '10'], ['maxInFlightBytes', -1], ['maxBuffered', 1.5],
+        ['overflow', 'drop'], ['onError', 'ignore'], ['order', 'random'], ['toRecord', 'value'], ['passThrough', 3],
+        ['maxInflight', 10],
+      ];
+      for (const [name, value] of bad) {
+        const error = caught(() => toKafka(producer, { [name]: value } as never));
+        expect(error, `toKafka ${name}: ${JSON.stringify(value)}`).to.be.instanceOf(ConfigError);
+        expect((error as ConfigError).option).to.equal(name);
+      }
+      for (const [name, value] of [['maxInFlight', 0], ['maxInFlight', 'all'], ['toRecord', {}]] as Array<[string, unknown]>) {
+        const error = await rejection(producer.sendAll([1, 2, 3], { [name]: value } as never).next());
+        expect(error, `sendAll ${name}: ${JSON.stringify(value)}`).to.be.instanceOf(ConfigError);
+        expect((error as ConfigError).option).to.equal(name);
+      }
+      await producer.stop();
+    });
+  });
+
+  describe('records without a serializer', () => {
+    async function withProducer(run: (producer: Producer, reports: DeliveryReport[]) => Promise<void>) {
+      const transport = new FakeTransport(3);
+      const producer = new Producer(transport, 'events', { lingerMs: 1, retryBackoffMs: 1 });
+      const reports: DeliveryReport[] = [];
+      producer.deliveryReports$.subscribe((report) => reports.push(report));
+      await run(producer, reports);
+      await producer.stop();
+    }
+
+    const wrong: Array<[string, (producer: Producer) => Promise<unknown>, string, typeof TypeError | typeof InvalidPartitionError]> = [
+      ['a string value', (p) => p.produce('text' as never), 'value', TypeError],
+      ['a number value', (p) => p.produce(42 as never), 'value', TypeError],
+      ['an object value', (p) => p.produce({ id: 1 } as never), 'value', TypeError],
+      ['an array value', (p) => p.produce([1, 2] as never), 'value', TypeError],
+      ['a boolean value', (p) => p.produce(true as never), 'value', TypeError],
+      ['a string key (pykafka form)', (p) => p.produce(Buffer.from('v'), 'k' as never), 'key', TypeError],
+      ['a number key (record form)', (p) => p.produce(Buffer.from('v'), { key: 12 as never }), 'key', TypeError],
+      ['a header with a number value', (p) => p.produce(Buffer.from('v'), { headers: { h: 5 as never } }), 'headers', TypeError],
+      ['a header without a string key', (p) => p.produce(Buffer.from('v'), { headers: [{ key: 5, value: null }] as never }), 'headers[0].key', TypeError],
+      ['headers as a string', (p) => p.produce(Buffer.from('v'), { headers: 'h=v' as never }), 'headers', TypeError],
+      ['headers as a number', (p) => p.produce(Buffer.from('v'), { headers: 7 as never }), 'headers', TypeError],
+      ['a timestamp string', (p) => p.produce(Buffer.from('v'), { timestamp: 'now' as never }), 'timestamp', TypeError],
+      ['an invalid Date', (p) => p.produce(Buffer.from('v'), { timestamp: new Date('no') }), 'timestamp', TypeError],
+      ['a NaN timestamp (pykafka form)', (p) => p.produce(Buffer.from('v'), null, NaN), 'timestamp', TypeError],
+      ['a partition string', (p) => p.produce(Buffer.from('v'), { partition: '0' as never }), 'partition', TypeError],
+      ['a fractional partition', (p) => p.produce(Buffer.from('v'), { partition: 0.5 }), 'partition', TypeError],
+      ['a partition the topic does not have', (p) => p.produce(Buffer.from('v'), { partition: 3 }), 'partition 3', InvalidPartitionError],
+      ['a negative partition', (p) => p.produce(Buffer.from('v'), { partition: -1 }), 'partition -1', InvalidPartitionError],
+    ];
+
+    it('rejects each at produce() with a TypeError naming the field, and delivers the valid messages around it', async () => {
+      await withProducer(async (producer, reports) => {
+        let index = 0;
+        for (const [what, produce, field, ErrorClass] of wrong) {
+          await producer.produce(Buffer.from(`ok-${index++}`));
+          const error = await rejection(produce(producer));
+          expect(error, what).to.be.instanceOf(ErrorClass);
+          expect((error as Error).message, what).to.contain(field);
+          if (ErrorClass === TypeError) expect((error as RecordTypeError).field, what).to.be.a('string');
+        }
+        await producer.produce(Buffer.from(`ok-${index++}`));
+        await producer.flush();
+        expect(reports.filter((r) => r.error !== undefined)).to.have.length(0);
+        expect(reports.map((r) => r.message.value!.toString()).sort()).to.deep.equal(Array.from({ length: index }, (_, i) => `ok-${i}`).sort());
+      });
+    });
+
+    it('rejects what a serializer returns when it is not a [value, key] pair of bytes', async () => {
+      const transport = new FakeTransport(1);
+      const results: unknown[] = ['text', [Buffer.from('v')], [42, null], [Buffer.from('v'), 'k'], null];
+      const fields = ['serializer result', 'serializer result', 'value', 'key', 'serializer result'];
+      for (let i = 0; i < results.length; i++) {
+        const producer = new Producer(transport, 'events', { lingerMs: 1, serializer: () => results[i] as never });
+        const error = await rejection(producer.produce('anything' as never));
+        expect(error, JSON.stringify(results[i])).to.be.instanceOf(TypeError);
+        expect((error as RecordTypeError).field).to.equal(fields[i]);
+        await producer.stop();
+      }
+    });
+
+    it('reports a wrong record inside toKafka() as that value\'s failure, the others delivered', async () => {
+      const transport = new FakeTransport(2);
+      const producer = new Producer(transport, 'events', { lingerMs: 1 });
+      const reports = await lastValueFrom(
+        of('a', 'b', 'c').pipe(
+          toKafka(producer, { toRecord: (v: string) => ({ value: (v === 'b' ? v : Buffer.from(v)) as Buffer }) }),
+          toArray(),
+        ),
+      );
+      await producer.stop();
+      expect(reports.map((r) => [r.passThrough, r.error?.name])).to.deep.equal([['a', undefined], ['b', 'RecordTypeError'], ['c', undefined]]);
+    });
+  });
+});
