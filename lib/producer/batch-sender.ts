@@ -48,6 +48,7 @@ export function sendBatch(context: SenderContext, broker: number, batch: Pending
 
   const attempt = async (): Promise<void> => {
     pending = routeAndExpire(context, broker, pending);
+    if (context.idempotence !== null) pending = releaseHeldBack(context, pending);
     if (pending.length === 0) return;
     // An epoch bump waits for the requests in flight; this attempt waits with it, uncounted.
     if (context.idempotence !== null && !(await context.idempotence.prepare())) throw new AttemptFailed(false);
@@ -121,6 +122,38 @@ function routeAndExpire(context: SenderContext, broker: number, messages: Pendin
     else stay.push(message);
   }
   if (moved !== null) context.reroute(moved);
+  return stay;
+}
+
+/**
+ * Sealed batches the broker refused as out of order, behind an older batch of their partition.
+ * Retrying them in place would hold this broker's request slots while the older batch (say,
+ * re-routed from a leader that died) waits behind them for a slot: a deadlock that only
+ * deliveryTimeoutMs ends. So after their backoff they go back to the pipeline and free the slot,
+ * unless the older batch is part of this very attempt.
+ */
+const heldBehindOlder = new WeakSet<SealedBatch>();
+
+function releaseHeldBack(context: SenderContext, messages: PendingMessage[]): PendingMessage[] {
+  const sequences = context.idempotence!.sequences;
+  let here: Set<SealedBatch> | null = null;
+  let released: Set<SealedBatch> | null = null;
+  for (const message of messages) {
+    const sealed = message.sealed;
+    if (sealed === null || !heldBehindOlder.has(sealed) || released?.has(sealed)) continue;
+    if (here === null) {
+      here = new Set();
+      for (const m of messages) if (m.sealed !== null) here.add(m.sealed);
+    }
+    const oldest = sequences.oldestOf(sealed.partition);
+    if (oldest !== undefined && oldest !== sealed && !here.has(oldest)) (released ??= new Set()).add(sealed);
+  }
+  if (released === null) return messages;
+  const stay: PendingMessage[] = [];
+  const back: PendingMessage[] = [];
+  for (const message of messages) (message.sealed !== null && released.has(message.sealed) ? back : stay).push(message);
+  for (const sealed of released) heldBehindOlder.delete(sealed);
+  context.reroute(back);
   return stay;
 }
 
@@ -259,6 +292,7 @@ function idempotentRetry(state: IdempotentState, batch: SealedBatch, code: numbe
       // Behind an unfinished older batch: it only arrived first, so the attempt is not counted.
       if (!state.sequences.isOldest(batch)) {
         for (const message of batch.messages) message.attempts--;
+        heldBehindOlder.add(batch);
         return true;
       }
       // The oldest unfinished batch out of order: the broker took a later batch of the partition

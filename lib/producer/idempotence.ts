@@ -57,6 +57,11 @@ export class PartitionSequences {
     if (list.length === 0) this.open.delete(batch.partition);
   }
 
+  /** The partition's oldest unfinished batch: the one the broker waits for. */
+  oldestOf(partition: number): SealedBatch | undefined {
+    return this.open.get(partition)?.[0];
+  }
+
   /** True when no older batch of its partition is still unfinished. */
   isOldest(batch: SealedBatch): boolean {
     return this.open.get(batch.partition)?.[0] === batch;

@@ -20,6 +20,8 @@ export interface LocalCluster {
   readonly dir: string;
   /** SIGKILLs node n (1-based), as a crash would; resolves once the process is gone. */
   killNode(n: number): Promise<void>;
+  /** Stops node n cleanly (SIGTERM: controlled shutdown hands its leaderships over first). */
+  stopNode(n: number): Promise<void>;
   /** Restarts node n with its data; resolves once it is back in the cluster. */
   startNode(n: number): Promise<void>;
   /** Stops every node and removes the folder. */
@@ -191,6 +193,7 @@ function makeCluster(dir: string, boot: string, nodes: number, removeDir: boolea
     nodes,
     dir,
     killNode: async (n) => { checkNode(n); await must(['kill-node', String(n)], `kill-node ${n}`); },
+    stopNode: async (n) => { checkNode(n); await must(['stop-node', String(n), '--timeout', '60'], `stop-node ${n}`); },
     startNode: async (n) => { checkNode(n); await must(['start-node', String(n)], `start-node ${n}`); },
     stop: async () => {
       if (stopped) return;
