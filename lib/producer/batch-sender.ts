@@ -12,7 +12,7 @@ import type { DeliveryOutcomes } from './delivery-reports.js';
 import type { IdempotentState, SealedBatch } from './idempotence.js';
 import type { PendingMessage } from './message.js';
 import type { ResolvedProducerOptions } from './options.js';
-import { planRequests, type PlannedRequest } from './request-planner.js';
+import { planRequests, type PlannedBatch, type PlannedRequest } from './request-planner.js';
 import type { ProducerStats } from './stats.js';
 import type { ProducerTransport } from './transport.js';
 
@@ -256,6 +256,10 @@ function settleFromResponse(
     if (result.errorCode !== 0) {
       stats.errors++;
       const error = kafkaErrorFor(result.errorCode, result.errorMessage ?? undefined);
+      if ((result.errorCode === MESSAGE_TOO_LARGE || result.errorCode === RECORD_LIST_TOO_LARGE) && batch.messages.length > 1) {
+        splitTooLarge(context, batch, error, retryLater);
+        continue;
+      }
       if (batch.sealed && context.idempotence !== null && idempotentRetry(context.idempotence, batch.sealed, result.errorCode)) {
         retryLater(batch.messages, error);
         continue;
@@ -275,11 +279,32 @@ function settleFromResponse(
   }
 }
 
+const MESSAGE_TOO_LARGE = 10;
+const RECORD_LIST_TOO_LARGE = 18;
 const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
 const DUPLICATE_SEQUENCE_NUMBER = 46;
 const INVALID_PRODUCER_EPOCH = 47;
 const UNKNOWN_PRODUCER_ID = 59;
 const PRODUCER_FENCED = 90;
+
+/**
+ * The broker refused a batch as too large (the topic's max.message.bytes is below maxRequestSize):
+ * only some of its records may be at fault, so each is tried again in a batch of its own, the
+ * attempt uncounted, and only a record too large alone fails. The broker wrote nothing of the
+ * batch, so an idempotent batch gives up its sequence numbers (the gap makes the producer bump its
+ * epoch) and its records take new ones, after the partition's batches still open.
+ */
+function splitTooLarge(context: SenderContext, batch: PlannedBatch, error: KafkaRxError, retryLater: (messages: PendingMessage[], error: KafkaRxError) => void): void {
+  if (batch.sealed !== undefined && context.idempotence !== null) {
+    context.idempotence.finished(batch.sealed, true);
+    for (const message of batch.messages) message.sealed = null;
+  }
+  for (const message of batch.messages) {
+    message.alone = true;
+    message.attempts--;
+  }
+  retryLater(batch.messages, error);
+}
 
 /**
  * Sequence errors of an idempotent producer that call for another attempt rather than a failure.

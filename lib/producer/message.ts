@@ -57,6 +57,8 @@ export class PendingMessage<V = unknown, K = unknown> implements Message<V, K>, 
   onReport: ((report: DeliveryReport<V, K>) => void) | null = null;
   /** With idempotence: the batch that fixed this message's sequence number. */
   sealed: SealedBatch | null = null;
+  /** Sent in a record batch of its own (after the broker refused a batch it was in as too large). */
+  alone = false;
   /** Last retriable error seen, reported if attempts run out. */
   lastError: KafkaRxError | null = null;
 

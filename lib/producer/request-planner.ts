@@ -147,6 +147,13 @@ function* chunkByUncompressedSize(list: PendingMessage[], limit: number, oversiz
       oversized.push(message);
       continue;
     }
+    if (message.alone) {
+      if (chunk.length > 0) yield chunk;
+      yield [message];
+      chunk = [];
+      bytes = RECORD_BATCH_OVERHEAD;
+      continue;
+    }
     const size = recordSize(message, chunk.length, message.timestamp - (chunk[0]?.timestamp ?? message.timestamp));
     if (chunk.length > 0 && bytes + size > limit) {
       yield chunk;

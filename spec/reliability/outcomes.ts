@@ -5,15 +5,14 @@ import { expect } from 'chai';
 import type { DeliveryReport, Producer, ProducerOptions } from '../../lib/index.js';
 import type { KcatRecord } from '../support/kcat.js';
 
-/** Values carry their scenario label and index: `label:index`, so a read-back maps to its message. */
+/** Values start with their index (7 digits) then the scenario label, so a read-back maps to its message. */
 export function valueOf(label: string, index: number): Buffer {
-  return Buffer.from(`${label}:${String(index).padStart(7, '0')}`);
+  return Buffer.from(`${String(index).padStart(7, '0')}:${label}`);
 }
 
 export function indexOf(value: Buffer | null): number {
-  if (value === null) return -1;
-  const text = value.toString();
-  return Number(text.slice(text.lastIndexOf(':') + 1));
+  if (value === null || value.length < 7) return -1;
+  return Number(value.subarray(0, 7).toString('latin1'));
 }
 
 export interface Tally {

@@ -1,0 +1,80 @@
+// Bad input that needs the real broker: records too large for maxRequestSize or for the topic's
+// max.message.bytes get a typed error each and cost no other message its delivery (kcat reads
+// exactly the others), and an unknown topic (auto-creation off) is reported per produce() call
+// after the metadata retries instead of hanging.
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { KafkaClient, MessageSizeTooLargeError, UnknownTopicOrPartitionError, type Producer, type ProducerOptions } from '../../lib/index.js';
+import { brokers } from '../support/broker.js';
+import { consumeAll } from '../support/kcat.js';
+import { uniqueTopic } from '../support/topics.js';
+import { expectEveryMessageReportedOnce, Outcomes, valueOf } from './outcomes.js';
+
+describe('reliability: bad input against the real broker', function () {
+  this.timeout(60_000);
+  let client: KafkaClient;
+
+  before(() => {
+    client = new KafkaClient({ brokers: brokers(), clientId: 'reliability-bad-input' });
+  });
+  after(async () => {
+    await client.close();
+  });
+
+  /** Every `every`-th message is `big` bytes long; the rest are small. Returns the big ones' indices. */
+  async function produceMixed(producer: Producer, outcomes: Outcomes, count: number, every: number, big: number): Promise<Set<number>> {
+    const bigOnes = new Set<number>();
+    for (let i = 0; i < count; i++) {
+      const label = valueOf(outcomes.label, i);
+      const value = i % every === every - 1 ? Buffer.concat([label, Buffer.from('|'), randomBytes(big)]) : label;
+      if (value.length > 1000) bigOnes.add(i);
+      await producer.produce(value, { key: Buffer.from(`k${i % 7}`) });
+      outcomes.produced++;
+    }
+    return bigOnes;
+  }
+
+  async function run(label: string, topicConfigs: Record<string, string>, options: ProducerOptions, big: number) {
+    const topic = uniqueTopic('bad-input');
+    await client.createTopics([{ name: topic, numPartitions: 2, replicationFactor: 1, configs: topicConfigs }]);
+    const producer = client.producer(topic, { lingerMs: 20, minQueuedMessages: 200, ...options });
+    const outcomes = new Outcomes(label, producer);
+    const bigOnes = await produceMixed(producer, outcomes, 300, 25, big);
+    await producer.stop();
+    const expected = 300 - bigOnes.size;
+    await consumeAll(topic, { count: expected, timeoutMs: 20_000, headers: false });
+    const read = await consumeAll(topic, { timeoutMs: 20_000, headers: false });
+    const tally = outcomes.tally(read, producer.statsSnapshot().retries);
+    expectEveryMessageReportedOnce(tally);
+    expect(outcomes.failedIndices()).to.deep.equal([...bigOnes].sort((a, b) => a - b));
+    for (const report of outcomes.errors()) expect(report.error).to.be.instanceOf(MessageSizeTooLargeError);
+    expect(tally.acked).to.equal(expected);
+    expect(tally.duplicated).to.equal(0);
+  }
+
+  it('fails only the records larger than maxRequestSize, with MessageSizeTooLargeError', async () => {
+    await run('larger than maxRequestSize', {}, { maxRequestSize: 4096 }, 8_000);
+  });
+
+  it('fails only the records larger than the topic\'s max.message.bytes (the broker refuses them), batch-mates delivered', async () => {
+    await run('larger than max.message.bytes', { 'max.message.bytes': '20000' }, { requiredAcks: 1 }, 30_000);
+  });
+
+  it('the same with the idempotent producer: batch-mates delivered, nothing twice', async () => {
+    await run('larger than max.message.bytes, idempotent', { 'max.message.bytes': '20000' }, { requiredAcks: -1, enableIdempotence: true }, 30_000);
+  });
+
+  it('reports an unknown topic to each produce() call after the metadata retries, not a hang', async () => {
+    const producer = client.producer(uniqueTopic('never-created'), { lingerMs: 5 });
+    const started = Date.now();
+    const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => producer.produce(Buffer.from(`m${i}`))));
+    const elapsed = Date.now() - started;
+    const errors = results.map((r) => (r.status === 'rejected' ? r.reason : null));
+    for (const error of errors) expect(error).to.be.instanceOf(UnknownTopicOrPartitionError);
+    // And again once the lookup has failed: still one typed rejection per call.
+    const again = await Promise.allSettled([producer.produce(Buffer.from('late'))]);
+    expect(again[0].status === 'rejected' && again[0].reason).to.be.instanceOf(UnknownTopicOrPartitionError);
+    await producer.stop();
+    console.log(`      [unknown topic] 51 produce() calls rejected with UnknownTopicOrPartitionError after ${elapsed} ms of metadata retries`);
+  });
+});
