@@ -2,7 +2,9 @@
 // and the figures. A driver only says how its client sends one record and how it learns of the
 // acknowledgement; everything that is measured is measured here, the same way for every client.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -135,7 +137,7 @@ async function pipelined(adapter: ClientAdapter, workload: Workload, records: nu
   const counter = new AckCounter(records, false);
   currentSink = counter.sink;
   const started = performance.now();
-  const window = adapter.window ?? PIPELINE_WINDOW;
+  const window = Number(process.env.BENCH_WINDOW ?? 0) || (adapter.window ?? PIPELINE_WINDOW);
   let sent = 0;
   while (sent < records) {
     const limit = Math.min(records, counter.acked + window);
@@ -211,6 +213,7 @@ export async function runDriver(makeAdapter: (config: DriverConfig) => Promise<C
       if (config.mode === 'await-each') await awaitEach(adapter, workload, Math.min(config.warmup, 200));
       else await pipelined(adapter, workload, config.warmup);
     }
+    const profiler = await startProfiling();
     let seconds: number;
     let failed: number;
     let latencies: Float64Array | null = null;
@@ -222,6 +225,7 @@ export async function runDriver(makeAdapter: (config: DriverConfig) => Promise<C
     } else {
       ({ seconds, failed, latencies } = await awaitEach(adapter, workload, config.records));
     }
+    await profiler?.stop();
     const result: DriverResult = {
       client: adapter.client,
       version: adapter.version,
@@ -242,6 +246,46 @@ export async function runDriver(makeAdapter: (config: DriverConfig) => Promise<C
   }
   // Some clients keep timers or sockets after close(); the result is out, so leave now.
   process.exit(0);
+}
+
+/**
+ * BENCH_CPU_PROFILE=FILE: a V8 CPU profile of the measured pass only (warm-up and start-up left
+ * out), and the pass's garbage collections by kind on stderr; with BENCH_HEAP_PROFILE=FILE also a
+ * sampling heap profile (where the pass allocates). For bench/PROFILE.md.
+ */
+async function startProfiling(): Promise<{ stop(): Promise<void> } | null> {
+  const file = process.env.BENCH_CPU_PROFILE;
+  if (!file) return null;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  const gc = new Map<string, { count: number; ms: number }>();
+  const kinds: Record<number, string> = { 1: 'minor (scavenge)', 2: 'major (mark-compact)', 4: 'incremental marking', 8: 'weak callbacks' };
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = kinds[(entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other';
+      const sum = gc.get(kind) ?? { count: 0, ms: 0 };
+      sum.count++;
+      sum.ms += entry.duration;
+      gc.set(kind, sum);
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const heapFile = process.env.BENCH_HEAP_PROFILE;
+  if (heapFile) await session.post('HeapProfiler.startSampling', { samplingInterval: 8192, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as object);
+  await session.post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop');
+      if (heapFile) writeFileSync(heapFile, JSON.stringify((await session.post('HeapProfiler.stopSampling')).profile));
+      observer.disconnect();
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+      const lines = [...gc].map(([kind, { count, ms }]) => `${kind}: ${count} collections, ${ms.toFixed(0)} ms`);
+      console.error(`bench profile: ${file}\nbench GC during the pass: ${lines.join('; ') || 'none'}`);
+    },
+  };
 }
 
 /** bench/node_modules, where the peers are installed (npm ci --prefix bench). */
