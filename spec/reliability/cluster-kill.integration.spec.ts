@@ -50,6 +50,7 @@ describe('reliability: a partition leader killed mid-run on a three-node cluster
     expect(c.orderViolations, 'order within a partition').to.equal(0);
     expect(c.placementMismatches, 'reported partition/offset vs kcat').to.equal(0);
     expect(c.foreign).to.equal(0);
+    expect(c.untypedFailures).to.equal(0);
     // One leader failover is well within deliveryTimeoutMs: nothing needs to fail.
     expect(c.failuresByType, 'failures').to.deep.equal({});
     expect(c.inTopic).to.equal(c.acknowledged + c.failedButWritten);

@@ -4,7 +4,7 @@
 // print and assert on: lost (acknowledged, not in the topic), duplicated (in the topic more than
 // once), unreported (produced, no report), reported twice, order broken within a partition, and
 // offsets reported that are not where kcat found the record.
-import type { DeliveryReport, Producer } from '../../lib/index.js';
+import { KafkaRxError, type DeliveryReport, type Producer } from '../../lib/index.js';
 import { consumeAll } from './kcat.js';
 
 /** Marks this run's records, so a record written by anything else is counted as foreign. */
@@ -35,12 +35,15 @@ export interface AuditCounts {
   placementMismatches: number;
   /** Failure reports by error class name. */
   failuresByType: Record<string, number>;
+  /** Failure reports whose error is not a KafkaRxError (must be 0). */
+  untypedFailures: number;
 }
 
 export class DeliveryAudit {
   produced = 0;
   acknowledged = 0;
   failed = 0;
+  untypedFailures = 0;
   private readonly reports: Uint8Array;
   private readonly ackPartition: Int32Array;
   private readonly ackOffset: BigInt64Array;
@@ -76,6 +79,7 @@ export class DeliveryAudit {
     if (this.reports[id] > 1) return;
     if (report.error) {
       this.failed++;
+      if (!(report.error instanceof KafkaRxError)) this.untypedFailures++;
       const name = report.error.constructor.name;
       this.failuresByType[name] = (this.failuresByType[name] ?? 0) + 1;
     } else {
@@ -93,6 +97,17 @@ export class DeliveryAudit {
       this.waiters.push({ at: n, resolve });
       this.waiters.sort((a, b) => a.at - b.at);
     });
+  }
+
+  /** The report side alone, without reading the topic. */
+  tally(): Pick<AuditCounts, 'produced' | 'acknowledged' | 'failed' | 'unreported' | 'reportedTwice' | 'failuresByType' | 'untypedFailures'> {
+    let unreported = 0;
+    let reportedTwice = 0;
+    for (let id = 0; id < this.produced; id++) {
+      if (this.reports[id] === 0) unreported++;
+      if (this.reports[id] > 1) reportedTwice++;
+    }
+    return { produced: this.produced, acknowledged: this.acknowledged, failed: this.failed, unreported, reportedTwice, failuresByType: { ...this.failuresByType }, untypedFailures: this.untypedFailures };
   }
 
   /** Reads the whole topic back with kcat and counts both sides. */
@@ -152,6 +167,7 @@ export class DeliveryAudit {
       orderViolations,
       placementMismatches,
       failuresByType: { ...this.failuresByType },
+      untypedFailures: this.untypedFailures,
     };
   }
 }
@@ -162,7 +178,7 @@ export function formatCounts(label: string, c: AuditCounts): string {
   return `[${label}] produced=${c.produced} acknowledged=${c.acknowledged} failed=${c.failed} lost=${c.lost} ` +
     `duplicated=${c.duplicated} unreported=${c.unreported} reportedTwice=${c.reportedTwice} inTopic=${c.inTopic} ` +
     `failedButWritten=${c.failedButWritten} foreign=${c.foreign} orderViolations=${c.orderViolations} ` +
-    `placementMismatches=${c.placementMismatches} failures=${failures}`;
+    `placementMismatches=${c.placementMismatches} failures=${failures} untypedFailures=${c.untypedFailures}`;
 }
 
 /**
