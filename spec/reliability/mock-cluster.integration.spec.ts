@@ -102,8 +102,32 @@ describe('reliability: kafka-rx producer against the librdkafka mock cluster', f
     expect(tally.retries).to.be.greaterThan(0);
   });
 
-  const fatal: Array<[string, typeof MessageSizeTooLargeError | typeof TopicAuthorizationFailedError]> = [
-    ['MESSAGE_TOO_LARGE', MessageSizeTooLargeError],
+  it('splits a batch answered MESSAGE_TOO_LARGE into single records (all delivered); a single record answered so fails with MessageSizeTooLargeError', async () => {
+    const topic = await newTopic('too-large');
+    const { producer, outcomes } = producerFor(topic, 'MESSAGE_TOO_LARGE');
+    await produceLabelled(producer, outcomes, 60);
+    await producer.flush();
+    // A batch refused as too large may owe it to one record: each is tried again alone.
+    await mock.pushRequestErrors(ApiKey.Produce, ['MESSAGE_TOO_LARGE']);
+    await produceLabelled(producer, outcomes, 240);
+    await producer.flush();
+    expect(producer.statsSnapshot().retries, 'the refused batch was split and resent').to.be.greaterThan(0);
+    expect(outcomes.failedIndices()).to.deep.equal([]);
+    // A record refused alone is too large: it fails, typed, and nothing else does.
+    await mock.pushRequestErrors(ApiKey.Produce, ['MESSAGE_TOO_LARGE']);
+    await produceLabelled(producer, outcomes, 1);
+    await producer.flush();
+    await produceLabelled(producer, outcomes, 60);
+    await producer.stop();
+    const { tally } = await readBack(topic, outcomes, producer, 360);
+    expectEveryMessageReportedOnce(tally);
+    expect(outcomes.failedIndices()).to.deep.equal([300]);
+    expect(outcomes.errors()[0].error).to.be.instanceOf(MessageSizeTooLargeError);
+    expect(tally.failedButWritten).to.equal(0);
+    expect(tally.duplicated).to.equal(0);
+  });
+
+  const fatal: Array<[string, typeof TopicAuthorizationFailedError]> = [
     ['TOPIC_AUTHORIZATION_FAILED', TopicAuthorizationFailedError],
   ];
   for (const [name, ErrorClass] of fatal) {
