@@ -17,7 +17,10 @@ function escape(text: string): string {
 }
 
 function compact(n: number): string {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(0)}k` : n.toFixed(0);
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  if (n >= 1e4) return `${(n / 1e3).toFixed(0)}k`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(2)}k`;
+  return n.toFixed(0);
 }
 
 export function throughputSvg(rows: SummaryRow[], caption: string): string {
@@ -27,13 +30,13 @@ export function throughputSvg(rows: SummaryRow[], caption: string): string {
   const bar = 16;
   const gap = 4;
   const groupGap = 18;
-  const left = 250;
+  const left = 320;
   const plotWidth = 560;
   const top = 56;
   const legendHeight = 26 * Math.ceil(clients.length / 3);
   const groupHeights = workloads.map((w) => data.filter((r) => r.workload === w).length * (bar + gap));
   const height = top + groupHeights.reduce((a, b) => a + b + groupGap, 0) + legendHeight + 30;
-  const width = left + plotWidth + 110;
+  const width = Math.max(left + plotWidth + 110, 20 + 3 * 280);
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
   parts.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
@@ -57,7 +60,7 @@ export function throughputSvg(rows: SummaryRow[], caption: string): string {
     parts.push(`<line x1="${left}" x2="${left + plotWidth}" y1="${y - groupGap / 2}" y2="${y - groupGap / 2}" stroke="#e9ecef"/>`);
   });
   clients.forEach((client, i) => {
-    const lx = left + (i % 3) * 200 - 150;
+    const lx = 20 + (i % 3) * 280;
     const ly = y + 8 + Math.floor(i / 3) * 26;
     parts.push(`<rect x="${lx}" y="${ly}" width="14" height="14" fill="${COLORS[client] ?? '#868e96'}"/>`);
     parts.push(`<text x="${lx + 20}" y="${ly + 12}">${escape(client)}</text>`);
