@@ -133,13 +133,19 @@ function routeAndExpire(context: SenderContext, broker: number, messages: Pendin
  * unless the older batch is part of this very attempt.
  */
 const heldBehindOlder = new WeakSet<SealedBatch>();
+const waitingForOlder = new WeakSet<PendingMessage>();
 
 function releaseHeldBack(context: SenderContext, messages: PendingMessage[]): PendingMessage[] {
   const sequences = context.idempotence!.sequences;
   let here: Set<SealedBatch> | null = null;
-  let released: Set<SealedBatch> | null = null;
+  // Sealed batches held behind an older batch, and unsealed messages waiting for an older message.
+  let released: Set<SealedBatch | PendingMessage> | null = null;
   for (const message of messages) {
     const sealed = message.sealed;
+    if (sealed === null && waitingForOlder.has(message)) {
+      (released ??= new Set()).add(message);
+      continue;
+    }
     if (sealed === null || !heldBehindOlder.has(sealed) || released?.has(sealed)) continue;
     if (here === null) {
       here = new Set();
@@ -151,8 +157,11 @@ function releaseHeldBack(context: SenderContext, messages: PendingMessage[]): Pe
   if (released === null) return messages;
   const stay: PendingMessage[] = [];
   const back: PendingMessage[] = [];
-  for (const message of messages) (message.sealed !== null && released.has(message.sealed) ? back : stay).push(message);
-  for (const sealed of released) heldBehindOlder.delete(sealed);
+  for (const message of messages) (released.has(message) || (message.sealed !== null && released.has(message.sealed)) ? back : stay).push(message);
+  for (const message of back) {
+    waitingForOlder.delete(message);
+    if (message.sealed !== null) heldBehindOlder.delete(message.sealed);
+  }
   context.reroute(back);
   return stay;
 }
@@ -193,6 +202,10 @@ async function transmit(context: SenderContext, broker: number, messages: Pendin
     maxRequestSize: options.maxRequestSize,
     idempotence: context.idempotence === null ? undefined : context.idempotence,
   });
+  // Messages behind an older one of their partition: tried again after the backoff, uncounted,
+  // and then handed back to the pipeline so they hold no request slot the older one needs.
+  for (const message of plan.waiting) waitingForOlder.add(message);
+  failures.messages.push(...plan.waiting);
   for (const message of plan.oversized) {
     outcomes.settle(message, new MessageSizeTooLargeError(`the message alone makes a Produce request larger than maxRequestSize (${options.maxRequestSize} bytes)`));
   }

@@ -34,6 +34,60 @@ export interface ProducerIdentity {
 export class PartitionSequences {
   private readonly next = new Map<number, number>();
   private readonly open = new Map<number, SealedBatch[]>();
+  /** Per partition, accepted messages in accept order; those before head are sealed or settled. */
+  private readonly accepted = new Map<number, { list: PendingMessage[]; head: number; next: number }>();
+
+  /** Records a message's place in its partition's accept order (produce()). */
+  accept(message: PendingMessage): void {
+    let queue = this.accepted.get(message.partition);
+    if (queue === undefined) this.accepted.set(message.partition, (queue = { list: [], head: 0, next: 0 }));
+    message.ordinal = queue.next++;
+    queue.list.push(message);
+  }
+
+  /**
+   * Of a partition's unsealed messages, those that may take sequence numbers now, in accept order:
+   * a message may once every older message of its partition has them (or its outcome). A message
+   * re-routed from a failed leader arrives after newer ones went straight to the new leader; sealing
+   * those first would write the partition out of order.
+   */
+  sealable(partition: number, fresh: PendingMessage[]): { now: PendingMessage[]; later: PendingMessage[] } {
+    const queue = this.accepted.get(partition);
+    if (queue === undefined) return { now: fresh, later: [] };
+    const { list } = queue;
+    const done = (m: PendingMessage) => m.sealed !== null || m.settled;
+    while (queue.head < list.length && done(list[queue.head])) queue.head++;
+    if (queue.head > 4096 && queue.head * 2 > list.length) {
+      list.splice(0, queue.head);
+      queue.head = 0;
+    }
+    const headOrdinal = queue.head < list.length ? list[queue.head].ordinal : queue.next;
+    let sorted = fresh;
+    for (let i = 1; i < fresh.length; i++) {
+      if (fresh[i - 1].ordinal > fresh[i].ordinal) {
+        sorted = fresh.slice().sort((a, b) => a.ordinal - b.ordinal);
+        break;
+      }
+    }
+    const now: PendingMessage[] = [];
+    const later: PendingMessage[] = [];
+    let at = queue.head;
+    for (const message of sorted) {
+      // Behind the head: every older message has its sequence numbers (e.g. one split off alone).
+      if (message.ordinal < headOrdinal) {
+        now.push(message);
+        continue;
+      }
+      while (at < list.length && list[at] !== message && done(list[at])) at++;
+      if (later.length === 0 && list[at] === message) {
+        now.push(message);
+        at++;
+      } else {
+        later.push(message);
+      }
+    }
+    return { now, later };
+  }
 
   peek(partition: number): number {
     return this.next.get(partition) ?? 0;

@@ -59,6 +59,8 @@ export class PendingMessage<V = unknown, K = unknown> implements Message<V, K>, 
   sealed: SealedBatch | null = null;
   /** Sent in a record batch of its own (after the broker refused a batch it was in as too large). */
   alone = false;
+  /** With idempotence: the message's place in its partition's accept order (sequence numbers follow it). */
+  ordinal = 0;
   /** Last retriable error seen, reported if attempts run out. */
   lastError: KafkaRxError | null = null;
 

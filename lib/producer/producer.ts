@@ -227,6 +227,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     message.onReport = onReport as PendingMessage['onReport'];
     const settled = this.options.sync ? this.whenSettled(message) : null;
     this.outcomes.track(message as PendingMessage);
+    this.idempotence?.sequences.accept(message as PendingMessage);
     this.stats.produced++;
     this.input!.next(message as PendingMessage);
     return settled ?? Promise.resolve(message);

@@ -24,6 +24,8 @@ export interface RequestPlan {
   requests: PlannedRequest[];
   /** Messages that cannot fit in a request of maxRequestSize even alone. */
   oversized: PendingMessage[];
+  /** With idempotence: messages left out because an older message of their partition is elsewhere. */
+  waiting: PendingMessage[];
 }
 
 export interface PlanSettings {
@@ -87,7 +89,15 @@ export function planRequests(messages: readonly PendingMessage[], settings: Plan
   const oversized: PendingMessage[] = [];
   const requests: Array<{ batches: PlannedBatch[]; partitions: Set<number> }> = [];
 
-  for (const [partition, { sealed, fresh }] of byPartition) {
+  const waiting: PendingMessage[] = [];
+  for (const [partition, entry] of byPartition) {
+    const { sealed } = entry;
+    let fresh = entry.fresh;
+    if (settings.idempotence !== undefined && fresh.length > 0) {
+      const { now, later } = settings.idempotence.sequences.sealable(partition, fresh);
+      fresh = now;
+      for (const message of later) waiting.push(message);
+    }
     let lastRequestIndex = -1;
     const place = (batch: PlannedBatch) => {
       let index = lastRequestIndex + 1;
@@ -112,6 +122,7 @@ export function planRequests(messages: readonly PendingMessage[], settings: Plan
 
   return {
     oversized,
+    waiting,
     requests: requests.map(({ batches }) => ({ batches, size: sizer.sizeOf(batches), request: sizer.requestOf(batches) })),
   };
 }
