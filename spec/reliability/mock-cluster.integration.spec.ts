@@ -11,6 +11,7 @@ import {
   type ProducerOptions,
 } from '../../lib/index.js';
 import { consumeAll, metadata } from '../support/kcat.js';
+import { startFaultProxies } from '../support/fault-proxy.js';
 import { ApiKey, startMockCluster, type MockCluster } from '../support/mock-cluster/index.js';
 import { expectEveryMessageReportedOnce, expectPartitionOrder, Outcomes, produceLabelled, type Tally } from './outcomes.js';
 
@@ -172,6 +173,20 @@ describe('reliability: kafka-rx producer against the librdkafka mock cluster', f
     expect(tally.duplicated).to.equal(0);
   });
 
+  it('waits out a topic the Metadata calls LEADER_NOT_AVAILABLE for 1 s at start, then delivers', async () => {
+    const topic = await newTopic('topic-error');
+    await mock.setTopicError(topic, 'LEADER_NOT_AVAILABLE');
+    const cleared = new Promise((resolve) => setTimeout(resolve, 1_000)).then(() => mock.setTopicError(topic, 0));
+    const { producer, outcomes } = producerFor(topic, 'topic LEADER_NOT_AVAILABLE at start');
+    await produceLabelled(producer, outcomes, 100);
+    await cleared;
+    await producer.stop();
+    const { tally } = await readBack(topic, outcomes, producer, 100);
+    expectEveryMessageReportedOnce(tally);
+    expect(tally.failed, JSON.stringify(tally.errorsByName)).to.equal(0);
+    expect(tally.duplicated).to.equal(0);
+  });
+
   it('re-routes queued and in-flight messages when partition leaders move: nothing dropped', async () => {
     const topic = await newTopic('moves');
     const leaders = await leadersOf(topic);
@@ -194,6 +209,35 @@ describe('reliability: kafka-rx producer against the librdkafka mock cluster', f
     expect(read).to.have.length(600);
     const moved = await leadersOf(topic);
     expect(moved).to.deep.equal(leaders.map((l) => (l % 3) + 1));
+  });
+
+  it('re-routes the messages of a broker the client cannot reach once its partitions move elsewhere', async () => {
+    // Only this client loses broker 2 (its proxy refuses connections); the cluster moves broker
+    // 2's partitions to the others, as a controller would after losing it.
+    const topic = await newTopic('partition');
+    for (let p = 0; p < PARTITIONS; p++) await mock.setLeader(topic, p, (p % 3) + 1);
+    const proxies = await startFaultProxies(mock.brokers);
+    const own = new KafkaClient({ brokers: proxies.map((p) => p.address), clientId: 'reliability-partition', requestTimeoutMs: 3_000 });
+    try {
+      const producer = own.producer(topic, { lingerMs: 5, minQueuedMessages: 50, maxRetries: 20 });
+      const outcomes = new Outcomes('broker 2 unreachable, partitions moved', producer);
+      await produceLabelled(producer, outcomes, 60);
+      await producer.flush();
+      proxies[1].dropAll({ refuse: true });
+      await produceLabelled(producer, outcomes, 240);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await mock.setLeader(topic, 1, 1);
+      await mock.setLeader(topic, 4, 3);
+      await producer.stop();
+      const { tally } = await readBack(topic, outcomes, producer, 300);
+      expectEveryMessageReportedOnce(tally);
+      expect(tally.failed, JSON.stringify(tally.errorsByName)).to.equal(0);
+      expect(tally.duplicated).to.equal(0);
+      expect(proxies[1].counters.connectionsAccepted, 'the client kept trying broker 2').to.be.greaterThan(1);
+    } finally {
+      await own.close();
+      await Promise.all(proxies.map((p) => p.close()));
+    }
   });
 
   it('delivers the partitions of a broker set down once it is up again', async () => {
