@@ -1,7 +1,7 @@
 // npm run bench [-- options]: kafka-rx and its peers side by side against the same local broker.
 // Each pass is one client in its own process on a fresh 6-partition topic; clients alternate
 // within each round, ratios to kafka-rx are taken within a round, and medians are reported.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, relative } from 'node:path';
@@ -126,6 +126,21 @@ function runPass(spec: ClientSpec, config: DriverConfig): Promise<{ result?: Dri
   });
 }
 
+/** Records the topic holds (sum of its partitions' end offsets), read with kcat; null without kcat. */
+function storedRecords(bootstrap: string, topic: string): number | null {
+  const args = ['-b', bootstrap, '-Q', ...Array.from({ length: 6 }, (_, p) => ['-t', `${topic}:${p}:-1`]).flat()];
+  const r = spawnSync('kcat', args, { encoding: 'utf8', timeout: 20_000 });
+  if (r.error || r.status !== 0) return null;
+  const offsets = [...r.stdout.matchAll(/\[(\d+)\] offset (\d+)/g)];
+  return offsets.length === 6 ? offsets.reduce((sum, m) => sum + Number(m[2]), 0) : null;
+}
+
+/** What a pass must leave in its topic: the warm-up (if the driver has one) and the measured records. */
+function expectedStored(client: string, config: DriverConfig): number {
+  const warmup = client === 'java-perf' ? 0 : config.mode === 'await-each' ? Math.min(config.warmup, 200) : config.warmup;
+  return warmup + config.records;
+}
+
 async function freshTopic(admin: KafkaClient, prefix: string): Promise<string> {
   const name = uniqueTopic(prefix);
   await admin.createTopics([{ name, numPartitions: 6, replicationFactor: 1 }]);
@@ -200,6 +215,14 @@ async function main(): Promise<void> {
             warmup: options.warmup, ...(workload.rate ? { rate: workload.rate } : {}),
           };
           const outcome = await runPass(spec, config);
+          // Acknowledged must mean stored: the broker's end offsets are checked against what was sent.
+          if (outcome.result) {
+            const stored = storedRecords(broker.bootstrap, topic);
+            if (stored !== null && stored !== expectedStored(spec.name, config)) {
+              outcome.error = `the topic holds ${stored} records, ${expectedStored(spec.name, config)} were acknowledged`;
+              delete outcome.result;
+            }
+          }
           passes.push({ round, workload: workload.id, client: spec.name, slot: slot++, ...outcome });
           const r = outcome.result;
           log(`  round ${round}  ${workload.id.padEnd(36)} ${spec.name.padEnd(31)} ${r
@@ -229,6 +252,8 @@ async function main(): Promise<void> {
     options: { ...options, workloads: options.workloads.map((w) => w.id), out: undefined },
     broker: { kafka: kafkaVersion(), bootstrap: broker.bootstrap, startedForThisRun: !brokerGiven },
     versions,
+    /** Whether each pass's acknowledged count was checked against the topic's end offsets (needs kcat). */
+    storedRecordsChecked: spawnSync('kcat', ['-V'], { stdio: 'ignore' }).status === 0,
     excluded,
     unsupported,
     settings,
