@@ -175,9 +175,69 @@ describe('compression codecs', () => {
       });
     }
 
+    it('inputs at the formats\' densest still decompress (10 MB of zeros)', () => {
+      const zeros = Buffer.alloc(10 << 20);
+      for (const id of [1, 2, 3, 4]) {
+        const codec = codecById(id)!;
+        expect(codec.decompress(codec.compress(zeros)).equals(zeros), `codec ${id}`).to.equal(true);
+      }
+      expect(codecs.gzip.decompress(gzipSync(zeros, { level: 9 })).length).to.equal(zeros.length);
+    });
+
+    it('zstd: a frame header declaring more than its bytes could hold is refused before allocating', () => {
+      const frame = codecs.zstd.compress(compressible(1000)); // single segment, 2-byte size field
+      expect(frame[4] >> 6, 'content size field width flag').to.equal(1);
+      const lying = Buffer.from(frame);
+      lying[4] = (lying[4] & 0x3f) | 0x80; // a 4-byte content size field...
+      const claimed = Buffer.concat([lying.subarray(0, 5), Buffer.from([0, 0, 0, 0x40]), lying.subarray(7)]); // ...of 1 GB
+      expect(() => codecs.zstd.decompress(claimed)).to.throw(ProtocolError, /cannot hold the 1073741824 bytes/);
+      expect(() => codecs.zstd.decompress(Buffer.from('28b52ffd', 'hex'))).to.throw(ProtocolError);
+    });
+
+    it('snappy: a block declaring more than 64/3 times its length is refused before allocating', () => {
+      const block = Buffer.from(snappyBlockClaiming(0x0fffffff)); // 256 MB claimed by a 10-byte block
+      expect(() => codecs.snappy.decompress(block)).to.throw(ProtocolError, /cannot hold the 268435455 bytes/);
+      const framed = codecs.snappy.compress(compressible(100));
+      const lying = Buffer.concat([framed.subarray(0, 16), Buffer.from([0, 0, 0, block.length]), block]);
+      expect(() => codecs.snappy.decompress(lying)).to.throw(ProtocolError, /cannot hold/);
+    });
+
+    it('snappy: lengths and offsets are checked against the input and the declared output', () => {
+      const cases: Array<[string, number[]]> = [
+        // A literal whose 4-byte length has its top bit set (snappyjs walked its cursor back 2^31 bytes on it).
+        ['literal length 2^31', [0x10, 0xfc, 0x00, 0x00, 0x00, 0x80, 0x61, 0x62]],
+        ['literal beyond the input', [0x05, 0x10, 0x61]],
+        ['copy before the start', [0x08, 0x00, 0x61, 0x0d, 0x05]],
+        ['copy offset 0', [0x08, 0x00, 0x61, 0x0d, 0x00]],
+        ['output longer than declared', [0x02, 0x08, 0x61, 0x62, 0x63]],
+        ['output shorter than declared', [0x04, 0x04, 0x61, 0x62]],
+        ['truncated copy', [0x08, 0x00, 0x61, 0x0e]],
+        ['length over 32 bits', [0xff, 0xff, 0xff, 0xff, 0xff, 0x01]],
+      ];
+      for (const [label, bytes] of cases) {
+        expect(() => codecs.snappy.decompress(Buffer.from(bytes)), label).to.throw(ProtocolError);
+      }
+      // The same shapes, correct: literal "a" then an overlapping copy of 7 (offset 1) gives 8 × "a".
+      expect(codecs.snappy.decompress(Buffer.from([0x08, 0x00, 0x61, 0x0d, 0x01])).toString()).to.equal('aaaaaaaa');
+      // A 2-byte-offset copy and a 4-byte-offset copy, each of 3 bytes from 3 back.
+      expect(codecs.snappy.decompress(Buffer.from([0x09, 0x08, 0x61, 0x62, 0x63, 0x0a, 0x03, 0x00, 0x0b, 0x03, 0x00, 0x00, 0x00])).toString()).to.equal('abcabcabc');
+    });
+
     it('gzip reads what other gzip writers produce (node zlib at level 9)', () => {
       const data = compressible(10_000);
       expect(codecs.gzip.decompress(gzipSync(data, { level: 9 })).equals(data)).to.equal(true);
     });
   });
 });
+
+/** A raw snappy block whose length header claims `length` bytes, followed by a few literal bytes. */
+function snappyBlockClaiming(length: number): Uint8Array {
+  const header: number[] = [];
+  let v = length;
+  while (v >= 0x80) {
+    header.push((v & 0x7f) | 0x80);
+    v >>>= 7;
+  }
+  header.push(v);
+  return Uint8Array.from([...header, 0x08, 0x61, 0x62, 0x63]); // literal of 3 bytes "abc"
+}

@@ -1,13 +1,17 @@
+import { constants } from 'node:buffer';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ProtocolError } from '../../errors.js';
 import type { Codec } from './codec.js';
+
+const MAX_LENGTH = constants.MAX_LENGTH;
 
 export const gzip: Codec = {
   id: 1,
   compress: (data) => gzipSync(data),
   decompress(data) {
     try {
-      return gunzipSync(data);
+      // Deflate expands at most 1032 times: a longer output cannot come from valid data.
+      return gunzipSync(data, { maxOutputLength: Math.min(data.length * 1032 + 1024, MAX_LENGTH) });
     } catch (error) {
       throw new ProtocolError(`gzip data does not decompress: ${(error as Error).message}`);
     }
