@@ -111,10 +111,20 @@ function javaPath(): string {
 function installJavaDriver(): string | null {
   const jars = fetchKafkaJars();
   if (jars !== null) return jars;
-  const modules = run(javaPath(), ['--list-modules']);
-  if (!modules.ok) return `java does not run: ${tail(modules.output)}`;
-  if (!/^jdk\.compiler@/m.test(modules.output)) return 'the Java driver needs a JDK (jdk.compiler); this Java is a JRE (Debian: apt-get install openjdk-17-jdk-headless)';
-  return null;
+  const hasCompiler = () => {
+    const modules = run(javaPath(), ['--list-modules']);
+    return modules.ok && /^jdk\.compiler@/m.test(modules.output);
+  };
+  if (hasCompiler()) return null;
+  if (process.getuid?.() === 0) {
+    const env = { DEBIAN_FRONTEND: 'noninteractive' };
+    if (!run('apt-get', ['install', '-y', '-qq', 'openjdk-17-jdk-headless'], { env }).ok) {
+      run('apt-get', ['update', '-qq'], { env });
+      run('apt-get', ['install', '-y', '-qq', 'openjdk-17-jdk-headless'], { env });
+    }
+    if (hasCompiler()) return null;
+  }
+  return 'the Java driver needs a JDK (the jdk.compiler module) and this Java is a JRE: apt-get install openjdk-17-jdk-headless';
 }
 
 const noLz4ForPykafka = 'pykafka 2.8 writes LZ4 frames with linked blocks (python-lz4\'s default), which Kafka rejects ("Dependent block stream is unsupported")';
