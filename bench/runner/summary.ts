@@ -91,12 +91,26 @@ function ratioText(row: SummaryRow): string {
 
 const HEADER = ['workload', 'client', 'records/s', 'MB/s', 'vs kafka-rx', 'p50 ms', 'p99 ms', 'peak RSS MB', 'passes'];
 
+/** A paced pass whose client offered under 95% of the rate: its latencies are not at that rate. */
+function fellBehind(row: SummaryRow): boolean {
+  const rate = Number(/^latency@(\d+)\/s/.exec(row.workload)?.[1] ?? NaN);
+  return row.achievedRate !== null && row.achievedRate < 0.95 * rate;
+}
+
+export const TABLE_NOTES = [
+  'records/s and MB/s (MiB of values per second): first send to last acknowledgement, median of the rounds.',
+  'vs kafka-rx: the client\'s records/s divided by kafka-rx\'s in the same round, median over rounds (> 1: faster than kafka-rx);',
+  '  on latency@ rows it is p99 latency divided by kafka-rx\'s (< 1: lower latency than kafka-rx).',
+  'p50/p99: produce-to-acknowledgement latency; latency@R/s rows offer R records/s, await-each rows send one at a time.',
+  '*: the client could not offer the rate (its sends fell behind), so its latencies are not at that rate.',
+];
+
 function cells(row: SummaryRow): string[] {
   const failed = row.passes === 0;
   return [
     row.workload,
     row.client,
-    failed ? 'failed' : fmt(row.recordsPerSec),
+    failed ? 'failed' : `${fmt(row.recordsPerSec)}${fellBehind(row) ? '*' : ''}`,
     failed ? '-' : fmt(row.mbPerSec, 2),
     failed ? '-' : ratioText(row),
     fmt(row.p50Ms, 2),
@@ -119,12 +133,12 @@ export function textTable(rows: SummaryRow[]): string {
     last = r[0];
     out.push(line(r));
   }
-  return out.join('\n');
+  return [...out, '', ...TABLE_NOTES].join('\n');
 }
 
 /** The same table in Markdown, for the README. */
 export function markdownTable(rows: SummaryRow[]): string {
   const out = [`| ${HEADER.join(' | ')} |`, `|${HEADER.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`];
   for (const row of rows) out.push(`| ${cells(row).join(' | ')} |`);
-  return out.join('\n');
+  return [...out, '', ...TABLE_NOTES.map((n) => n.replace(/^ {2}/, ''))].join('\n');
 }
