@@ -310,6 +310,7 @@ const PRODUCER_FENCED = 90;
 function splitTooLarge(context: SenderContext, batch: PlannedBatch, error: KafkaRxError, retryLater: (messages: PendingMessage[], error: KafkaRxError) => void): void {
   if (batch.sealed !== undefined && context.idempotence !== null) {
     context.idempotence.finished(batch.sealed, true);
+    context.idempotence.resetNeeded = true;
     for (const message of batch.messages) message.sealed = null;
   }
   for (const message of batch.messages) {
@@ -333,11 +334,14 @@ function idempotentRetry(state: IdempotentState, batch: SealedBatch, code: numbe
         heldBehindOlder.add(batch);
         return true;
       }
-      // The oldest unfinished batch out of order: the broker took a later batch of the partition
-      // first (one it had no state for this producer accepts any sequence, e.g. after this batch
-      // met a leader not ready yet), so this sequence can never be accepted. It was not written:
-      // an earlier attempt that landed would be answered as a duplicate (the broker remembers the
-      // last 5 batches, and at most 5 are in flight). A new epoch restarts every partition at 0.
+      // The oldest unfinished batch out of order: the broker's sequence is not where this batch
+      // starts. An older batch failed for good without being written (a gap), or the broker took
+      // a later batch first (it accepts any first sequence from a producer it has no state for,
+      // e.g. after this batch met a leader not ready yet). Either way this sequence can never be
+      // accepted; the batch itself was not written (an earlier attempt that landed would be
+      // answered as a duplicate: the broker remembers the last 5 batches, at most 5 are in
+      // flight). A new epoch restarts every partition at 0; the attempt was not its fault.
+      for (const message of batch.messages) message.attempts--;
       state.resetNeeded = true;
       return true;
     case UNKNOWN_PRODUCER_ID:

@@ -1,5 +1,8 @@
 import type { PendingMessage } from './message.js';
 
+/** An epoch is an int16; past the largest a new producer id is needed. */
+const MAX_EPOCH = 32767;
+
 /** Kafka sequence numbers are int32 and wrap to 0 after the largest. */
 const SEQUENCE_WRAP = 2 ** 31;
 
@@ -151,11 +154,11 @@ export class PartitionSequences {
 }
 
 /**
- * The idempotent producer's identity and sequence state, and its recovery: when a sealed batch
- * fails for good (or the broker forgot the producer), the sequence numbers have a gap the broker
- * would never accept, so once no request is in flight the producer bumps its epoch (InitProducerId
- * with its current id and epoch, or a new id from brokers before 2.5) and renumbers every unfinished
- * batch from 0, in order.
+ * The idempotent producer's identity and sequence state, and its recovery: when the broker shows
+ * a gap in the sequence numbers (a batch that failed for good was not written) or forgot the
+ * producer, once no request is in flight the producer bumps its epoch (itself; a new
+ * id from InitProducerId only when the epoch is exhausted) and renumbers every unfinished batch
+ * from 0, in order.
  */
 export class IdempotentState {
   identity: ProducerIdentity = { producerId: -1n, producerEpoch: -1 };
@@ -183,16 +186,27 @@ export class IdempotentState {
     return true;
   }
 
-  /** A sealed batch is done: acknowledged, or failed for good (which leaves a gap). */
-  finished(batch: SealedBatch, failed: boolean): void {
+  /**
+   * A sealed batch is done: acknowledged, or failed for good. A failure leaves a gap only if the
+   * broker never wrote the batch, which after a timeout or a lost connection nobody knows: bumping
+   * the epoch then would renumber later batches the broker may have written too, and write them
+   * twice. So the broker tells: the next batch of the partition is accepted if the failed one was
+   * written, and answered OUT_OF_ORDER_SEQUENCE_NUMBER if not, which bumps the epoch then.
+   */
+  finished(batch: SealedBatch, _failed: boolean): void {
     if (batch.done) return;
     this.sequences.finish(batch);
-    if (failed) this.resetNeeded = true;
   }
 
   private async bump(): Promise<void> {
     const fresh = this.identity.producerId < 0n;
-    this.identity = await this.initProducerId(fresh ? null : this.identity);
+    // Bumped here, as the Java client does for a producer without transactions (KIP-360): the
+    // brokers take the next epoch from sequence 0 and keep enforcing order for an id they know.
+    // InitProducerId would hand out a new id instead (brokers bump only transactional ones), and a
+    // broker takes any first sequence from an id it does not know: a batch sealed after the bump
+    // could then be written before the renumbered older ones, out of order.
+    if (!fresh && this.identity.producerEpoch < MAX_EPOCH) this.identity = { producerId: this.identity.producerId, producerEpoch: this.identity.producerEpoch + 1 };
+    else this.identity = await this.initProducerId(fresh ? null : this.identity);
     if (!fresh) this.epochBumps++;
     this.sequences.renumber(this.identity);
     this.resetNeeded = false;

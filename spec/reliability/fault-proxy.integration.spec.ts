@@ -158,6 +158,34 @@ describe('reliability: kafka-rx producer through the fault proxy to the real bro
     console.log(`      [responses stalled for good] failed but written ${tally.failedButWritten} of ${tally.failed}`);
   });
 
+  it('idempotent: a batch that fails for good after its acknowledgement was lost neither doubles nor reorders the batches after it', async () => {
+    // The batch's first request is cut (not written); its retry and the next batches are written
+    // but their answers stalled past the timeout. With one retry the batch fails (reported, yet
+    // written); the later ones are retried. Had the producer taken the failure for a gap and
+    // renumbered them under a new epoch, the broker would have written them a second time.
+    const topic = await newTopic('proxy-unresolved');
+    const { producer, outcomes } = producerFor(topic, 'idempotent, failed batch written', {
+      requiredAcks: -1, enableIdempotence: true, maxRetries: 1, lingerMs: 2, minQueuedMessages: 10, ackTimeoutMs: 0,
+    });
+    await warmUp(producer, outcomes);
+    proxy.cutNext({ direction: 'request', apiKey: PRODUCE });
+    await produceLabelled(producer, outcomes, 10, () => ({ partition: 0 }));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    proxy.stallResponses(REQUEST_TIMEOUT_MS + 300);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    for (let round = 0; round < 25; round++) {
+      await produceLabelled(producer, outcomes, 10, () => ({ partition: 0 }));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await producer.stop();
+    proxy.reset();
+    const { tally, read } = await readBack(topic, outcomes, producer);
+    expectEveryMessageReportedOnce(tally);
+    for (const name of Object.keys(tally.errorsByName)) expect(['RequestTimeoutError', 'ConnectionError']).to.include(name);
+    expect(tally.duplicated).to.equal(0);
+    expectPartitionOrder(read);
+  });
+
   it('idempotent: the first request of a new producer lost while later ones land: every message acknowledged, none twice', async () => {
     // No warm-up: garbage answers the first Produce request (never forwarded) while the requests
     // pipelined behind it reach the broker, which takes a later batch of a partition as the first
