@@ -85,7 +85,12 @@ function uncompressBlock(block: Uint8Array): Buffer {
         }
         if (pos + len > block.length) fail('literal beyond the input', pos);
         if (outPos + len > length) fail('output longer than declared', pos);
-        out.set(block.subarray(pos, pos + len), outPos);
+        if (len < 32) {
+          // Short literals are most of them: a loop beats making a subarray to copy from.
+          for (let i = 0; i < len; i++) out[outPos + i] = block[pos + i];
+        } else {
+          out.set(block.subarray(pos, pos + len), outPos);
+        }
         pos += len;
         outPos += len;
         continue;
@@ -110,13 +115,8 @@ function uncompressBlock(block: Uint8Array): Buffer {
     }
     if (offset === 0 || offset > outPos) fail(`copy offset ${offset} outside the ${outPos} bytes written`, pos);
     if (outPos + len > length) fail('output longer than declared', pos);
-    if (offset >= len) {
-      out.copyWithin(outPos, outPos - offset, outPos - offset + len);
-      outPos += len;
-    } else {
-      // An overlapping copy repeats the last `offset` bytes: byte by byte, in order.
-      for (const stop = outPos + len; outPos < stop; outPos++) out[outPos] = out[outPos - offset];
-    }
+    // At most 64 bytes, possibly overlapping (then repeating the last `offset` bytes): in order.
+    for (const stop = outPos + len; outPos < stop; outPos++) out[outPos] = out[outPos - offset];
   }
   if (outPos !== length) fail(`${outPos} bytes decoded, ${length} declared`, pos);
   return out;
