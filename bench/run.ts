@@ -195,6 +195,40 @@ async function main(): Promise<void> {
   const admin = new KafkaClient({ brokers: broker.bootstrap, clientId: 'bench-admin' });
   const passes: Pass[] = [];
   const unsupported: Record<string, Record<string, string>> = {};
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  // Written after every round (roundsDone < rounds marks a partial report) and at the end.
+  const writeReport = (roundsDone: number) => {
+    const rows = summarise(options.workloads, specs.map((s) => s.name), passes);
+    const settings: Record<string, Record<string, unknown>> = {};
+    for (const p of passes) if (p.result) (settings[p.client] ??= {})[p.result.mode] ??= p.result.settings;
+    const versions: Record<string, string> = {};
+    for (const p of passes) if (p.result) versions[p.client] ??= p.result.version;
+    const report = {
+      startedAt: started.toISOString(),
+      finishedAt: new Date().toISOString(),
+      roundsDone,
+      machine: machine(),
+      options: { ...options, workloads: options.workloads.map((w) => w.id), out: undefined },
+      broker: { kafka: kafkaVersion(), bootstrap: broker.bootstrap, startedForThisRun: !brokerGiven },
+      versions,
+      /** Whether each pass's acknowledged count was checked against the topic's end offsets (needs kcat). */
+      storedRecordsChecked: spawnSync('kcat', ['-V'], { stdio: 'ignore' }).status === 0,
+      excluded,
+      unsupported,
+      settings,
+      summary: rows,
+      passes,
+    };
+    mkdirSync(options.out, { recursive: true });
+    const json = JSON.stringify(report, null, 2) + '\n';
+    writeFileSync(join(options.out, 'latest.json'), json);
+    writeFileSync(join(options.out, `${stamp}.json`), json);
+    const m = machine();
+    const caption = `${started.toISOString().slice(0, 16)}Z, ${m.cpus} cores (${m.cpuModel}), ${options.records.toLocaleString('en-US')} records/pass, ${roundsDone} round(s)`;
+    writeFileSync(join(options.out, 'throughput.svg'), throughputSvg(rows, caption));
+    writeFileSync(join(options.out, 'latest.md'), `${caption}\n\n${markdownTable(rows)}\n`);
+    return rows;
+  };
   try {
     log(`bench: broker ${broker.bootstrap} (${brokerGiven ? 'KAFKA_BROKERS' : 'started for this run'})`);
     for (let round = 1; round <= options.rounds; round++) {
@@ -231,44 +265,17 @@ async function main(): Promise<void> {
           await admin.deleteTopics([topic]).catch((error) => log(`bench: could not delete ${topic}: ${String(error)}`));
         }
       }
+      if (round < options.rounds) writeReport(round);
     }
   } finally {
     await admin.close();
     await broker.stop();
   }
 
-  const rows = summarise(options.workloads, specs.map((s) => s.name), passes);
+  const rows = writeReport(options.rounds);
   const finished = new Date();
   log('');
   log(textTable(rows));
-  const settings: Record<string, Record<string, unknown>> = {};
-  for (const p of passes) if (p.result) (settings[p.client] ??= {})[p.result.mode] ??= p.result.settings;
-  const versions: Record<string, string> = {};
-  for (const p of passes) if (p.result) versions[p.client] ??= p.result.version;
-  const report = {
-    startedAt: started.toISOString(),
-    finishedAt: finished.toISOString(),
-    machine: machine(),
-    options: { ...options, workloads: options.workloads.map((w) => w.id), out: undefined },
-    broker: { kafka: kafkaVersion(), bootstrap: broker.bootstrap, startedForThisRun: !brokerGiven },
-    versions,
-    /** Whether each pass's acknowledged count was checked against the topic's end offsets (needs kcat). */
-    storedRecordsChecked: spawnSync('kcat', ['-V'], { stdio: 'ignore' }).status === 0,
-    excluded,
-    unsupported,
-    settings,
-    summary: rows,
-    passes,
-  };
-  mkdirSync(options.out, { recursive: true });
-  const stamp = started.toISOString().replace(/[:.]/g, '-');
-  const json = JSON.stringify(report, null, 2) + '\n';
-  writeFileSync(join(options.out, 'latest.json'), json);
-  writeFileSync(join(options.out, `${stamp}.json`), json);
-  const m = machine();
-  const caption = `${started.toISOString().slice(0, 16)}Z, ${m.cpus} cores (${m.cpuModel}), ${options.records.toLocaleString('en-US')} records/pass, ${options.rounds} round(s)`;
-  writeFileSync(join(options.out, 'throughput.svg'), throughputSvg(rows, caption));
-  writeFileSync(join(options.out, 'latest.md'), `${caption}\n\n${markdownTable(rows)}\n`);
   log('');
   for (const [name, why] of Object.entries(excluded)) log(`excluded ${name}: ${why}`);
   for (const [name, map] of Object.entries(unsupported)) log(`not run by ${name}: ${[...new Set(Object.values(map))].join('; ')}`);
