@@ -261,8 +261,11 @@ export class Connection {
       response = entry.api.decodeResponse(frame.subarray(header.bodyOffset), entry.version);
     } catch (error) {
       const failure = error instanceof KafkaRxError ? error : new ProtocolError(`undecodable ${entry.api.name} response: ${String(error)}`);
-      entry.reject(failure);
-      this.destroy(new ConnectionError(`connection to ${this.address} dropped after an undecodable response`, { broker: this.address, cause: failure }));
+      // The request's fate is as unknown as after a lost connection, and as worth another
+      // attempt: the caller gets the (retriable) ConnectionError, the ProtocolError as its cause.
+      const dropped = new ConnectionError(`connection to ${this.address} dropped after an undecodable ${entry.api.name} response: ${failure.message}`, { broker: this.address, cause: failure });
+      entry.reject(dropped);
+      this.destroy(dropped);
       return;
     }
     entry.resolve(response);

@@ -16,6 +16,7 @@ import { uniqueTopic } from '../support/topics.js';
 import { expectEveryMessageReportedOnce, expectPartitionOrder, Outcomes, produceLabelled, type Tally } from './outcomes.js';
 
 const PRODUCE = 0;
+const METADATA = 3;
 const PARTITIONS = 3;
 const REQUEST_TIMEOUT_MS = 1_500;
 
@@ -33,6 +34,7 @@ const faults: Fault[] = [
   { name: 'garbage bytes instead of a Produce response', inject: (p) => p.garbageNext({ apiKey: PRODUCE }) },
   { name: 'a Produce response with a wrong correlation id', inject: (p) => p.wrongCorrelationNext({ apiKey: PRODUCE }) },
   { name: 'a 2 GB size prefix instead of a Produce response', inject: (p) => p.hugeLengthNext({ apiKey: PRODUCE }) },
+  { name: 'a Produce response with a garbled body', inject: (p) => p.corruptNext({ apiKey: PRODUCE }) },
 ];
 
 describe('reliability: kafka-rx producer through the fault proxy to the real broker', function () {
@@ -116,6 +118,20 @@ describe('reliability: kafka-rx producer through the fault proxy to the real bro
       });
     }
   }
+
+  it('starts anyway when a Metadata response comes garbled or cut while the producer starts', async () => {
+    const topic = await newTopic('proxy-metadata');
+    proxy.corruptNext({ apiKey: METADATA });
+    proxy.cutNext({ direction: 'response', apiKey: METADATA });
+    const { producer, outcomes } = producerFor(topic, 'garbled and cut Metadata at start', { requiredAcks: -1 });
+    await produceLabelled(producer, outcomes, 100);
+    await producer.stop();
+    const { tally } = await readBack(topic, outcomes, producer);
+    expect(proxy.counters.faultsFired).to.equal(2);
+    expectEveryMessageReportedOnce(tally);
+    expect(tally.failed, JSON.stringify(tally.errorsByName)).to.equal(0);
+    expect(tally.duplicated).to.equal(0);
+  });
 
   it('delivers everything once the broker is reachable again after 2 s of refused connections (default reconnect backoff)', async () => {
     const topic = await newTopic('proxy-outage');

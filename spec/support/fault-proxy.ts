@@ -67,6 +67,11 @@ export interface FaultProxy {
   garbageNext(options?: FrameFilter): void;
   /** The next matching response reaches the client with a different correlation id. */
   wrongCorrelationNext(options?: FrameFilter): void;
+  /**
+   * The next matching response reaches the client with its correlation id intact and its body
+   * garbled (every byte after the response header's id inverted): a frame that decodes to nonsense.
+   */
+  corruptNext(options?: FrameFilter): void;
   /** Instead of the next matching response the client gets a 0x7FFFFFF0 size and a few bytes. */
   hugeLengthNext(options?: FrameFilter): void;
   /** Latency added to every frame in both directions; bytesPerSecond caps each direction of each connection. */
@@ -90,7 +95,7 @@ interface Pending {
 }
 
 interface OneShot {
-  kind: 'cut' | 'garbage' | 'wrongCorrelation' | 'huge';
+  kind: 'cut' | 'garbage' | 'wrongCorrelation' | 'huge' | 'corrupt';
   direction: Direction;
   apiKey?: number;
 }
@@ -228,6 +233,10 @@ class Proxy implements FaultProxy {
 
   garbageNext(options: FrameFilter = {}): void {
     this.oneShots.push({ kind: 'garbage', direction: 'request', apiKey: options.apiKey });
+  }
+
+  corruptNext(options: FrameFilter = {}): void {
+    this.oneShots.push({ kind: 'corrupt', direction: 'response', apiKey: options.apiKey });
   }
 
   wrongCorrelationNext(options: FrameFilter = {}): void {
@@ -387,6 +396,10 @@ class Link {
     } else if (fault?.kind === 'wrongCorrelation') {
       out = Buffer.from(out);
       out.writeInt32BE((correlationId ^ 0x5a5a5a5a) | 0, 4);
+      this.enqueue(this.toClient, { data: out, at: 0, response: true, answers }, 'down');
+    } else if (fault?.kind === 'corrupt') {
+      out = Buffer.from(out);
+      for (let i = 8; i < out.length; i++) out[i] = ~out[i] & 0xff;
       this.enqueue(this.toClient, { data: out, at: 0, response: true, answers }, 'down');
     } else if (fault?.kind === 'huge') {
       const huge = Buffer.alloc(12);
