@@ -1,46 +1,52 @@
 /**
  * CRC-32C (Castagnoli), which RecordBatch v2 uses over everything from its attributes to its end.
- * Slicing-by-8: eight 256-entry tables let the loop consume 8 bytes per step, several times faster
- * than a byte at a time; the CRC of a 1 MB batch is on the producer's hot path.
+ * Slicing-by-16: sixteen 256-entry tables, kept in one flat Int32Array, let the loop consume 16
+ * bytes per step. The CRC of every batch is on the producer's hot path; against slicing-by-8 this
+ * measured about 1.2-1.5x faster on Node 20 (medians of interleaved runs over 110 KB batches).
  */
 const POLY = 0x82f63b78;
-const TABLES: Int32Array[] = [];
+const T = new Int32Array(16 * 256);
 
 (function buildTables() {
-  const base = new Int32Array(256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
-    base[n] = c;
+    T[n] = c;
   }
-  TABLES.push(base);
-  for (let t = 1; t < 8; t++) {
-    const previous = TABLES[t - 1];
-    const table = new Int32Array(256);
-    for (let n = 0; n < 256; n++) table[n] = (previous[n] >>> 8) ^ base[previous[n] & 0xff];
-    TABLES.push(table);
+  // Table t gives the CRC contribution of a byte followed by t zero bytes.
+  for (let t = 1; t < 16; t++) {
+    for (let n = 0; n < 256; n++) {
+      const previous = T[(t - 1) * 256 + n];
+      T[t * 256 + n] = (previous >>> 8) ^ T[previous & 0xff];
+    }
   }
 })();
-
-const [T0, T1, T2, T3, T4, T5, T6, T7] = TABLES;
 
 /** CRC-32C of `data` (optionally continuing from a previous CRC), as an unsigned 32-bit number. */
 export function crc32c(data: Uint8Array, previous = 0): number {
   let crc = ~previous;
   let i = 0;
-  const end8 = data.length - 7;
-  for (; i < end8; i += 8) {
+  const end16 = data.length - 15;
+  for (; i < end16; i += 16) {
     const low = crc ^ (data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24));
     crc =
-      T7[low & 0xff] ^
-      T6[(low >>> 8) & 0xff] ^
-      T5[(low >>> 16) & 0xff] ^
-      T4[low >>> 24] ^
-      T3[data[i + 4]] ^
-      T2[data[i + 5]] ^
-      T1[data[i + 6]] ^
-      T0[data[i + 7]];
+      T[3840 + (low & 0xff)] ^
+      T[3584 + ((low >>> 8) & 0xff)] ^
+      T[3328 + ((low >>> 16) & 0xff)] ^
+      T[3072 + (low >>> 24)] ^
+      T[2816 + data[i + 4]] ^
+      T[2560 + data[i + 5]] ^
+      T[2304 + data[i + 6]] ^
+      T[2048 + data[i + 7]] ^
+      T[1792 + data[i + 8]] ^
+      T[1536 + data[i + 9]] ^
+      T[1280 + data[i + 10]] ^
+      T[1024 + data[i + 11]] ^
+      T[768 + data[i + 12]] ^
+      T[512 + data[i + 13]] ^
+      T[256 + data[i + 14]] ^
+      T[data[i + 15]];
   }
-  for (; i < data.length; i++) crc = T0[(crc ^ data[i]) & 0xff] ^ (crc >>> 8);
+  for (; i < data.length; i++) crc = T[(crc ^ data[i]) & 0xff] ^ (crc >>> 8);
   return ~crc >>> 0;
 }
