@@ -107,14 +107,23 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
         this.outcomes.failAll(() => failure);
       },
     });
-    this.ready = Promise.all([this.transport.partitionsOf(this.topic), this.idempotence?.start(), prepareCodec(this.options.compression)]).then(() => undefined);
-    this.ready.then(
+    this.ready = this.startUp();
+  }
+
+  /** Topic metadata, producer id and codec; a failure is reported to the produce() calls waiting for it. */
+  private startUp(): Promise<void> {
+    const ready = Promise.all([this.transport.partitionsOf(this.topic), this.idempotence?.start(), prepareCodec(this.options.compression)]).then(() => undefined);
+    ready.then(
       () => {
         this.isReady = true;
       },
-      // produce() reports a failed start itself; here it must not be an unhandled rejection.
-      () => undefined,
+      () => {
+        // The next produce() tries again: a cluster unreachable for a moment at start must not
+        // leave a producer that refuses every message for good.
+        if (this.ready === ready) this.ready = null;
+      },
     );
+    return ready;
   }
 
   /**
@@ -151,7 +160,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     }
     // The common case (metadata known, room in the queue) accepts the message synchronously:
     // no promise hop per message, and a produce() called before stop() is always accepted.
-    if (!this.isReady) return this.ready!.then(() => this.enqueue(value, key, timestamp, headers, partition, onReport));
+    if (!this.isReady) return (this.ready ??= this.startUp()).then(() => this.enqueue(value, key, timestamp, headers, partition, onReport));
     let partitions = this.transport.knownPartitionsOf(this.topic);
     if (partitions === undefined) {
       // The topic left the metadata cache (deleted, or a refresh failed): look it up again.

@@ -64,17 +64,25 @@ describe('reliability: bad input against the real broker', function () {
     await run('larger than max.message.bytes, idempotent', { 'max.message.bytes': '20000' }, { requiredAcks: -1, enableIdempotence: true }, 30_000);
   });
 
-  it('reports an unknown topic to each produce() call after the metadata retries, not a hang', async () => {
-    const producer = client.producer(uniqueTopic('never-created'), { lingerMs: 5 });
+  it('reports an unknown topic to each produce() call after the metadata retries, not a hang, and delivers once it exists', async () => {
+    const topic = uniqueTopic('not-yet-created');
+    const producer = client.producer(topic, { lingerMs: 5 });
+    const reports: unknown[] = [];
+    producer.deliveryReports$.subscribe((report) => reports.push(report));
     const started = Date.now();
     const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => producer.produce(Buffer.from(`m${i}`))));
     const elapsed = Date.now() - started;
     const errors = results.map((r) => (r.status === 'rejected' ? r.reason : null));
     for (const error of errors) expect(error).to.be.instanceOf(UnknownTopicOrPartitionError);
-    // And again once the lookup has failed: still one typed rejection per call.
-    const again = await Promise.allSettled([producer.produce(Buffer.from('late'))]);
-    expect(again[0].status === 'rejected' && again[0].reason).to.be.instanceOf(UnknownTopicOrPartitionError);
+    expect(reports, 'refused messages were never accepted, so they have no delivery report').to.have.length(0);
+    // Once the topic exists the same producer looks it up again and delivers.
+    await client.createTopics([{ name: topic, numPartitions: 1, replicationFactor: 1 }]);
+    await producer.produce(Buffer.from('after creation'));
     await producer.stop();
-    console.log(`      [unknown topic] 51 produce() calls rejected with UnknownTopicOrPartitionError after ${elapsed} ms of metadata retries`);
+    expect(reports).to.have.length(1);
+    expect((reports[0] as { error?: unknown }).error).to.equal(undefined);
+    const read = await consumeAll(topic, { count: 1, timeoutMs: 20_000 });
+    expect(read.map((r) => r.value!.toString())).to.deep.equal(['after creation']);
+    console.log(`      [unknown topic] 50 produce() calls rejected with UnknownTopicOrPartitionError after ${elapsed} ms of metadata retries; delivered once created`);
   });
 });

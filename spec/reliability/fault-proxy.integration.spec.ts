@@ -8,12 +8,12 @@
 // any other in flight on the dropped connection) means a second copy (at-least-once); those
 // copies are counted, and they must be zero, with every partition in order, with enableIdempotence.
 import { expect } from 'chai';
-import { KafkaClient, type Producer, type ProducerOptions } from '../../lib/index.js';
+import { ConnectionError, KafkaClient, type Producer, type ProducerOptions } from '../../lib/index.js';
 import { brokers } from '../support/broker.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { consumeAll } from '../support/kcat.js';
 import { uniqueTopic } from '../support/topics.js';
-import { expectEveryMessageReportedOnce, expectPartitionOrder, Outcomes, produceLabelled, type Tally } from './outcomes.js';
+import { expectEveryMessageReportedOnce, expectPartitionOrder, Outcomes, produceLabelled, valueOf, type Tally } from './outcomes.js';
 
 const PRODUCE = 0;
 const METADATA = 3;
@@ -154,6 +154,21 @@ describe('reliability: kafka-rx producer through the fault proxy to the real bro
     } finally {
       await own.close();
     }
+  });
+
+  it('a producer made while the broker is unreachable refuses produce() with a typed error, then delivers once it is back', async () => {
+    const topic = await newTopic('proxy-start-outage');
+    proxy.dropAll({ refuse: true });
+    const { producer, outcomes } = producerFor(topic, 'started during an outage', { requiredAcks: -1 });
+    const refused = await producer.produce(valueOf('refused', 0)).then(() => null, (error: unknown) => error);
+    expect(refused).to.be.instanceOf(ConnectionError);
+    proxy.reset();
+    await produceLabelled(producer, outcomes, 100);
+    await producer.stop();
+    const { tally } = await readBack(topic, outcomes, producer);
+    expectEveryMessageReportedOnce(tally);
+    expect(tally.failed, JSON.stringify(tally.errorsByName)).to.equal(0);
+    expect(tally.duplicated).to.equal(0);
   });
 
   it('fails every message once, typed, when responses never come (stalled for good)', async () => {
