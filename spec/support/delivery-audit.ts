@@ -114,9 +114,9 @@ export class DeliveryAudit {
   async verify(topic: string, bootstrap: string, timeoutMs = 120_000): Promise<AuditCounts> {
     const records = await consumeAll(topic, { bootstrap, timeoutMs, headers: false });
     const copies = new Uint8Array(this.count);
+    const placed = new Uint8Array(this.count);
     let foreign = 0;
     let orderViolations = 0;
-    let placementMismatches = 0;
     let lastPartition = -1;
     let lastId = -1;
     // consumeAll sorts by partition, then offset.
@@ -134,23 +134,25 @@ export class DeliveryAudit {
       }
       if (id < lastId) orderViolations++;
       lastId = id;
-      if (copies[id] === 1 && this.reports[id] > 0 && this.ackPartition[id] >= 0) {
-        // An acknowledgement of a retried duplicate carries no offset (-1): only the partition is checked.
-        const offset = this.ackOffset[id];
-        if (this.ackPartition[id] !== record.partition || (offset >= 0n && offset !== record.offset)) placementMismatches++;
-      }
+      // Where the acknowledgement said: any copy of the message may be the acknowledged one (a
+      // lost acknowledgement without idempotence writes it twice, the second copy acknowledged).
+      // An acknowledged retry of a duplicate carries no offset (-1): only the partition is checked.
+      const offset = this.ackOffset[id];
+      if (this.ackPartition[id] === record.partition && (offset < 0n || offset === record.offset)) placed[id] = 1;
     }
     let unreported = 0;
     let reportedTwice = 0;
     let lost = 0;
     let duplicated = 0;
     let failedButWritten = 0;
+    let placementMismatches = 0;
     for (let id = 0; id < this.produced; id++) {
       if (this.reports[id] === 0) unreported++;
       if (this.reports[id] > 1) reportedTwice++;
       if (copies[id] > 1) duplicated += copies[id] - 1;
       const acknowledged = this.ackPartition[id] >= 0;
       if (acknowledged && copies[id] === 0) lost++;
+      if (acknowledged && copies[id] > 0 && placed[id] === 0) placementMismatches++;
       if (this.reports[id] > 0 && !acknowledged && copies[id] > 0) failedButWritten++;
     }
     return {
