@@ -84,7 +84,8 @@ function printTable(rows: Row[]): void {
 async function main(): Promise<void> {
   await zstdReady();
   console.log(`kafka-rx codec benchmark: Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores visible (one used)`);
-  console.log(`${RECORDS_PER_BATCH} records per batch, null keys, median of ${REPEATS} runs of ${REPEAT_MS} ms after a warm-up\n`);
+  console.log(`${RECORDS_PER_BATCH} records per batch, null keys, median of ${REPEATS} runs of ${REPEAT_MS} ms after a warm-up`);
+  console.log('MB/s: uncompressed batch bytes (10^6) per second, for encode and decode alike; other load on the machine shows as a wide min..max\n');
 
   const rows: Row[] = [];
   for (const size of [100, 1024]) {
