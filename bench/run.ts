@@ -12,11 +12,13 @@ import type { DriverConfig, DriverResult } from './drivers/harness.js';
 import { throughputSvg } from './runner/chart.js';
 import { CLIENT_ALIASES, CLIENTS, ROOT, confluentBuilt, type ClientSpec } from './runner/clients.js';
 import { markdownTable, summarise, textTable, type Pass } from './runner/summary.js';
+import { BenchUsageError } from './runner/usage-error.js';
 import { parseWorkloads, type Workload } from './runner/workloads.js';
 
 const USAGE = `npm run bench -- [options]
   --quick                 small N, 4 workloads, 1 round (under two minutes; skips an unbuilt confluent)
-  --clients a,b,...       kafka-rx, kafkajs, platformatic, confluent, pykafka, java (default: all)
+  --clients a,b,...       kafka-rx, kafkajs, platformatic, confluent, pykafka, java (KafkaProducer),
+                          java-perf (Kafka's ProducerPerformance tool) (default: all)
   --workloads SPEC        default | quick | all | comma list of 100, 100-keyed, 100-all, 100-lz4, 1k,
                           1k-keyed-all-lz4 (size, then optional -keyed -all -lz4), latency, await-each
   --records N             records per pipelined pass (default 1000000; --quick 20000)
@@ -52,18 +54,18 @@ function parseArgs(argv: string[]): Options {
     }
     if (arg === '--quick') { quick = true; continue; }
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (!m) throw new Error(`unexpected argument "${arg}"\n${USAGE}`);
+    if (!m) throw new BenchUsageError(`unexpected argument "${arg}"\n${USAGE}`);
     const value = m[2] ?? argv[++i];
-    if (value === undefined) throw new Error(`--${m[1]} needs a value\n${USAGE}`);
+    if (value === undefined) throw new BenchUsageError(`--${m[1]} needs a value\n${USAGE}`);
     flags.set(m[1], value);
   }
   const known = new Set(['clients', 'workloads', 'records', 'rounds', 'warmup', 'rate', 'latency-seconds', 'await-records', 'out']);
-  for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown option --${k}\n${USAGE}`);
+  for (const k of flags.keys()) if (!known.has(k)) throw new BenchUsageError(`unknown option --${k}\n${USAGE}`);
   const int = (name: string, fallback: number, min = 1) => {
     const raw = flags.get(name);
     if (raw === undefined) return fallback;
     const n = Number(raw.replace(/_/g, ''));
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got "${raw}"`);
+    if (!Number.isInteger(n) || n < min) throw new BenchUsageError(`--${name} must be an integer >= ${min}, got "${raw}"`);
     return n;
   };
   const records = int('records', quick ? 20_000 : 1_000_000);
@@ -72,7 +74,7 @@ function parseArgs(argv: string[]): Options {
   if (flags.has('clients')) {
     clients = flags.get('clients')!.split(',').map((c) => {
       const name = CLIENT_ALIASES[c.trim()];
-      if (!name) throw new Error(`unknown client "${c}" (known: ${Object.keys(CLIENT_ALIASES).join(', ')})`);
+      if (!name) throw new BenchUsageError(`unknown client "${c}" (known: ${Object.keys(CLIENT_ALIASES).join(', ')})`);
       return name;
     });
   } else if (quick && !confluentBuilt()) {

@@ -1,6 +1,7 @@
 // The workloads: what is sent (size, keys), how it must be stored (acks, compression) and how it is
 // offered (pipelined, paced at a fixed rate for latency, or one at a time).
 import type { DriverConfig } from '../drivers/harness.js';
+import { BenchUsageError } from './usage-error.js';
 
 export interface Workload {
   /** e.g. `100B keyless acks=1 none`, `latency@50000/s 100B keyless acks=1 none`. */
@@ -79,7 +80,7 @@ export function parseWorkloads(spec: string, rate: number): Workload[] {
     if (name === 'latency') return latencyWorkloads(rate)[0];
     if (name === 'await-each') return latencyWorkloads(rate)[1];
     const m = /^(100|1k)(-keyed)?(-all)?(-lz4)?$/.exec(name);
-    if (!m) throw new Error(`unknown workload "${name}" (try 100, 100-keyed, 100-all, 100-lz4, 1k, 1k-keyed-all-lz4, latency, await-each, default, quick, all)`);
+    if (!m) throw new BenchUsageError(`unknown workload "${name}" (try 100, 100-keyed, 100-all, 100-lz4, 1k, 1k-keyed-all-lz4, latency, await-each, default, quick, all)`);
     return make({ mode: 'pipelined', size: m[1] === '1k' ? 1024 : 100, keyed: Boolean(m[2]), acks: m[3] ? -1 : 1, compression: m[4] ? 'lz4' : 'none' });
   });
 }
