@@ -99,9 +99,8 @@ function fellBehind(row: SummaryRow): boolean {
 
 export const TABLE_NOTES = [
   'records/s and MB/s (MiB of values per second): first send to last acknowledgement, median of the rounds.',
-  'vs kafka-rx: the client\'s records/s divided by kafka-rx\'s in the same round, median over rounds (> 1: faster than kafka-rx);',
-  '  on latency@ rows it is p99 latency divided by kafka-rx\'s (< 1: lower latency than kafka-rx).',
-  'p50/p99: produce-to-acknowledgement latency; latency@R/s rows offer R records/s, await-each rows send one at a time.',
+  'vs kafka-rx: the client\'s records/s divided by kafka-rx\'s in the same round, median over rounds (> 1: faster than kafka-rx); on latency@ rows, p99 latency divided by kafka-rx\'s (< 1: lower latency than kafka-rx).',
+  'p50/p99: produce-to-acknowledgement latency; latency@R/s rows offer R records/s, await-each rows send one record at a time.',
   '*: the client could not offer the rate (its sends fell behind), so its latencies are not at that rate.',
 ];
 
@@ -140,5 +139,5 @@ export function textTable(rows: SummaryRow[]): string {
 export function markdownTable(rows: SummaryRow[]): string {
   const out = [`| ${HEADER.join(' | ')} |`, `|${HEADER.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`];
   for (const row of rows) out.push(`| ${cells(row).join(' | ')} |`);
-  return [...out, '', ...TABLE_NOTES.map((n) => n.replace(/^ {2}/, ''))].join('\n');
+  return [...out, '', ...TABLE_NOTES.map((n) => `- ${n}`)].join('\n');
 }
