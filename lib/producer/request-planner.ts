@@ -152,9 +152,10 @@ function* chunkByUncompressedSize(list: PendingMessage[], limit: number, oversiz
   let bytes = RECORD_BATCH_OVERHEAD;
   for (let i = 0; i < list.length; i++) {
     const message = list[i];
-    // Offset and timestamp deltas are part of a record's size; with one record they are 0.
-    const alone = RECORD_BATCH_OVERHEAD + recordSize(message, 0, 0);
-    if (alone > limit) {
+    // A record is smallest alone (offset and timestamp deltas 0), so the exact size with this
+    // chunk's deltas settles the common case and the size alone is computed only near the limit.
+    const size = recordSize(message, chunk.length, message.timestamp - (chunk.length > 0 ? chunk[0].timestamp : message.timestamp));
+    if (RECORD_BATCH_OVERHEAD + size > limit && RECORD_BATCH_OVERHEAD + recordSize(message, 0, 0) > limit) {
       oversized.push(message);
       continue;
     }
@@ -165,7 +166,6 @@ function* chunkByUncompressedSize(list: PendingMessage[], limit: number, oversiz
       bytes = RECORD_BATCH_OVERHEAD;
       continue;
     }
-    const size = recordSize(message, chunk.length, message.timestamp - (chunk[0]?.timestamp ?? message.timestamp));
     if (chunk.length > 0 && bytes + size > limit) {
       yield chunk;
       chunk = [];

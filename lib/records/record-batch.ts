@@ -48,12 +48,14 @@ const ATTRIBUTES_OFFSET = 21;
 
 /** Size of the zig-zag varint of a value in the safe-integer range. */
 function varintSize(value: number): number {
-  let zigzag = value >= 0 ? value * 2 : -value * 2 - 1;
-  let size = 1;
-  while (zigzag >= 128) {
-    zigzag = Math.floor(zigzag / 128);
-    size++;
-  }
+  const zigzag = value >= 0 ? value * 2 : -value * 2 - 1;
+  // Comparisons, not a division loop: this runs several times per record.
+  if (zigzag < 0x80) return 1;
+  if (zigzag < 0x4000) return 2;
+  if (zigzag < 0x200000) return 3;
+  if (zigzag < 0x10000000) return 4;
+  let size = 5;
+  for (let rest = Math.floor(zigzag / 0x800000000); rest > 0; rest = Math.floor(rest / 128)) size++;
   return size;
 }
 
