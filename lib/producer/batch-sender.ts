@@ -8,6 +8,7 @@ import {
   kafkaErrorFor,
 } from '../errors.js';
 import type { ProduceResponse } from '../protocol/produce.js';
+import type { BrokerQueues } from './broker-queues.js';
 import type { DeliveryOutcomes } from './delivery-reports.js';
 import type { IdempotentState, SealedBatch } from './idempotence.js';
 import type { PendingMessage } from './message.js';
@@ -26,6 +27,8 @@ export interface SenderContext {
   readonly idempotence: IdempotentState | null;
   /** Hands messages whose partition now has another leader back to the pipeline. */
   reroute(messages: PendingMessage[]): void;
+  /** The per-broker queue bound; parked messages keep their place in it. */
+  readonly queues?: BrokerQueues;
 }
 
 /** Thrown inside one attempt to make retry() schedule the next; carries what is still unsent. */
@@ -133,19 +136,13 @@ function routeAndExpire(context: SenderContext, broker: number, messages: Pendin
  * unless the older batch is part of this very attempt.
  */
 const heldBehindOlder = new WeakSet<SealedBatch>();
-const waitingForOlder = new WeakSet<PendingMessage>();
 
 function releaseHeldBack(context: SenderContext, messages: PendingMessage[]): PendingMessage[] {
   const sequences = context.idempotence!.sequences;
   let here: Set<SealedBatch> | null = null;
-  // Sealed batches held behind an older batch, and unsealed messages waiting for an older message.
-  let released: Set<SealedBatch | PendingMessage> | null = null;
+  let released: Set<SealedBatch> | null = null;
   for (const message of messages) {
     const sealed = message.sealed;
-    if (sealed === null && waitingForOlder.has(message)) {
-      (released ??= new Set()).add(message);
-      continue;
-    }
     if (sealed === null || !heldBehindOlder.has(sealed) || released?.has(sealed)) continue;
     if (here === null) {
       here = new Set();
@@ -157,13 +154,63 @@ function releaseHeldBack(context: SenderContext, messages: PendingMessage[]): Pe
   if (released === null) return messages;
   const stay: PendingMessage[] = [];
   const back: PendingMessage[] = [];
-  for (const message of messages) (released.has(message) || (message.sealed !== null && released.has(message.sealed)) ? back : stay).push(message);
-  for (const message of back) {
-    waitingForOlder.delete(message);
-    if (message.sealed !== null) heldBehindOlder.delete(message.sealed);
-  }
+  for (const message of messages) (message.sealed !== null && released.has(message.sealed) ? back : stay).push(message);
+  for (const sealed of released) heldBehindOlder.delete(sealed);
   context.reroute(back);
   return stay;
+}
+
+/**
+ * Unsealed messages that must wait for an older message of their partition (re-routed from a
+ * failed leader, still on its way) are parked here, per partition, holding no request slot but
+ * keeping their place in their broker's queue bound. Once the partition's oldest unsealed message
+ * is itself parked (the older ones took their sequence numbers, or their outcome), the whole lot
+ * goes back to the pipeline in accept order, so the next plan seals it in one go. Cycling them
+ * through the pipeline instead shuffled them into small pieces: each plan could seal only the
+ * piece that came next, and a failover's backlog took minutes (deliveryTimeoutMs) to drain.
+ */
+const parkedBy = new WeakMap<IdempotentState, Map<number, PendingMessage[]>>();
+const parked = new WeakSet<PendingMessage>();
+
+function park(context: SenderContext, messages: PendingMessage[]): void {
+  const state = context.idempotence!;
+  let lots = parkedBy.get(state);
+  if (lots === undefined) parkedBy.set(state, (lots = new Map()));
+  for (const message of messages) {
+    let lot = lots.get(message.partition);
+    if (lot === undefined) {
+      lots.set(message.partition, (lot = []));
+      patrol(context, lots, message.partition);
+    }
+    lot.push(message);
+    parked.add(message);
+    context.queues?.add(message.broker, 1);
+  }
+}
+
+/** Releases a partition's lot once its oldest unsealed message is parked (or none is left). */
+function releaseParked(context: SenderContext, lots: Map<number, PendingMessage[]>, partition: number): void {
+  const lot = lots.get(partition);
+  if (lot === undefined) return;
+  const head = context.idempotence!.sequences.headOf(partition);
+  if (head !== undefined && !parked.has(head)) return;
+  lots.delete(partition);
+  const live: PendingMessage[] = [];
+  for (const message of lot) {
+    parked.delete(message);
+    context.queues?.remove(message.broker, 1);
+    if (!message.settled) live.push(message);
+  }
+  live.sort((a, b) => a.ordinal - b.ordinal);
+  if (live.length > 0) context.reroute(live);
+}
+
+/** The older message may leave without a plan (it expired): a lot is looked at again regularly. */
+function patrol(context: SenderContext, lots: Map<number, PendingMessage[]>, partition: number): void {
+  context.options.scheduler.schedule(() => {
+    releaseParked(context, lots, partition);
+    if (lots.has(partition)) patrol(context, lots, partition);
+  }, Math.max(context.options.retryBackoffMs, 10));
 }
 
 interface TransmitFailures {
@@ -202,10 +249,12 @@ async function transmit(context: SenderContext, broker: number, messages: Pendin
     maxRequestSize: options.maxRequestSize,
     idempotence: context.idempotence === null ? undefined : context.idempotence,
   });
-  // Messages behind an older one of their partition: tried again after the backoff, uncounted,
-  // and then handed back to the pipeline so they hold no request slot the older one needs.
-  for (const message of plan.waiting) waitingForOlder.add(message);
-  failures.messages.push(...plan.waiting);
+  if (context.idempotence !== null) {
+    if (plan.waiting.length > 0) park(context, plan.waiting);
+    // This plan may have sealed what a lot waited for.
+    const lots = parkedBy.get(context.idempotence);
+    if (lots !== undefined) for (const partition of [...lots.keys()]) releaseParked(context, lots, partition);
+  }
   for (const message of plan.oversized) {
     outcomes.settle(message, new MessageSizeTooLargeError(`the message alone makes a Produce request larger than maxRequestSize (${options.maxRequestSize} bytes)`));
   }

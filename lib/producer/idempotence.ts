@@ -48,11 +48,20 @@ export class PartitionSequences {
     queue.list.push(message);
   }
 
+  /** The partition's oldest accepted message without sequence numbers or an outcome. */
+  headOf(partition: number): PendingMessage | undefined {
+    const queue = this.accepted.get(partition);
+    if (queue === undefined) return undefined;
+    const { list } = queue;
+    while (queue.head < list.length && (list[queue.head].sealed !== null || list[queue.head].settled)) queue.head++;
+    return list[queue.head];
+  }
+
   /**
    * Of a partition's unsealed messages, those that may take sequence numbers now, in accept order:
    * a message may once every older message of its partition has them (or its outcome). A message
    * re-routed from a failed leader arrives after newer ones went straight to the new leader; sealing
-   * those first would write the partition out of order.
+   * those first would write the partition out of order. The others are parked by the sender.
    */
   sealable(partition: number, fresh: PendingMessage[]): { now: PendingMessage[]; later: PendingMessage[] } {
     const queue = this.accepted.get(partition);
