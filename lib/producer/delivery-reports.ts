@@ -1,7 +1,8 @@
-import { Subject, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { ConfigError, type KafkaRxError } from '../errors.js';
 import type { SealedBatch } from './idempotence.js';
 import type { DeliveryReport, PendingMessage } from './message.js';
+import { ReportStream } from './report-stream.js';
 
 interface Waiter<T> {
   resolve: (value: T) => void;
@@ -15,8 +16,8 @@ interface Waiter<T> {
  * pending any more.
  */
 export class DeliveryOutcomes {
-  private readonly reports = new Subject<DeliveryReport>();
-  readonly reports$: Observable<DeliveryReport> = this.reports.asObservable();
+  private readonly reports = new ReportStream<DeliveryReport>();
+  readonly reports$: Observable<DeliveryReport> = this.reports.observable;
   // Pending messages form an intrusive doubly linked list through the messages themselves:
   // O(1) to add and remove with no hashing and no allocation, which a Set of 100,000s is not.
   private head: PendingMessage | null = null;

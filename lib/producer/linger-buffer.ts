@@ -3,8 +3,10 @@ import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, 
 export interface LingerBufferConfig<T> {
   /** Longest a value waits in the buffer, counted from the first value of the batch. */
   lingerMs: number;
-  /** The batch leaves as soon as it holds this many values. */
+  /** The batch leaves as soon as it holds this many values (or this much of countOf). */
   maxCount: number;
+  /** How many items a value stands for (e.g. a chunk of messages); 1 each by default. */
+  countOf?: (value: T) => number;
   /** Optional byte budget: the batch also leaves once the summed sizes reach it. */
   maxBytes?: number;
   sizeOf?: (value: T) => number;
@@ -24,10 +26,11 @@ export interface LingerBufferConfig<T> {
  * ```
  */
 export function lingerBuffer<T>(config: LingerBufferConfig<T>): OperatorFunction<T, T[]> {
-  const { lingerMs, maxCount, maxBytes = Infinity, sizeOf, flush$, scheduler = asyncScheduler } = config;
+  const { lingerMs, maxCount, countOf, maxBytes = Infinity, sizeOf, flush$, scheduler = asyncScheduler } = config;
   return (source) =>
     new Observable<T[]>((subscriber) => {
       let buffer: T[] = [];
+      let count = 0;
       let bytes = 0;
       let timer: Subscription | null = null;
 
@@ -39,6 +42,7 @@ export function lingerBuffer<T>(config: LingerBufferConfig<T>): OperatorFunction
         if (buffer.length === 0) return;
         const batch = buffer;
         buffer = [];
+        count = 0;
         bytes = 0;
         subscriber.next(batch);
       };
@@ -47,8 +51,9 @@ export function lingerBuffer<T>(config: LingerBufferConfig<T>): OperatorFunction
       const sourceSubscription = source.subscribe({
         next(value) {
           buffer.push(value);
+          count += countOf === undefined ? 1 : countOf(value);
           if (sizeOf !== undefined) bytes += sizeOf(value);
-          if (buffer.length >= maxCount || bytes >= maxBytes) {
+          if (count >= maxCount || bytes >= maxBytes) {
             emit();
           } else if (timer === null) {
             timer = scheduler.schedule(emit, lingerMs);

@@ -15,27 +15,33 @@ export interface PipelineContext extends SenderContext {
  * broker of their partition, each group is batched by count, bytes and linger time, and each batch
  * is sent with retries, a bounded number of requests in flight per broker.
  *
+ * Messages travel in chunks (all of one broker): produce() stages what one synchronous burst
+ * accepts and pushes it as one emission, so the Subject, groupBy and the buffer do their work per
+ * chunk rather than per message; the linger buffer still counts messages.
+ *
  * A group lives until stop() (queueEmptyTimeoutMs 0), until it has been idle for
  * queueEmptyTimeoutMs after its last batch left (> 0), or only while it holds messages (-1).
  */
-export function producerPipeline(messages$: Observable<PendingMessage>, context: PipelineContext): Observable<never> {
+export function producerPipeline(chunks$: Observable<PendingMessage[]>, context: PipelineContext): Observable<never> {
   const { options, queues } = context;
   const idle = options.queueEmptyTimeoutMs;
-  return messages$.pipe(
-    groupBy((message) => message.broker, {
+  return chunks$.pipe(
+    groupBy((chunk) => chunk[0].broker, {
       duration: idle === 0 ? () => NEVER : (group$) => group$.pipe(debounceTime(options.lingerMs + Math.max(idle, 0), options.scheduler)),
     }),
     mergeMap((group$) =>
       group$.pipe(
-        lingerBuffer<PendingMessage>({
+        lingerBuffer<PendingMessage[]>({
           lingerMs: options.lingerMs,
           maxCount: options.minQueuedMessages,
+          countOf: (chunk) => chunk.length,
           maxBytes: options.maxRequestSize,
-          sizeOf: (message) => message.size,
+          sizeOf: chunkBytes,
           flush$: context.flush$,
           scheduler: options.scheduler,
         }),
-        mergeMap((batch) => {
+        mergeMap((chunks) => {
+          const batch = chunks.length === 1 ? chunks[0] : ([] as PendingMessage[]).concat(...chunks);
           // Leaving the queue only when a request slot is free keeps maxQueuedMessages a real bound.
           queues.remove(group$.key, batch.length);
           return sendBatch(context, group$.key, batch);
@@ -43,4 +49,10 @@ export function producerPipeline(messages$: Observable<PendingMessage>, context:
       ),
     ),
   ) as Observable<never>;
+}
+
+function chunkBytes(chunk: readonly PendingMessage[]): number {
+  let bytes = 0;
+  for (let i = 0; i < chunk.length; i++) bytes += chunk[i].size;
+  return bytes;
 }

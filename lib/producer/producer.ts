@@ -1,4 +1,4 @@
-import { BehaviorSubject, interval, map, Subject, type Observable, type Subscription } from 'rxjs';
+import { asyncScheduler, BehaviorSubject, interval, map, Subject, type Observable, type Subscription } from 'rxjs';
 import { KafkaRxError, ProducerStoppedError, QueueFullError, DeliveryTimeoutError, RecordTypeError } from '../errors.js';
 import { prepareCodec } from '../records/index.js';
 import { BrokerQueues } from './broker-queues.js';
@@ -24,6 +24,9 @@ export interface ProduceOptions<K = unknown> {
 }
 
 type State = 'idle' | 'running' | 'stopping' | 'stopped';
+
+/** Most messages staged before they are pushed without waiting for the end of the burst. */
+const STAGE_LIMIT = 512;
 
 const recordFormKeys = new Set(['key', 'timestamp', 'headers', 'partition']);
 
@@ -51,7 +54,14 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   private readonly queues: BrokerQueues;
   private readonly stats = new ProducerStats();
   private readonly partition: PartitionFunction;
-  private input: Subject<PendingMessage> | null = null;
+  private input: Subject<PendingMessage[]> | null = null;
+  /** Messages accepted in the current synchronous burst, pushed into the pipeline as one chunk. */
+  private staged: PendingMessage[] = [];
+  private stageScheduled = false;
+  private readonly releaseLater = (): void => {
+    this.stageScheduled = false;
+    this.releaseStaged();
+  };
   private readonly flush$ = new Subject<void>();
   private pipeline: Subscription | null = null;
   private ready: Promise<void> | null = null;
@@ -88,7 +98,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     if (this.state === 'running') return;
     if (this.state !== 'idle') throw new ProducerStoppedError('a stopped producer cannot be started again; create a new one');
     this.state = 'running';
-    const input = new Subject<PendingMessage>();
+    const input = new Subject<PendingMessage[]>();
     this.input = input;
     this.pipeline = producerPipeline(input, {
       topic: this.topic,
@@ -201,11 +211,13 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     const headers = normaliseHeaders(rawHeaders);
     if (explicitPartition !== undefined && !Number.isInteger(explicitPartition)) throw new RecordTypeError('partition', 'an integer partition id', explicitPartition);
     const partition = checkedPartition(explicitPartition !== undefined ? explicitPartition : this.partition(keyBytes, partitions), partitions);
-    const time = timestamp === undefined ? Date.now() : toMillis(timestamp);
+    const now = Date.now();
+    const time = timestamp === undefined ? now : toMillis(timestamp);
     const size = (valueBytes?.length ?? 0) + (keyBytes?.length ?? 0) + headerBytes(headers) + 24;
     const message = new PendingMessage<V, K>(
       this.topic, partition, time, valueBytes, keyBytes, headers, value, key ?? undefined,
-      this.options.scheduler.now() + this.options.deliveryTimeoutMs, size,
+      // asyncScheduler's clock is Date.now(): read it once per message, not twice.
+      (this.options.scheduler === asyncScheduler ? now : this.options.scheduler.now()) + this.options.deliveryTimeoutMs, size,
     );
     message.broker = this.transport.leaderOf(this.topic, partition);
     return message;
@@ -238,12 +250,55 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     this.outcomes.track(message as PendingMessage);
     this.idempotence?.sequences.accept(message as PendingMessage);
     this.stats.produced++;
-    this.input!.next(message as PendingMessage);
+    this.stage(message as PendingMessage);
     return settled ?? Promise.resolve(message);
+  }
+
+  private stage(message: PendingMessage): void {
+    const staged = this.staged;
+    staged.push(message);
+    if (staged.length >= STAGE_LIMIT) {
+      this.releaseStaged();
+    } else if (!this.stageScheduled) {
+      this.stageScheduled = true;
+      queueMicrotask(this.releaseLater);
+    }
+  }
+
+  /** Pushes the staged messages into the pipeline, one chunk per leader broker. */
+  private releaseStaged(): void {
+    const staged = this.staged;
+    if (staged.length === 0) return;
+    this.staged = [];
+    this.push(staged);
+  }
+
+  private push(messages: PendingMessage[]): void {
+    const input = this.input;
+    if (input === null) {
+      // After stop() there is no pipeline to join: stop() has settled these already.
+      for (const message of messages) this.queues.remove(message.broker, 1);
+      return;
+    }
+    const broker = messages[0].broker;
+    let oneBroker = true;
+    for (let i = 1; i < messages.length && oneBroker; i++) oneBroker = messages[i].broker === broker;
+    if (oneBroker) {
+      input.next(messages);
+      return;
+    }
+    const byBroker = new Map<number, PendingMessage[]>();
+    for (const message of messages) {
+      const chunk = byBroker.get(message.broker);
+      if (chunk === undefined) byBroker.set(message.broker, [message]);
+      else chunk.push(message);
+    }
+    for (const chunk of byBroker.values()) input.next(chunk);
   }
 
   /** Sends everything queued now and resolves when every message produced so far has its outcome. */
   async flush(): Promise<void> {
+    this.releaseStaged();
     this.flush$.next();
     await this.outcomes.whenIdle();
   }
@@ -312,6 +367,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     await this.ready?.catch(() => undefined);
     this.state = 'stopping';
     this.queues.rejectWaiters(new ProducerStoppedError('the producer stopped while produce() waited for room'));
+    this.releaseStaged();
     this.flush$.next();
     const idle = this.outcomes.whenIdle();
     const limit = this.options.pendingTimeoutMs;
@@ -348,17 +404,13 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   }
 
   private reroute(messages: PendingMessage[]): void {
-    const input = this.input;
+    if (messages.length === 0) return;
     for (const message of messages) {
       const leader = this.transport.leaderOf(this.topic, message.partition);
       message.broker = leader;
       this.queues.add(leader, 1);
-      if (input !== null) input.next(message);
     }
-    if (input === null) {
-      // After stop() there is no pipeline to rejoin: stop() has settled them already.
-      for (const message of messages) this.queues.remove(message.broker, 1);
-    }
+    this.push(messages);
     // While stopping nothing waits out a linger, re-routed messages included.
     if (this.state === 'stopping') this.flush$.next();
   }

@@ -56,6 +56,17 @@ describe('lingerBuffer (virtual time)', () => {
     });
   });
 
+  it('counts chunks by what they hold when countOf is given (the producer passes chunks of messages)', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const source = cold('-a-b-c-d-|', { a: [1, 2], b: [3], c: [4, 5, 6], d: [7] });
+      expectObservable(source.pipe(lingerBuffer<number[]>({ lingerMs: 20, maxCount: 3, countOf: (chunk) => chunk.length, scheduler }))).toBe('---x-y---(z|)', {
+        x: [[1, 2], [3]],
+        y: [[4, 5, 6]],
+        z: [[7]],
+      });
+    });
+  });
+
   it('flushes on demand, and an empty flush sends nothing', () => {
     scheduler.run(({ cold, hot, expectObservable }) => {
       const source = cold('-a-b-----c---|');
