@@ -22,8 +22,11 @@ const T = new Int32Array(16 * 256);
   }
 })();
 
-/** CRC-32C of `data` (optionally continuing from a previous CRC), as an unsigned 32-bit number. */
-export function crc32c(data: Uint8Array, previous = 0): number {
+/**
+ * CRC-32C in JavaScript: always there, and the reference the native one is checked against.
+ * `previous` continues from an earlier CRC; the result is an unsigned 32-bit number.
+ */
+export function crc32cPortable(data: Uint8Array, previous = 0): number {
   let crc = ~previous;
   let i = 0;
   const end16 = data.length - 15;
@@ -50,3 +53,41 @@ export function crc32c(data: Uint8Array, previous = 0): number {
   for (; i < data.length; i++) crc = T[(crc ^ data[i]) & 0xff] ^ (crc >>> 8);
   return ~crc >>> 0;
 }
+
+type Crc32c = (data: Uint8Array, previous?: number) => number;
+
+let implementation: Crc32c = crc32cPortable;
+let implementationName: 'native' | 'portable' = 'portable';
+
+/** CRC-32C of `data` (optionally continuing from a previous CRC), as an unsigned 32-bit number. */
+export function crc32c(data: Uint8Array, previous = 0): number {
+  return implementation(data, previous);
+}
+
+/** Which implementation crc32c() runs: the native one once it has loaded, else JavaScript. */
+export function crc32cImplementation(): 'native' | 'portable' {
+  return implementationName;
+}
+
+const CHECK_INPUT = Buffer.from('123456789');
+const CHECK_VALUE = 0xe3069283;
+
+/**
+ * The optional dependency @node-rs/crc32 ships CRC-32C prebuilt for each platform inside npm
+ * packages (nothing is downloaded or compiled at install): about 6-10x the JavaScript speed on
+ * batch-sized input, which is most of a 1 KiB record's checksum cost. Where it is missing, or
+ * does not give the check value, the JavaScript implementation stays. Loading is asynchronous
+ * (the one form that works from both the CommonJS and the ES module build); prepareCodec()
+ * awaits it, so a producer's first batch already uses it.
+ */
+export const crc32cReady: Promise<'native' | 'portable'> = import('@node-rs/crc32').then(
+  (module) => {
+    const loaded = module as unknown as { crc32c?: Crc32c; default?: { crc32c?: Crc32c } };
+    const native = loaded.crc32c ?? loaded.default?.crc32c;
+    if (typeof native !== 'function' || native(CHECK_INPUT, 0) >>> 0 !== CHECK_VALUE) return implementationName;
+    implementation = (data, previous = 0) => native(data, previous) >>> 0;
+    implementationName = 'native';
+    return implementationName;
+  },
+  () => implementationName,
+);

@@ -1,3 +1,4 @@
+import { crc32cReady } from '../crc32c.js';
 import type { Codec } from './codec.js';
 import { gzip } from './gzip.js';
 import { lz4 } from './lz4.js';
@@ -18,5 +19,6 @@ export function codecById(id: number): Codec | undefined {
 
 /** Makes the codec usable (zstd loads its WebAssembly once). */
 export async function prepareCodec(compression: Compression): Promise<void> {
+  await crc32cReady;
   if (compression === 'zstd') await zstdReady();
 }
