@@ -8,24 +8,32 @@
 export class Writer {
   private buf: Buffer;
   private pos = 0;
+  /**
+   * Where the current piece starts. Offsets, lengths and views are relative to it; claim() ends a
+   * piece and starts the next after it, so one buffer serves many pieces handed out as views.
+   */
+  private base = 0;
 
-  constructor(initialSize = 1024) {
+  constructor(private readonly initialSize = 1024) {
     this.buf = Buffer.allocUnsafe(initialSize);
   }
 
   get length(): number {
-    return this.pos;
+    return this.pos - this.base;
   }
 
   /** Makes room for n more bytes. */
   ensure(n: number): void {
-    const needed = this.pos + n;
-    if (needed <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    if (this.pos + n <= this.buf.length) return;
+    // Only the current piece moves: earlier claimed pieces stay where they are, in the old buffer.
+    const needed = this.pos - this.base + n;
+    let size = Math.max(this.base > 0 ? this.initialSize : this.buf.length * 2, 1);
     while (size < needed) size *= 2;
     const grown = Buffer.allocUnsafe(size);
-    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf.copy(grown, 0, this.base, this.pos);
     this.buf = grown;
+    this.pos -= this.base;
+    this.base = 0;
   }
 
   int8(value: number): this {
@@ -194,32 +202,43 @@ export class Writer {
 
   /** Writes a placeholder INT32 and returns its position, to be patched once the value is known. */
   reserveInt32(): number {
-    const at = this.pos;
+    const at = this.pos - this.base;
     this.int32(0);
     return at;
   }
 
   patchInt32(at: number, value: number): void {
-    this.buf.writeInt32BE(value, at);
+    this.buf.writeInt32BE(value, this.base + at);
   }
 
   patchUInt32(at: number, value: number): void {
-    this.buf.writeUInt32BE(value >>> 0, at);
+    this.buf.writeUInt32BE(value >>> 0, this.base + at);
   }
 
   /** A view of bytes written so far from `start` (no copy; valid until the next write). */
-  view(start = 0, end = this.pos): Buffer {
-    return this.buf.subarray(start, end);
+  view(start = 0, end = this.length): Buffer {
+    return this.buf.subarray(this.base + start, this.base + end);
   }
 
   /** The encoded bytes, copied into a buffer of exactly the written length. */
   toBuffer(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.pos));
+    return Buffer.from(this.view());
   }
 
-  /** Forgets what was written, keeping the allocation for reuse. */
+  /**
+   * Hands out what was written as a view (no copy) that later writes never touch, and starts the
+   * next piece right after it. Many pieces share one allocation, which stays alive while any of
+   * them does: for pieces that are kept a while and then dropped together (record batches in flight).
+   */
+  claim(): Buffer {
+    const piece = this.buf.subarray(this.base, this.pos);
+    this.base = this.pos;
+    return piece;
+  }
+
+  /** Forgets what was written since the last claim(), keeping the allocation for reuse. */
   reset(): this {
-    this.pos = 0;
+    this.pos = this.base;
     return this;
   }
 }

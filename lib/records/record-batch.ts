@@ -88,7 +88,8 @@ export function recordSize(record: BatchRecord, offsetDelta: number, timestampDe
   return varintSize(body) + body;
 }
 
-// Encoding is synchronous, so one scratch writer per kind serves every batch without reallocating.
+// Encoding is synchronous, so one writer per kind serves every batch. Finished batches are claimed
+// from batchWriter as views of its current slab, not copied out; a new slab starts when one is full.
 const batchWriter = new Writer(1 << 20);
 const recordsWriter = new Writer(1 << 20);
 
@@ -145,7 +146,7 @@ export function encodeRecordBatch(records: readonly BatchRecord[], options: Reco
   }
   writer.patchInt32(LENGTH_OFFSET, writer.length - 12);
   writer.patchUInt32(CRC_OFFSET, crc32c(writer.view(ATTRIBUTES_OFFSET)));
-  return writer.toBuffer();
+  return writer.claim();
 }
 
 export interface DecodedRecord {
