@@ -156,6 +156,14 @@ async function freshTopic(admin: KafkaClient, prefix: string): Promise<string> {
   }
 }
 
+/** The commit measured, and whether lib/ or operators/ differed from it when the run started. */
+function sourceState(): { commit: string; uncommittedLibChanges: boolean } | null {
+  const head = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  if (head.status !== 0) return null;
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'lib', 'operators'], { cwd: ROOT, encoding: 'utf8' });
+  return { commit: head.stdout.trim(), uncommittedLibChanges: dirty.stdout.trim() !== '' };
+}
+
 function kafkaVersion(): string {
   return /^KAFKA_VERSION=(\S+)/m.exec(readFileSync(join(ROOT, 'scripts', 'kafka'), 'utf8'))?.[1] ?? 'unknown';
 }
@@ -178,6 +186,7 @@ async function main(): Promise<void> {
   const log = (line: string) => console.log(line);
   log(`bench: ${options.clients.join(', ')}; ${options.workloads.length} workloads; ${options.records.toLocaleString('en-US')} records per pipelined pass; ${options.rounds} round(s)`);
 
+  const source = sourceState();
   const excluded: Record<string, string> = {};
   const specs: ClientSpec[] = [];
   for (const name of options.clients) {
@@ -209,6 +218,7 @@ async function main(): Promise<void> {
       startedAt: started.toISOString(),
       finishedAt: new Date().toISOString(),
       roundsDone,
+      source,
       machine: machine(),
       options: { ...options, workloads: options.workloads.map((w) => w.id), out: undefined },
       broker: { kafka: kafkaVersion(), bootstrap: broker.bootstrap, startedForThisRun: !brokerGiven },
