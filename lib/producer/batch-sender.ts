@@ -191,7 +191,7 @@ function park(context: SenderContext, messages: PendingMessage[]): void {
 /** Releases a partition's lot once its oldest unsealed message is parked (or none is left). */
 function releaseParked(context: SenderContext, lots: Map<number, PendingMessage[]>, partition: number): void {
   const lot = lots.get(partition);
-  if (lot === undefined) return;
+  if (lot === undefined || context.idempotence!.sequences.isProbing(partition)) return;
   const head = context.idempotence!.sequences.headOf(partition);
   if (head !== undefined && !parked.has(head)) return;
   lots.delete(partition);
@@ -283,6 +283,11 @@ async function transmit(context: SenderContext, broker: number, messages: Pendin
       settleFromResponse(context, planned, response, retryLater);
     }),
   );
+  if (context.idempotence !== null) {
+    // An acknowledged first batch lets the rest of its partition go.
+    const lots = parkedBy.get(context.idempotence);
+    if (lots !== undefined) for (const partition of [...lots.keys()]) releaseParked(context, lots, partition);
+  }
   return failures;
 }
 

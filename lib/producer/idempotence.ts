@@ -39,6 +39,31 @@ export class PartitionSequences {
   private readonly open = new Map<number, SealedBatch[]>();
   /** Per partition, accepted messages in accept order; those before head are sealed or settled. */
   private readonly accepted = new Map<number, { list: PendingMessage[]; head: number; next: number }>();
+  /**
+   * Partitions where the broker has acknowledged a batch of the current producer id. A broker takes
+   * any first sequence from an id it does not know yet, so until then only one batch of a
+   * partition is open at a time: were the first one lost and a later one written, the partition
+   * would be out of order for good.
+   */
+  private readonly confirmed = new Set<number>();
+
+  confirm(partition: number): void {
+    this.confirmed.add(partition);
+  }
+
+  isConfirmed(partition: number): boolean {
+    return this.confirmed.has(partition);
+  }
+
+  /** A new producer id: no broker knows it yet. */
+  forgetConfirmations(): void {
+    this.confirmed.clear();
+  }
+
+  /** True while the partition's first batch under this producer id waits for its answer. */
+  isProbing(partition: number): boolean {
+    return !this.confirmed.has(partition) && this.open.has(partition);
+  }
 
   /** Records a message's place in its partition's accept order (produce()). */
   accept(message: PendingMessage): void {
@@ -64,6 +89,7 @@ export class PartitionSequences {
    * those first would write the partition out of order. The others are parked by the sender.
    */
   sealable(partition: number, fresh: PendingMessage[]): { now: PendingMessage[]; later: PendingMessage[] } {
+    if (this.isProbing(partition)) return { now: [], later: fresh };
     const queue = this.accepted.get(partition);
     if (queue === undefined) return { now: fresh, later: [] };
     const { list } = queue;
@@ -202,8 +228,9 @@ export class IdempotentState {
    * twice. So the broker tells: the next batch of the partition is accepted if the failed one was
    * written, and answered OUT_OF_ORDER_SEQUENCE_NUMBER if not, which bumps the epoch then.
    */
-  finished(batch: SealedBatch, _failed: boolean): void {
+  finished(batch: SealedBatch, failed: boolean): void {
     if (batch.done) return;
+    if (!failed) this.sequences.confirm(batch.partition);
     this.sequences.finish(batch);
   }
 
@@ -215,7 +242,11 @@ export class IdempotentState {
     // broker takes any first sequence from an id it does not know: a batch sealed after the bump
     // could then be written before the renumbered older ones, out of order.
     if (!fresh && this.identity.producerEpoch < MAX_EPOCH) this.identity = { producerId: this.identity.producerId, producerEpoch: this.identity.producerEpoch + 1 };
-    else this.identity = await this.initProducerId(fresh ? null : this.identity);
+    else {
+      const previousId = this.identity.producerId;
+      this.identity = await this.initProducerId(fresh ? null : this.identity);
+      if (this.identity.producerId !== previousId) this.sequences.forgetConfirmations();
+    }
     if (!fresh) this.epochBumps++;
     this.sequences.renumber(this.identity);
     this.resetNeeded = false;

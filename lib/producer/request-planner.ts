@@ -115,7 +115,15 @@ export function planRequests(messages: readonly PendingMessage[], settings: Plan
     // Batches sealed by an earlier attempt go first, in sequence order, exactly as first encoded.
     sealed.sort((a, b) => a.baseSequence - b.baseSequence);
     for (const batch of sealed) place({ partition, messages: batch.messages, records: batch.records ?? encodeSealed(batch, settings), sealed: batch });
+    // A partition the broker has not yet acknowledged under this producer id gets one batch; the
+    // rest waits for its answer (see PartitionSequences.confirmed).
+    const probing = settings.idempotence !== undefined && !settings.idempotence.sequences.isConfirmed(partition);
+    let chunks = 0;
     for (const chunk of chunkByUncompressedSize(fresh, batchLimit, oversized)) {
+      if (probing && chunks++ > 0) {
+        for (const message of chunk) waiting.push(message);
+        continue;
+      }
       for (const batch of encodeWithinLimit(partition, chunk, settings, batchLimit, oversized)) place(batch);
     }
   }
