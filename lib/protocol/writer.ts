@@ -200,6 +200,18 @@ export class Writer {
     return this;
   }
 
+  /** Room for n bytes at the write position, to be filled in place and then advance()d over. */
+  room(n: number): Buffer {
+    this.ensure(n);
+    return this.buf.subarray(this.pos, this.pos + n);
+  }
+
+  /** Moves the write position over n bytes filled through room(). */
+  advance(n: number): this {
+    this.pos += n;
+    return this;
+  }
+
   /** Writes a placeholder INT32 and returns its position, to be patched once the value is known. */
   reserveInt32(): number {
     const at = this.pos - this.base;

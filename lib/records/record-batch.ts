@@ -142,7 +142,9 @@ export function encodeRecordBatch(records: readonly BatchRecord[], options: Reco
   } else {
     const plain = recordsWriter.reset();
     writeRecords(plain, records, baseTimestamp);
-    writer.raw(codecs[compression].compress(plain.view()));
+    const codec = codecs[compression];
+    if (codec.compressInto !== undefined) codec.compressInto(plain.view(), writer);
+    else writer.raw(codec.compress(plain.view()));
   }
   writer.patchInt32(LENGTH_OFFSET, writer.length - 12);
   writer.patchUInt32(CRC_OFFSET, crc32c(writer.view(ATTRIBUTES_OFFSET)));

@@ -1,5 +1,6 @@
 import lz4js from 'lz4';
 import { ProtocolError } from '../../errors.js';
+import type { Writer } from '../../protocol/writer.js';
 import type { Codec } from './codec.js';
 
 /*
@@ -23,9 +24,12 @@ HEADER[6] = lz4js.utils.descriptorChecksum(HEADER.subarray(4, 6));
 const UNCOMPRESSED_BIT = 0x80000000;
 const BLOCK_BOUND = lz4js.encodeBound(BLOCK_SIZE);
 
-function compress(data: Buffer): Buffer {
-  const blocks = Math.ceil(data.length / BLOCK_SIZE);
-  const out = Buffer.allocUnsafe(HEADER.length + blocks * (4 + BLOCK_BOUND) + 4);
+function frameBound(data: Buffer): number {
+  return HEADER.length + Math.ceil(data.length / BLOCK_SIZE) * (4 + BLOCK_BOUND) + 4;
+}
+
+/** Writes the frame of `data` into `out` from 0; returns its length. */
+function writeFrame(data: Buffer, out: Buffer): number {
   HEADER.copy(out, 0);
   let pos = HEADER.length;
   for (let start = 0; start < data.length; start += BLOCK_SIZE) {
@@ -42,7 +46,16 @@ function compress(data: Buffer): Buffer {
     }
   }
   out.writeUInt32LE(0, pos); // end mark
-  return out.subarray(0, pos + 4);
+  return pos + 4;
+}
+
+function compress(data: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(frameBound(data));
+  return out.subarray(0, writeFrame(data, out));
+}
+
+function compressInto(data: Buffer, writer: Writer): void {
+  writer.advance(writeFrame(data, writer.room(frameBound(data))));
 }
 
 const BLOCK_MAX_SIZES = [0, 0, 0, 0, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024];
@@ -110,4 +123,4 @@ function decompress(data: Buffer): Buffer {
   return parts.length === 1 ? Buffer.from(parts[0]) : Buffer.concat(parts);
 }
 
-export const lz4: Codec = { id: 3, compress, decompress };
+export const lz4: Codec = { id: 3, compress, compressInto, decompress };
