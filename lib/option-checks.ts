@@ -1,8 +1,8 @@
 import { ConfigError } from './errors.js';
 
 /**
- * Checks shared by the client's and the operators' options (the producer's live in
- * producer/options.ts): each refuses a wrong value with a ConfigError naming the option.
+ * Checks shared by the client's, the producer's and the operators' options: each refuses a wrong
+ * value with a ConfigError naming the option.
  */
 export function refuseUnknownOptions(options: object, known: readonly string[]): void {
   for (const name of Object.keys(options)) {

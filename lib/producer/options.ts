@@ -1,5 +1,6 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { ConfigError } from '../errors.js';
+import { integerOption, refuseUnknownOptions } from '../option-checks.js';
 import type { Compression } from '../records/index.js';
 import type { Partitioner } from './partitioners.js';
 import type { Serializer } from './serializers.js';
@@ -87,21 +88,15 @@ export interface ResolvedProducerOptions {
 
 const compressionByNumber: readonly Compression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 
-const knownOptions = new Set<string>([
+const knownOptions: readonly string[] = [
   'partitioner', 'compression', 'maxRetries', 'retryBackoffMs', 'requiredAcks', 'ackTimeoutMs',
   'maxQueuedMessages', 'minQueuedMessages', 'lingerMs', 'queueEmptyTimeoutMs', 'blockOnQueueFull',
   'maxRequestSize', 'sync', 'deliveryReports', 'pendingTimeoutMs', 'autoStart', 'serializer',
   'deliveryTimeoutMs', 'enableIdempotence', 'maxInFlightRequestsPerBroker', 'statsIntervalMs', 'scheduler',
-]);
+];
 
-function integer(options: ProducerOptions, name: keyof ProducerOptions, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const value = options[name];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
-    throw new ConfigError(name, range, value);
-  }
-  return value;
+function integer(options: ProducerOptions, name: keyof ProducerOptions, fallback: number, min: number, max?: number): number {
+  return integerOption(name, options[name], fallback, min, max);
 }
 
 function boolean(options: ProducerOptions, name: keyof ProducerOptions, fallback: boolean): boolean {
@@ -125,9 +120,7 @@ export function resolveProducerOptions(options: ProducerOptions = {}): ResolvedP
   if (options === null || typeof options !== 'object') {
     throw new ConfigError('options', 'an object of producer options', options);
   }
-  for (const name of Object.keys(options)) {
-    if (!knownOptions.has(name)) throw new ConfigError(name, `one of the known options: ${[...knownOptions].join(', ')}`, 'unknown option');
-  }
+  refuseUnknownOptions(options, knownOptions);
 
   let compression: Compression = 'none';
   if (options.compression !== undefined) {
