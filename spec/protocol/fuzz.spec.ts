@@ -10,19 +10,7 @@ import { CreateTopics } from '../../lib/protocol/create-topics.js';
 import { DeleteTopics } from '../../lib/protocol/delete-topics.js';
 import * as broker from './support/broker-side.js';
 import * as samples from './support/samples.js';
-
-/** Deterministic PRNG (xorshift32), so a failure can be replayed from the seed. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
-  };
-}
+import { prng } from '../support/prng.js';
 
 interface Target {
   label: string;

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { crc32c as selectedCrc32c, crc32cImplementation, crc32cPortable, crc32cReady } from '../../lib/records/crc32c.js';
+import { prng } from '../support/prng.js';
 
 /** CRC-32C a bit at a time, straight from the definition (reflected polynomial 0x82F63B78). */
 function bitwiseCrc32c(data: Uint8Array, previous = 0): number {
@@ -11,18 +12,11 @@ function bitwiseCrc32c(data: Uint8Array, previous = 0): number {
   return ~crc >>> 0;
 }
 
-/** Deterministic bytes (xorshift32), so a failure can be replayed. */
+/** Deterministic bytes, so a failure can be replayed. */
 function pseudoRandomBytes(length: number, seed: number): Buffer {
+  const next = prng(seed);
   const out = Buffer.alloc(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
+  for (let i = 0; i < length; i++) out[i] = (next() * 0x100000000) & 0xff;
   return out;
 }
 

@@ -7,19 +7,7 @@ import { ProtocolError } from '../../lib/errors.js';
 import { codecs, zstdReady, type Compression } from '../../lib/records/codecs/index.js';
 import { crc32c } from '../../lib/records/crc32c.js';
 import { RECORD_BATCH_OVERHEAD, decodeRecordBatches, encodeRecordBatch, type BatchRecord } from '../../lib/records/record-batch.js';
-
-/** Deterministic PRNG (xorshift32), so a failure can be replayed from the seed. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
-  };
-}
+import { prng } from '../support/prng.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed1);
 const DECODER_INPUTS = 100_000;
