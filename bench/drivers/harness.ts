@@ -133,6 +133,33 @@ let currentSink: AckSink = () => {
 /** What adapters call for each acknowledged (or failed) record. */
 export const acked: AckSink = (id, failed) => currentSink(id, failed);
 
+/**
+ * For clients whose send() takes an array of records: gathers records into arrays of `size` (or
+ * fewer on flush) and acknowledges each array's record ids by the outcome of its send.
+ */
+export function chunkedSender<M>(size: number, sendMany: (messages: M[]) => Promise<unknown>): { add(message: M, id: number): void; flush(): void } {
+  let chunk: M[] = [];
+  let firstId = 0;
+  const flush = () => {
+    if (chunk.length === 0) return;
+    const messages = chunk;
+    const start = firstId;
+    chunk = [];
+    sendMany(messages).then(
+      () => { for (let i = 0; i < messages.length; i++) acked(start + i, false); },
+      () => { for (let i = 0; i < messages.length; i++) acked(start + i, true); },
+    );
+  };
+  return {
+    add(message, id) {
+      if (chunk.length === 0) firstId = id;
+      chunk.push(message);
+      if (chunk.length >= size) flush();
+    },
+    flush,
+  };
+}
+
 async function pipelined(adapter: ClientAdapter, workload: Workload, records: number): Promise<{ seconds: number; failed: number }> {
   const counter = new AckCounter(records, false);
   currentSink = counter.sink;

@@ -1,6 +1,6 @@
 // kafkajs 2: it has no linger of its own, so its docs' way to throughput is sending many messages
 // per send() call and several calls at once. lz4 comes from kafkajs-lz4, the codec its docs name.
-import { acked, loadPeer, packageVersion, runDriver, type ClientAdapter, type DriverConfig } from './harness.js';
+import { chunkedSender, loadPeer, packageVersion, runDriver, type ClientAdapter, type DriverConfig } from './harness.js';
 
 /** Messages per send() call, and send() calls outstanding at once (kafkajs bounds neither by default). */
 const CHUNK = Number(process.env.BENCH_CHUNK ?? 1_000);
@@ -34,18 +34,7 @@ runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
   await producer.connect();
   const send = (messages: KafkajsMessage[]) => producer.send({ topic: config.topic, acks: config.acks, compression, messages });
 
-  let chunk: KafkajsMessage[] = [];
-  let firstId = 0;
-  const sendChunk = () => {
-    if (chunk.length === 0) return;
-    const messages = chunk;
-    const start = firstId;
-    chunk = [];
-    send(messages).then(
-      () => { for (let i = 0; i < messages.length; i++) acked(start + i, false); },
-      () => { for (let i = 0; i < messages.length; i++) acked(start + i, true); },
-    );
-  };
+  const chunks = chunkedSender<KafkajsMessage>(CHUNK, send);
   return {
     client: 'kafkajs',
     version: packageVersion('kafkajs'),
@@ -60,12 +49,8 @@ runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
       compression: config.compression === 'lz4' ? 'lz4 (kafkajs-lz4)' : 'none',
       partitioner: 'DefaultPartitioner (murmur2 for keys, round-robin without)',
     },
-    send: (value, key, id) => {
-      if (chunk.length === 0) firstId = id;
-      chunk.push({ key, value });
-      if (chunk.length >= CHUNK) sendChunk();
-    },
-    flush: sendChunk,
+    send: (value, key, id) => chunks.add({ key, value }, id),
+    flush: chunks.flush,
     sendAndWait: async (value, key) => {
       await send([{ key, value }]);
     },

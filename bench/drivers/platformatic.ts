@@ -1,7 +1,7 @@
 // @platformatic/kafka 1.35, the newest release whose engines accept Node 20 (2.x needs Node 22).
 // It has no linger of its own: throughput comes from many messages per send() call and several
 // calls at once, bounded by its maxInflights (requests in flight per connection).
-import { acked, loadPeer, packageVersion, runDriver, type ClientAdapter, type DriverConfig } from './harness.js';
+import { chunkedSender, loadPeer, packageVersion, runDriver, type ClientAdapter, type DriverConfig } from './harness.js';
 
 const CHUNK = Number(process.env.BENCH_CHUNK ?? 1_000);
 const CONCURRENT_SENDS = Number(process.env.BENCH_CONCURRENT_SENDS ?? 5);
@@ -26,18 +26,7 @@ runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
   };
   const producer = new Producer({ clientId: 'bench-platformatic', bootstrapBrokers: config.bootstrap.split(','), ...producerOptions });
   const topic = config.topic;
-  let chunk: PlatformaticMessage[] = [];
-  let firstId = 0;
-  const sendChunk = () => {
-    if (chunk.length === 0) return;
-    const messages = chunk;
-    const start = firstId;
-    chunk = [];
-    producer.send({ messages }).then(
-      () => { for (let i = 0; i < messages.length; i++) acked(start + i, false); },
-      () => { for (let i = 0; i < messages.length; i++) acked(start + i, true); },
-    );
-  };
+  const chunks = chunkedSender<PlatformaticMessage>(CHUNK, (messages) => producer.send({ messages }));
   return {
     client: '@platformatic/kafka',
     version: packageVersion('@platformatic/kafka'),
@@ -49,12 +38,8 @@ runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
       ...producerOptions,
       partitioner: 'default (murmur2 for keys, round-robin without)',
     },
-    send: (value, key, id) => {
-      if (chunk.length === 0) firstId = id;
-      chunk.push({ topic, key: key ?? undefined, value });
-      if (chunk.length >= CHUNK) sendChunk();
-    },
-    flush: sendChunk,
+    send: (value, key, id) => chunks.add({ topic, key: key ?? undefined, value }, id),
+    flush: chunks.flush,
     sendAndWait: async (value, key) => {
       await producer.send({ messages: [{ topic, key: key ?? undefined, value }] });
     },
