@@ -315,6 +315,13 @@ function settleFromResponse(
       retryLater(batch.messages, new ProtocolError(`the Produce response has no result for partition ${batch.partition} of ${context.topic}`, { retriable: true }));
       continue;
     }
+    if (result.errorCode === OUT_OF_ORDER_SEQUENCE_NUMBER && batch.sealed && context.idempotence?.sequences.writtenBeforeAcknowledged(batch.sealed)) {
+      // A later batch of the partition was acknowledged under the same epoch, so this one was
+      // written: its answer was lost (a leader change), and the broker, which remembers only the
+      // last 5 batches, no longer knows it as a duplicate. Resending it renumbered would write it twice.
+      for (const message of batch.messages) outcomes.settle(message, null);
+      continue;
+    }
     if (result.errorCode === DUPLICATE_SEQUENCE_NUMBER && batch.sealed) {
       // Already written by an earlier attempt whose answer was lost: delivered, offsets unknown.
       for (const message of batch.messages) outcomes.settle(message, null);
@@ -392,9 +399,10 @@ function idempotentRetry(state: IdempotentState, batch: SealedBatch, code: numbe
       // starts. An older batch failed for good without being written (a gap), or the broker took
       // a later batch first (it accepts any first sequence from a producer it has no state for,
       // e.g. after this batch met a leader not ready yet). Either way this sequence can never be
-      // accepted; the batch itself was not written (an earlier attempt that landed would be
-      // answered as a duplicate: the broker remembers the last 5 batches, at most 5 are in
-      // flight). A new epoch restarts every partition at 0; the attempt was not its fault.
+      // accepted; the batch itself was not written (one that was is answered as a duplicate, or,
+      // once the broker's memory of 5 batches has moved past it, is known written because a later
+      // batch was acknowledged: see settleFromResponse). A new epoch restarts every partition at
+      // 0; the attempt was not its fault.
       for (const message of batch.messages) message.attempts--;
       state.resetNeeded = true;
       return true;

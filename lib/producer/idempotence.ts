@@ -47,8 +47,29 @@ export class PartitionSequences {
    */
   private readonly confirmed = new Set<number>();
 
+  /** Per partition, the last sequence the broker acknowledged, with the id and epoch it was under. */
+  private readonly acknowledgedThrough = new Map<number, { producerId: bigint; producerEpoch: number; sequence: number }>();
+
   confirm(partition: number): void {
     this.confirmed.add(partition);
+  }
+
+  /** Notes an acknowledged batch (or one the broker called a duplicate). */
+  acknowledged(batch: SealedBatch): void {
+    const last = batch.baseSequence + batch.messages.length - 1;
+    const known = this.acknowledgedThrough.get(batch.partition);
+    if (known !== undefined && known.producerId === batch.producerId && known.producerEpoch === batch.producerEpoch && known.sequence >= last) return;
+    this.acknowledgedThrough.set(batch.partition, { producerId: batch.producerId, producerEpoch: batch.producerEpoch, sequence: last });
+  }
+
+  /**
+   * True when the broker has acknowledged a later batch of the partition under the same id and
+   * epoch: it takes a known producer's sequences only in order, so this batch was written too.
+   */
+  writtenBeforeAcknowledged(batch: SealedBatch): boolean {
+    const known = this.acknowledgedThrough.get(batch.partition);
+    return known !== undefined && known.producerId === batch.producerId && known.producerEpoch === batch.producerEpoch
+      && batch.baseSequence + batch.messages.length - 1 < known.sequence;
   }
 
   isConfirmed(partition: number): boolean {
@@ -230,7 +251,10 @@ export class IdempotentState {
    */
   finished(batch: SealedBatch, failed: boolean): void {
     if (batch.done) return;
-    if (!failed) this.sequences.confirm(batch.partition);
+    if (!failed) {
+      this.sequences.confirm(batch.partition);
+      this.sequences.acknowledged(batch);
+    }
     this.sequences.finish(batch);
   }
 
