@@ -113,6 +113,10 @@ function routeAndExpire(context: SenderContext, broker: number, messages: Pendin
   let moved: PendingMessage[] | null = null;
   for (const message of messages) {
     if (message.settled) continue;
+    if (message.sealed?.provenWritten === true) {
+      context.outcomes.settle(message, null);
+      continue;
+    }
     if (now >= message.deadline) {
       // A sealed batch is sent whole or not at all, so it expires whole too.
       for (const expired of message.sealed?.messages ?? [message]) {

@@ -22,6 +22,8 @@ export interface SealedBatch {
   records: Buffer | null;
   /** Acknowledged or failed for good. */
   done: boolean;
+  /** Known written (a later batch was acknowledged) though its own answer never came: deliver it as is. */
+  provenWritten?: boolean;
 }
 
 export interface ProducerIdentity {
@@ -187,7 +189,15 @@ export class PartitionSequences {
   renumber(identity: ProducerIdentity): SealedBatch[] {
     this.next.clear();
     const renumbered: SealedBatch[] = [];
-    for (const [partition, list] of this.open) {
+    for (const [partition, all] of this.open) {
+      // A batch behind an acknowledged one was written: renumbered it would be written twice.
+      const list = all.filter((batch) => {
+        if (!this.writtenBeforeAcknowledged(batch)) return true;
+        batch.provenWritten = true;
+        return false;
+      });
+      if (list.length === 0) this.open.delete(partition);
+      else this.open.set(partition, list);
       let sequence = 0;
       for (const batch of list) {
         batch.producerId = identity.producerId;

@@ -3,7 +3,7 @@ import { PartitionSequences, type SealedBatch } from '../../lib/producer/idempot
 import type { PendingMessage } from '../../lib/producer/message.js';
 
 function batch(partition: number, baseSequence: number, count: number, producerEpoch = 0, producerId = 7n): SealedBatch {
-  return { partition, messages: new Array(count).fill(null) as PendingMessage[], producerId, producerEpoch, baseSequence, records: null, done: false };
+  return { partition, messages: Array.from({ length: count }, () => ({ sealed: null }) as unknown as PendingMessage), producerId, producerEpoch, baseSequence, records: null, done: false };
 }
 
 describe('PartitionSequences: what an acknowledgement proves', () => {
@@ -31,5 +31,23 @@ describe('PartitionSequences: what an acknowledgement proves', () => {
     expect(sequences.writtenBeforeAcknowledged(batch(0, 15, 5))).to.equal(true);
     sequences.acknowledged(batch(0, 0, 3, 1));
     expect(sequences.writtenBeforeAcknowledged(batch(0, 15, 5))).to.equal(false);
+  });
+
+  it('leaves a batch proven written out of an epoch bump: it is delivered as it is, the others renumbered from 0', () => {
+    const sequences = new PartitionSequences();
+    const older = batch(0, 0, 10);
+    const acked = batch(0, 10, 5);
+    const newer = batch(0, 15, 4);
+    for (const b of [older, acked, newer]) sequences.seal(b);
+    sequences.acknowledged(acked);
+    sequences.finish(acked);
+    const renumbered = sequences.renumber({ producerId: 7n, producerEpoch: 1 });
+    expect(renumbered).to.deep.equal([newer]);
+    expect(older.provenWritten).to.equal(true);
+    expect(older.baseSequence).to.equal(0);
+    expect(newer.baseSequence).to.equal(0);
+    expect(newer.producerEpoch).to.equal(1);
+    expect(sequences.peek(0)).to.equal(4);
+    expect(sequences.oldestOf(0)).to.equal(newer);
   });
 });
