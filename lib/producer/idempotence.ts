@@ -39,8 +39,12 @@ export interface ProducerIdentity {
 export class PartitionSequences {
   private readonly next = new Map<number, number>();
   private readonly open = new Map<number, SealedBatch[]>();
-  /** Per partition, accepted messages in accept order; those before head are sealed or settled. */
-  private readonly accepted = new Map<number, { list: PendingMessage[]; head: number; next: number }>();
+  /**
+   * Per partition, accepted messages in accept order; those before head are sealed or settled, and
+   * their slots are emptied so that the list does not keep acknowledged messages (and through them
+   * their encoded batches) alive until it is next compacted.
+   */
+  private readonly accepted = new Map<number, AcceptQueue>();
   /**
    * Partitions where the broker has acknowledged a batch of the current producer id. A broker takes
    * any first sequence from an id it does not know yet, so until then only one batch of a
@@ -100,9 +104,8 @@ export class PartitionSequences {
   headOf(partition: number): PendingMessage | undefined {
     const queue = this.accepted.get(partition);
     if (queue === undefined) return undefined;
-    const { list } = queue;
-    while (queue.head < list.length && (list[queue.head].sealed !== null || list[queue.head].settled)) queue.head++;
-    return list[queue.head];
+    advanceHead(queue);
+    return queue.list[queue.head] ?? undefined;
   }
 
   /**
@@ -115,14 +118,9 @@ export class PartitionSequences {
     if (this.isProbing(partition)) return { now: [], later: fresh };
     const queue = this.accepted.get(partition);
     if (queue === undefined) return { now: fresh, later: [] };
+    advanceHead(queue);
     const { list } = queue;
-    const done = (m: PendingMessage) => m.sealed !== null || m.settled;
-    while (queue.head < list.length && done(list[queue.head])) queue.head++;
-    if (queue.head > 4096 && queue.head * 2 > list.length) {
-      list.splice(0, queue.head);
-      queue.head = 0;
-    }
-    const headOrdinal = queue.head < list.length ? list[queue.head].ordinal : queue.next;
+    const headOrdinal = queue.head < list.length ? list[queue.head]!.ordinal : queue.next;
     let sorted = fresh;
     for (let i = 1; i < fresh.length; i++) {
       if (fresh[i - 1].ordinal > fresh[i].ordinal) {
@@ -139,7 +137,7 @@ export class PartitionSequences {
         now.push(message);
         continue;
       }
-      while (at < list.length && list[at] !== message && done(list[at])) at++;
+      while (at < list.length && list[at] !== message && isDone(list[at]!)) at++;
       if (later.length === 0 && list[at] === message) {
         now.push(message);
         at++;
@@ -165,6 +163,8 @@ export class PartitionSequences {
   /** Marks a batch done and forgets it. */
   finish(batch: SealedBatch): void {
     batch.done = true;
+    // Never sent again: a report the caller keeps must not keep the encoded batch alive with it.
+    batch.records = null;
     const list = this.open.get(batch.partition);
     if (list === undefined) return;
     const at = list.indexOf(batch);
@@ -216,6 +216,29 @@ export class PartitionSequences {
     let count = 0;
     for (const list of this.open.values()) count += list.length;
     return count;
+  }
+}
+
+interface AcceptQueue {
+  /** Slots before head are emptied (null) once passed. */
+  list: Array<PendingMessage | null>;
+  head: number;
+  /** The next accepted message's ordinal. */
+  next: number;
+}
+
+function isDone(message: PendingMessage): boolean {
+  return message.sealed !== null || message.settled;
+}
+
+/** Moves head past sealed or settled messages, emptying their slots; compacts a mostly passed list. */
+function advanceHead(queue: AcceptQueue): void {
+  const { list } = queue;
+  while (queue.head < list.length && isDone(list[queue.head]!)) list[queue.head++] = null;
+  if (queue.head > 4096 && queue.head * 2 > list.length) {
+    list.copyWithin(0, queue.head);
+    list.length -= queue.head;
+    queue.head = 0;
   }
 }
 
