@@ -10,7 +10,7 @@ import {
 import type { KafkaApi } from '../protocol/api.js';
 import { ApiVersions, negotiateVersion, retryVersionAfter, type ApiVersionsResponse } from '../protocol/api-versions.js';
 import { readResponseHeader, responseHeaderIsFlexible, writeRequestFrame } from '../protocol/header.js';
-import { Writer } from '../protocol/writer.js';
+import { FrameWriter } from '../protocol/frame-writer.js';
 import { FrameDecoder } from './frame-decoder.js';
 
 export interface ConnectionOptions {
@@ -159,10 +159,24 @@ export class Connection {
     });
   }
 
-  private frame<Req>(api: KafkaApi<Req, any>, version: number, correlationId: number, request: Req): Buffer {
-    const writer = new Writer(256);
+  /** The request's frame as the pieces of one write: large byte fields (record batches) are not copied. */
+  private frame<Req>(api: KafkaApi<Req, any>, version: number, correlationId: number, request: Req): Buffer[] {
+    const writer = new FrameWriter();
     writeRequestFrame(writer, api, version, correlationId, this.options.clientId, request);
-    return writer.view();
+    return writer.pieces();
+  }
+
+  /** Writes a frame's pieces as one vectored write; `done` hears of the last. */
+  private writeFrame(socket: Socket, pieces: Buffer[], done?: (error?: Error | null) => void): void {
+    if (pieces.length === 1) {
+      socket.write(pieces[0], done);
+      return;
+    }
+    socket.cork();
+    const last = pieces.length - 1;
+    for (let i = 0; i < last; i++) socket.write(pieces[i]);
+    socket.write(pieces[last], done);
+    socket.uncork();
   }
 
   private nextId(): number {
@@ -174,13 +188,13 @@ export class Connection {
   private sendWithoutResponse<Req>(api: KafkaApi<Req, any>, version: number, request: Req): Promise<undefined> {
     return new Promise((resolve, reject) => {
       if (this.failure !== null || this.socket === null) return reject(this.failure ?? new ConnectionError(`not connected to ${this.address}`));
-      let frame: Buffer;
+      let frame: Buffer[];
       try {
         frame = this.frame(api, version, this.nextId(), request);
       } catch (error) {
         return reject(error);
       }
-      this.socket.write(frame, (error) => {
+      this.writeFrame(this.socket, frame, (error) => {
         if (error) reject(new ConnectionError(`writing to ${this.address} failed: ${error.message}`, { broker: this.address, cause: error }));
         else resolve(undefined);
       });
@@ -192,7 +206,7 @@ export class Connection {
       const start = () => {
         if (this.failure !== null || this.socket === null) return reject(this.failure ?? new ConnectionError(`not connected to ${this.address}`));
         const correlationId = this.nextId();
-        let frame: Buffer;
+        let frame: Buffer[];
         try {
           frame = this.frame(api, version, correlationId, request);
         } catch (error) {
@@ -210,7 +224,7 @@ export class Connection {
         }, timeoutMs);
         this.inFlight.set(correlationId, entry);
         this.order.push(correlationId);
-        this.socket.write(frame);
+        this.writeFrame(this.socket, frame);
       };
       if (this.inFlight.size < this.maxInFlight && this.waiting.length === 0) start();
       else this.waiting.push(start);

@@ -6,13 +6,13 @@
  * placeholders and patched afterwards (`reserveInt32` / `patchInt32`), so nothing is encoded twice.
  */
 export class Writer {
-  private buf: Buffer;
-  private pos = 0;
+  protected buf: Buffer;
+  protected pos = 0;
   /**
    * Where the current piece starts. Offsets, lengths and views are relative to it; claim() ends a
    * piece and starts the next after it, so one buffer serves many pieces handed out as views.
    */
-  private base = 0;
+  protected base = 0;
 
   constructor(private readonly initialSize = 1024) {
     this.buf = Buffer.allocUnsafe(initialSize);

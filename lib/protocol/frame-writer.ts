@@ -1,0 +1,67 @@
+import { Writer } from './writer.js';
+
+/** Byte fields at least this long are referenced rather than copied; below it a copy is cheaper than a write vector entry. */
+const GATHER_FROM = 8 * 1024;
+
+/**
+ * A Writer for request frames that leaves large byte fields where they are: a Produce request's
+ * record batches (most of its bytes) are not copied into the frame but handed to the socket
+ * alongside it as further pieces of one vectored write. Kafka's frame bytes are the same either way.
+ *
+ * Only positions before the first referenced field may be patched (the frame's size prefix); a
+ * patch after one would land in the wrong piece, so it throws.
+ */
+export class FrameWriter extends Writer {
+  /** Referenced fields and where (relative to the piece) they sit between the written bytes. */
+  private readonly holes: Array<{ at: number; bytes: Uint8Array }> = [];
+  private heldBytes = 0;
+
+  constructor(initialSize = 512) {
+    super(initialSize);
+  }
+
+  override get length(): number {
+    return this.pos - this.base + this.heldBytes;
+  }
+
+  override raw(bytes: Uint8Array): this {
+    if (bytes.length < GATHER_FROM) return super.raw(bytes);
+    this.holes.push({ at: this.pos - this.base, bytes });
+    this.heldBytes += bytes.length;
+    return this;
+  }
+
+  override patchInt32(at: number, value: number): void {
+    this.checkPatch(at);
+    super.patchInt32(at, value);
+  }
+
+  override patchUInt32(at: number, value: number): void {
+    this.checkPatch(at);
+    super.patchUInt32(at, value);
+  }
+
+  override view(start = 0, end = this.length): Buffer {
+    if (this.holes.length > 0) throw new RangeError('a frame with referenced fields has no single view: use pieces()');
+    return super.view(start, end);
+  }
+
+  /** The frame as the pieces of one vectored write, in order. */
+  pieces(): Buffer[] {
+    const written = this.buf.subarray(this.base, this.pos);
+    if (this.holes.length === 0) return [written];
+    const pieces: Buffer[] = [];
+    let from = 0;
+    for (const { at, bytes } of this.holes) {
+      if (at > from) pieces.push(written.subarray(from, at));
+      pieces.push(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+      from = at;
+    }
+    if (written.length > from) pieces.push(written.subarray(from));
+    return pieces;
+  }
+
+  private checkPatch(at: number): void {
+    if (this.holes.length > 0 && at + 4 > this.holes[0].at) throw new RangeError(`cannot patch position ${at} of a frame after a referenced field`);
+  }
+}
