@@ -7,7 +7,7 @@ export interface LingerBufferConfig<T> {
   maxCount: number;
   /** How many items a value stands for (e.g. a chunk of messages); 1 each by default. */
   countOf?: (value: T) => number;
-  /** Optional byte budget: the batch also leaves once the summed sizes reach it. */
+  /** Optional byte budget: the batch leaves once the summed sizes reach it, and before a value would take it past. */
   maxBytes?: number;
   sizeOf?: (value: T) => number;
   /** Each emission sends what is buffered at once (flush() and stop()). */
@@ -50,9 +50,13 @@ export function lingerBuffer<T>(config: LingerBufferConfig<T>): OperatorFunction
       const flushSubscription = flush$?.subscribe({ next: emit, error: (err) => subscriber.error(err) });
       const sourceSubscription = source.subscribe({
         next(value) {
+          const size = sizeOf === undefined ? 0 : sizeOf(value);
+          // A value that would take the batch past its byte budget starts the next batch: a batch
+          // just over the budget would leave as a full request and a nearly empty one.
+          if (buffer.length > 0 && bytes + size > maxBytes) emit();
           buffer.push(value);
           count += countOf === undefined ? 1 : countOf(value);
-          if (sizeOf !== undefined) bytes += sizeOf(value);
+          bytes += size;
           if (count >= maxCount || bytes >= maxBytes) {
             emit();
           } else if (timer === null) {

@@ -27,6 +27,12 @@ type State = 'idle' | 'running' | 'stopping' | 'stopped';
 
 /** Most messages staged before they are pushed without waiting for the end of the burst. */
 const STAGE_LIMIT = 512;
+/**
+ * Most bytes staged, as a share of maxRequestSize: a request is filled with whole chunks, so a
+ * chunk of large messages must be a small part of one (512 records of 1 KiB would leave half of
+ * every request empty).
+ */
+const STAGE_SHARE_OF_REQUEST = 1 / 8;
 
 const recordFormKeys = new Set(['key', 'timestamp', 'headers', 'partition']);
 
@@ -57,6 +63,8 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   private input: Subject<PendingMessage[]> | null = null;
   /** Messages accepted in the current synchronous burst, pushed into the pipeline as one chunk. */
   private staged: PendingMessage[] = [];
+  private stagedBytes = 0;
+  private readonly stageBytesLimit: number;
   private stageScheduled = false;
   private readonly releaseLater = (): void => {
     this.stageScheduled = false;
@@ -78,6 +86,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   ) {
     if (typeof topic !== 'string' || topic.length === 0) throw new RecordTypeError('topic', 'a non-empty string', topic);
     this.options = resolveProducerOptions(options);
+    this.stageBytesLimit = Math.max(1, Math.floor(this.options.maxRequestSize * STAGE_SHARE_OF_REQUEST));
     const partitioner = this.options.partitioner ?? new RandomPartitioner();
     this.partition = typeof partitioner === 'function' ? partitioner : partitioner.partition.bind(partitioner);
     this.outcomes = new DeliveryOutcomes(this.options.deliveryReports && !this.options.sync, this.options.maxQueuedMessages);
@@ -257,7 +266,8 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   private stage(message: PendingMessage): void {
     const staged = this.staged;
     staged.push(message);
-    if (staged.length >= STAGE_LIMIT) {
+    this.stagedBytes += message.size;
+    if (staged.length >= STAGE_LIMIT || this.stagedBytes >= this.stageBytesLimit) {
       this.releaseStaged();
     } else if (!this.stageScheduled) {
       this.stageScheduled = true;
@@ -270,6 +280,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     const staged = this.staged;
     if (staged.length === 0) return;
     this.staged = [];
+    this.stagedBytes = 0;
     this.push(staged);
   }
 

@@ -46,6 +46,16 @@ describe('lingerBuffer (virtual time)', () => {
     });
   });
 
+  it('sends what it holds before a value that would take it past the byte budget', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const source = cold('-a-b-c-d-|', { a: 'xxxx', b: 'yyyy', c: 'zzzzz', d: 'w' });
+      expectObservable(source.pipe(lingerBuffer<string>({ lingerMs: 50, maxCount: 100, maxBytes: 10, sizeOf: (s) => s.length, scheduler }))).toBe('-----x---(y|)', {
+        x: ['xxxx', 'yyyy'],
+        y: ['zzzzz', 'w'],
+      });
+    });
+  });
+
   it('sends when the byte budget is reached', () => {
     scheduler.run(({ cold, expectObservable }) => {
       const source = cold('-a-b-c-|', { a: 'xxxx', b: 'yyyyyy', c: 'z' });
