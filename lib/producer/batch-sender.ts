@@ -55,12 +55,7 @@ export function sendBatch(context: SenderContext, broker: number, batch: Pending
     if (pending.length === 0) return;
     // An epoch bump waits for the requests in flight; this attempt waits with it, uncounted.
     if (context.idempotence !== null && !(await context.idempotence.prepare())) throw new AttemptFailed(false);
-    const sendable: PendingMessage[] = [];
-    const leaderless: PendingMessage[] = [];
-    for (const message of pending) {
-      if (broker !== -1 && context.transport.leaderOf(context.topic, message.partition) === broker) sendable.push(message);
-      else leaderless.push(message);
-    }
+    const { sendable, leaderless } = splitByLeader(context, broker, pending);
     for (const message of leaderless) {
       message.attempts++;
       message.lastError = new LeaderNotAvailableError(`partition ${message.partition} of ${context.topic} has no leader`);
@@ -106,30 +101,55 @@ export function sendBatch(context: SenderContext, broker: number, batch: Pending
   ) as Observable<never>;
 }
 
+/** Messages whose partition's leader is this broker, and those whose partition has none known. */
+function splitByLeader(context: SenderContext, broker: number, messages: PendingMessage[]): { sendable: PendingMessage[]; leaderless: PendingMessage[] } {
+  const { transport, topic } = context;
+  let i = 0;
+  // The common case, every leader in place, hands the list on as it is: no copy per attempt.
+  if (broker !== -1) while (i < messages.length && transport.leaderOf(topic, messages[i].partition) === broker) i++;
+  if (i === messages.length) return { sendable: messages, leaderless: [] };
+  const sendable = messages.slice(0, i);
+  const leaderless: PendingMessage[] = [];
+  for (; i < messages.length; i++) {
+    const message = messages[i];
+    if (broker !== -1 && transport.leaderOf(topic, message.partition) === broker) sendable.push(message);
+    else leaderless.push(message);
+  }
+  return { sendable, leaderless };
+}
+
 /** Drops settled messages, fails expired ones, re-routes moved ones; returns what stays here. */
 function routeAndExpire(context: SenderContext, broker: number, messages: PendingMessage[]): PendingMessage[] {
   const now = context.options.scheduler.now();
-  const stay: PendingMessage[] = [];
+  // Until a message leaves, `stay` is the given list itself (no copy in the common case).
+  let stay: PendingMessage[] | null = null;
   let moved: PendingMessage[] | null = null;
-  for (const message of messages) {
-    if (message.settled) continue;
-    if (message.sealed?.provenWritten === true) {
-      context.outcomes.settle(message, null);
-      continue;
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i];
+    const leader = message.settled || message.sealed?.provenWritten === true || now >= message.deadline ? -2 : context.transport.leaderOf(context.topic, message.partition);
+    if (leader === -2 || (leader !== -1 && leader !== broker)) {
+      stay ??= messages.slice(0, i);
+      if (leader === -2) leave(context, message);
+      else (moved ??= []).push(message);
+    } else if (stay !== null) {
+      stay.push(message);
     }
-    if (now >= message.deadline) {
-      // A sealed batch is sent whole or not at all, so it expires whole too.
-      for (const expired of message.sealed?.messages ?? [message]) {
-        context.outcomes.settle(expired, new DeliveryTimeoutError(`not acknowledged within deliveryTimeoutMs (${context.options.deliveryTimeoutMs} ms) after ${expired.attempts} attempt(s)`, { cause: expired.lastError ?? undefined }));
-      }
-      continue;
-    }
-    const leader = context.transport.leaderOf(context.topic, message.partition);
-    if (leader !== -1 && leader !== broker) (moved ??= []).push(message);
-    else stay.push(message);
   }
   if (moved !== null) context.reroute(moved);
-  return stay;
+  return stay ?? messages;
+}
+
+/** A message that leaves without being sent: already settled, proven written, or expired. */
+function leave(context: SenderContext, message: PendingMessage): void {
+  if (message.settled) return;
+  if (message.sealed?.provenWritten === true) {
+    context.outcomes.settle(message, null);
+    return;
+  }
+  // A sealed batch is sent whole or not at all, so it expires whole too.
+  for (const expired of message.sealed?.messages ?? [message]) {
+    context.outcomes.settle(expired, new DeliveryTimeoutError(`not acknowledged within deliveryTimeoutMs (${context.options.deliveryTimeoutMs} ms) after ${expired.attempts} attempt(s)`, { cause: expired.lastError ?? undefined }));
+  }
 }
 
 /**

@@ -155,36 +155,52 @@ function largestBatchAlone(sizer: ProduceSizer, maxRequestSize: number): number 
   return limit;
 }
 
+/**
+ * Splits a partition's messages into chunks whose batches fit in `limit` bytes (uncompressed).
+ * Chunks are slices of the list, made only where it splits: a list that fits is handed on as is.
+ */
 function* chunkByUncompressedSize(list: PendingMessage[], limit: number, oversized: PendingMessage[]): Generator<PendingMessage[]> {
-  let chunk: PendingMessage[] = [];
+  // The chunk is list[start, i) plus, once a message was left out of it, the messages in `picked`.
+  let start = 0;
+  let picked: PendingMessage[] | null = null;
+  let count = 0;
+  let firstTimestamp = 0;
   let bytes = RECORD_BATCH_OVERHEAD;
+  const take = (end: number): PendingMessage[] => (picked ?? (start === 0 && end === list.length ? list : list.slice(start, end)));
   for (let i = 0; i < list.length; i++) {
     const message = list[i];
     // A record is smallest alone (offset and timestamp deltas 0), so the exact size with this
     // chunk's deltas settles the common case and the size alone is computed only near the limit.
-    const size = recordSize(message, chunk.length, message.timestamp - (chunk.length > 0 ? chunk[0].timestamp : message.timestamp));
-    if (RECORD_BATCH_OVERHEAD + size > limit && RECORD_BATCH_OVERHEAD + recordSize(message, 0, 0) > limit) {
-      oversized.push(message);
+    const size = recordSize(message, count, count > 0 ? message.timestamp - firstTimestamp : 0);
+    const tooLarge = RECORD_BATCH_OVERHEAD + size > limit && RECORD_BATCH_OVERHEAD + recordSize(message, 0, 0) > limit;
+    if (tooLarge || message.alone) {
+      // Left out of the running chunk: from here on the chunk is gathered in `picked`.
+      picked ??= list.slice(start, i);
+      if (tooLarge) {
+        oversized.push(message);
+      } else {
+        if (picked.length > 0) yield picked;
+        yield [message];
+        picked = [];
+        count = 0;
+        bytes = RECORD_BATCH_OVERHEAD;
+      }
       continue;
     }
-    if (message.alone) {
-      if (chunk.length > 0) yield chunk;
-      yield [message];
-      chunk = [];
-      bytes = RECORD_BATCH_OVERHEAD;
-      continue;
-    }
-    if (chunk.length > 0 && bytes + size > limit) {
-      yield chunk;
-      chunk = [];
-      bytes = RECORD_BATCH_OVERHEAD;
-      bytes += recordSize(message, 0, 0);
+    if (count > 0 && bytes + size > limit) {
+      yield take(i);
+      start = i;
+      picked = picked === null ? null : [];
+      count = 0;
+      bytes = RECORD_BATCH_OVERHEAD + recordSize(message, 0, 0);
     } else {
       bytes += size;
     }
-    chunk.push(message);
+    if (count === 0) firstTimestamp = message.timestamp;
+    count++;
+    picked?.push(message);
   }
-  if (chunk.length > 0) yield chunk;
+  if (count > 0) yield take(list.length);
 }
 
 /**

@@ -1,0 +1,69 @@
+import { expect } from 'chai';
+import { decodeRecordBatches } from '../../lib/records/record-batch.js';
+import { PendingMessage } from '../../lib/producer/message.js';
+import { planRequests, type PlanSettings } from '../../lib/producer/request-planner.js';
+
+function message(partition: number, size: number, index: number, alone = false): PendingMessage {
+  const value = Buffer.alloc(size, index % 251);
+  const m: PendingMessage = new PendingMessage<unknown, unknown>('plan', partition, 1_700_000_000_000 + index, value, null, undefined, value, undefined, Infinity, size + 24);
+  m.alone = alone;
+  return m;
+}
+
+const settings = (maxRequestSize: number): PlanSettings => ({
+  topic: 'plan', version: 9, clientId: 'spec', acks: 1, timeoutMs: 1000, compression: 'none', maxRequestSize,
+});
+
+/** Per partition, the values' first bytes in the order the batches carry them, and each batch's record count. */
+function carried(plan: ReturnType<typeof planRequests>) {
+  const order = new Map<number, number[]>();
+  const batchSizes: number[] = [];
+  for (const request of plan.requests) {
+    for (const batch of request.batches) {
+      const [decoded] = decodeRecordBatches(batch.records);
+      expect(decoded.records.map((r) => r.value![0])).to.deep.equal(batch.messages.map((m) => m.value![0]));
+      batchSizes.push(batch.messages.length);
+      const list = order.get(batch.partition) ?? [];
+      list.push(...batch.messages.map((m) => m.value![0]));
+      order.set(batch.partition, list);
+    }
+  }
+  return { order, batchSizes };
+}
+
+describe('request planner: record batches and requests within maxRequestSize', () => {
+  it('keeps a partition whose messages fit in one batch, in order', () => {
+    const messages = Array.from({ length: 300 }, (_, i) => message(i % 3, 100, i));
+    const plan = planRequests(messages, settings(1_000_000));
+    expect(plan.requests).to.have.length(1);
+    expect(plan.requests[0].batches.map((b) => b.messages.length)).to.deep.equal([100, 100, 100]);
+    const { order } = carried(plan);
+    for (const p of [0, 1, 2]) expect(order.get(p)).to.deep.equal(messages.filter((m) => m.partition === p).map((m) => m.value![0]));
+  });
+
+  it('splits a partition at the byte limit into batches in later requests, order kept, every request within the limit', () => {
+    const messages = Array.from({ length: 500 }, (_, i) => message(0, 1000, i));
+    const plan = planRequests(messages, settings(50_000));
+    for (const request of plan.requests) expect(request.size).to.be.at.most(50_000);
+    const { order, batchSizes } = carried(plan);
+    expect(batchSizes.reduce((a, b) => a + b, 0)).to.equal(500);
+    expect(batchSizes.length).to.be.greaterThan(9);
+    expect(order.get(0)).to.deep.equal(messages.map((m) => m.value![0]));
+    expect(plan.oversized).to.deep.equal([]);
+  });
+
+  it('sets aside a message too large alone and sends one marked alone in a batch of its own, the rest in order around them', () => {
+    const messages = [
+      ...Array.from({ length: 5 }, (_, i) => message(0, 100, i)),
+      message(0, 60_000, 5),
+      ...Array.from({ length: 5 }, (_, i) => message(0, 100, 6 + i)),
+      message(0, 100, 11, true),
+      ...Array.from({ length: 5 }, (_, i) => message(0, 100, 12 + i)),
+    ];
+    const plan = planRequests(messages, settings(50_000));
+    expect(plan.oversized.map((m) => m.value![0])).to.deep.equal([5]);
+    const { order, batchSizes } = carried(plan);
+    expect(order.get(0)).to.deep.equal([0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
+    expect(batchSizes).to.deep.equal([10, 1, 5]);
+  });
+});
