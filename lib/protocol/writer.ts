@@ -206,7 +206,21 @@ export class Writer {
     return this.buf.subarray(this.pos, this.pos + n);
   }
 
-  /** Moves the write position over n bytes filled through room(). */
+  /**
+   * For an encoder that fills n bytes in one go without a call per field: makes room and returns
+   * the position in `buffer` to write at. Valid until the next write; then advance(n).
+   */
+  reserve(n: number): number {
+    this.ensure(n);
+    return this.pos;
+  }
+
+  /** The buffer behind reserve(); it changes when the writer grows. */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
+  /** Moves the write position over n bytes filled through room() or reserve(). */
   advance(n: number): this {
     this.pos += n;
     return this;
