@@ -33,6 +33,19 @@ export interface DeliveryReport<V = unknown, K = unknown> {
 }
 
 /**
+ * Times are kept as milliseconds from this instant: small integers stored in the message itself,
+ * where a time since the epoch would need a heap number of its own per field per message (for
+ * about 24 days after the module loads; later ones are still exact, as heap numbers).
+ */
+const CLOCK_BASE = Date.now();
+
+/** The caller's value and key before serialization, when they differ from the bytes sent. */
+interface Inputs<V, K> {
+  readonly input: V;
+  readonly inputKey: K | undefined;
+}
+
+/**
  * The producer's own record of a message in flight. One object per message carries it from
  * produce() to its report, so the hot path allocates nothing else per message: the record batch
  * encoder reads key, value, timestamp and headers from it directly.
@@ -64,6 +77,32 @@ export class PendingMessage<V = unknown, K = unknown> implements Message<V, K>, 
   /** Last retriable error seen, reported if attempts run out. */
   lastError: KafkaRxError | null = null;
 
+  private timeFromBase: number;
+  private deadlineFromBase: number;
+  private readonly inputs: Inputs<V, K> | null;
+
+  /** Milliseconds since the epoch: the create time sent, or the broker's log-append time. */
+  get timestamp(): number {
+    return CLOCK_BASE + this.timeFromBase;
+  }
+
+  set timestamp(time: number) {
+    this.timeFromBase = time - CLOCK_BASE;
+  }
+
+  /** Scheduler time after which the message fails with DeliveryTimeoutError. */
+  get deadline(): number {
+    return CLOCK_BASE + this.deadlineFromBase;
+  }
+
+  get input(): V {
+    return this.inputs === null ? (this.value as V) : this.inputs.input;
+  }
+
+  get inputKey(): K | undefined {
+    return this.inputs === null ? ((this.key ?? undefined) as K | undefined) : this.inputs.inputKey;
+  }
+
   /** Offset in the partition once acknowledged; -1n before and with acks=0. */
   get offset(): bigint {
     return this.baseOffset < 0n ? this.baseOffset : this.baseOffset + BigInt(this.offsetDelta);
@@ -83,15 +122,19 @@ export class PendingMessage<V = unknown, K = unknown> implements Message<V, K>, 
   constructor(
     readonly topic: string,
     public partition: number,
-    public timestamp: number,
+    timestamp: number,
     readonly value: Buffer | null,
     readonly key: Buffer | null,
     readonly headers: RecordHeader[] | undefined,
-    readonly input: V,
-    readonly inputKey: K | undefined,
-    /** Scheduler time after which the message fails with DeliveryTimeoutError. */
-    readonly deadline: number,
+    input: V,
+    inputKey: K | undefined,
+    deadline: number,
     /** Approximate encoded size, for the byte budget of a batch. */
     readonly size: number,
-  ) {}
+  ) {
+    this.timeFromBase = timestamp - CLOCK_BASE;
+    this.deadlineFromBase = deadline - CLOCK_BASE;
+    // Without a serializer the input is the value itself: no second pair of fields for it.
+    this.inputs = (input as unknown) === value && inputKey === (key ?? undefined) ? null : { input, inputKey };
+  }
 }
