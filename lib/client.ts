@@ -1,12 +1,13 @@
 import { ConfigError } from './errors.js';
 import { functionOption, integerOption, refuseUnknownOptions } from './option-checks.js';
 import { Cluster, type ClusterOptions } from './cluster/cluster.js';
+import { DEFAULT_MAX_IN_FLIGHT_REQUESTS } from './network/connection.js';
 import { kafkaErrorFor } from './errors.js';
 import { InitProducerId } from './protocol/init-producer-id.js';
 import { Produce, type ProduceRequest, type ProduceResponse } from './protocol/produce.js';
 import type { ProducerIdentity } from './producer/idempotence.js';
 import { Producer } from './producer/producer.js';
-import type { ProducerOptions } from './producer/options.js';
+import { resolveProducerOptions, type ProducerOptions } from './producer/options.js';
 import type { ProducerTransport } from './producer/transport.js';
 
 export interface KafkaClientOptions extends Omit<ClusterOptions, 'brokers' | 'clientId'> {
@@ -28,6 +29,7 @@ export class KafkaClient {
   private readonly producers = new Set<Producer<any, any>>();
   private readonly transport: ProducerTransport;
   private readonly requestTimeoutMs: number;
+  private readonly maxInFlightRequests: number;
 
   constructor(options: KafkaClientOptions) {
     if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object with at least { brokers }', options);
@@ -42,6 +44,7 @@ export class KafkaClient {
     checkClusterOptions(options);
     this.clientId = clientId;
     this.requestTimeoutMs = requestTimeoutMs;
+    this.maxInFlightRequests = options.maxInFlightRequests ?? DEFAULT_MAX_IN_FLIGHT_REQUESTS;
     const { requestTimeoutMs: _ignored, ...clusterOptions } = options;
     this.cluster = new Cluster({ ...clusterOptions, brokers, clientId, requestTimeoutMs });
     this.transport = clusterTransport(this.cluster, clientId, requestTimeoutMs);
@@ -49,6 +52,16 @@ export class KafkaClient {
 
   /** A producer for one topic (pykafka's topic.get_producer()). */
   producer<V = Buffer | null, K = Buffer | null>(topic: string, options: ProducerOptions = {}): Producer<V, K> {
+    // The producer bounds its own requests per broker, but one of its sends may take several
+    // requests: only the connection's bound keeps an idempotent partition within the 5 batches
+    // a broker remembers per producer (the Java client refuses more than 5 in flight likewise).
+    if (this.maxInFlightRequests > MAX_IDEMPOTENT_IN_FLIGHT && resolveProducerOptions(options).enableIdempotence) {
+      throw new ConfigError(
+        'maxInFlightRequests',
+        `at most ${MAX_IDEMPOTENT_IN_FLIGHT} on a client with an idempotent producer (the broker remembers the last 5 batches per producer and partition), or enableIdempotence: false`,
+        this.maxInFlightRequests,
+      );
+    }
     const producer = new Producer<V, K>(this.transport, topic, options);
     this.producers.add(producer);
     return producer;
@@ -79,6 +92,8 @@ export class KafkaClient {
     return this.transport;
   }
 }
+
+const MAX_IDEMPOTENT_IN_FLIGHT = 5;
 
 const clientOptionNames = [
   'brokers', 'clientId', 'requestTimeoutMs', 'connectTimeoutMs', 'metadataMaxAgeMs',

@@ -13,6 +13,9 @@ import { readResponseHeader, responseHeaderIsFlexible, writeRequestFrame } from 
 import { FrameWriter } from '../protocol/frame-writer.js';
 import { FrameDecoder } from './frame-decoder.js';
 
+/** Requests in flight per connection unless maxInFlightRequests says otherwise. */
+export const DEFAULT_MAX_IN_FLIGHT_REQUESTS = 5;
+
 export interface ConnectionOptions {
   host: string;
   port: number;
@@ -63,7 +66,7 @@ export class Connection {
     this.address = `${options.host}:${options.port}`;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-    this.maxInFlight = options.maxInFlightRequests ?? 5;
+    this.maxInFlight = options.maxInFlightRequests ?? DEFAULT_MAX_IN_FLIGHT_REQUESTS;
     this.decoder = new FrameDecoder(options.maxResponseSize ?? 100 * 1024 * 1024);
   }
 

@@ -118,6 +118,22 @@ describe('reliability: bad input is refused with typed errors', () => {
       expect(caught(() => new KafkaClient(undefined as never))).to.be.instanceOf(ConfigError);
     });
 
+    it('refuses an idempotent producer on a client allowing more than 5 requests in flight, naming the client option', async () => {
+      const client = new KafkaClient({ brokers: ['127.0.0.1:9'], maxInFlightRequests: 6 });
+      try {
+        const error = caught(() => client.producer('events', { requiredAcks: -1, autoStart: false }));
+        expect(error).to.be.instanceOf(ConfigError);
+        expect((error as ConfigError).option).to.equal('maxInFlightRequests');
+        // Not idempotent: allowed, as is an idempotent producer on a client with the default bound.
+        expect(client.producer('events', { requiredAcks: -1, enableIdempotence: false, autoStart: false }).options.enableIdempotence).to.equal(false);
+        const bounded = new KafkaClient({ brokers: ['127.0.0.1:9'] });
+        expect(bounded.producer('events', { requiredAcks: -1, autoStart: false }).options.enableIdempotence).to.equal(true);
+        await bounded.close();
+      } finally {
+        await client.close();
+      }
+    });
+
     it('refuses wrong toKafka() and sendAll() options with a ConfigError naming them', async () => {
       const producer = new Producer(new FakeTransport(1), 'events', { autoStart: false });
       const bad: Array<[string, unknown]> = [
