@@ -123,9 +123,13 @@ function clusterTransport(cluster: Cluster, clientId: string, requestTimeoutMs: 
     leaderOf: (topic, partition) => cluster.leaderOf(topic, partition),
     refreshMetadata: (topic) => cluster.refreshMetadata([topic]).then(() => undefined),
     produceVersion: async (broker) => (await cluster.connectionTo(broker)).versionOf(Produce),
-    produce: async (broker, request: ProduceRequest, ackTimeoutMs) => {
-      const connection = await cluster.connectionTo(broker);
-      return (await connection.send(Produce, request, { timeoutMs: Math.max(requestTimeoutMs, ackTimeoutMs + 1_000) })) as ProduceResponse | undefined;
+    knownProduceVersion: (broker) => cluster.openConnectionTo(broker)?.versionOf(Produce),
+    produce: (broker, request: ProduceRequest, ackTimeoutMs) => {
+      const timeoutMs = Math.max(requestTimeoutMs, ackTimeoutMs + 1_000);
+      // An open connection takes the request at once; only a broker not connected yet is waited for.
+      const open = cluster.openConnectionTo(broker);
+      if (open !== undefined) return open.send(Produce, request, { timeoutMs }) as Promise<ProduceResponse | undefined>;
+      return cluster.connectionTo(broker).then((connection) => connection.send(Produce, request, { timeoutMs }) as Promise<ProduceResponse | undefined>);
     },
     initProducerId: (current) => initProducerId(cluster, current),
   };

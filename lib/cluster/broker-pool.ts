@@ -14,6 +14,8 @@ export interface BrokerPoolOptions {
 
 interface Slot {
   connection: Promise<Connection> | null;
+  /** The connection once open, until it closes: lets a request skip awaiting the promise. */
+  open: Connection | null;
   failures: number;
   retryAt: number;
 }
@@ -33,7 +35,7 @@ export class BrokerPool {
     if (this.closed) return Promise.reject(new ConnectionError('the client is closed'));
     const address = `${host}:${port}`;
     let slot = this.slots.get(address);
-    if (slot === undefined) this.slots.set(address, (slot = { connection: null, failures: 0, retryAt: 0 }));
+    if (slot === undefined) this.slots.set(address, (slot = { connection: null, open: null, failures: 0, retryAt: 0 }));
     if (slot.connection !== null) return slot.connection;
     const wait = slot.retryAt - Date.now();
     const current = slot;
@@ -41,6 +43,12 @@ export class BrokerPool {
     // A failed attempt is not kept: the next caller tries again (after the backoff).
     current.connection.catch(() => undefined);
     return current.connection;
+  }
+
+  /** The open connection to an address, without waiting; undefined while none is open. */
+  openTo(host: string, port: number): Connection | undefined {
+    const open = this.slots.get(`${host}:${port}`)?.open ?? null;
+    return open !== null && open.isConnected ? open : undefined;
   }
 
   /** A connection already open, if any (for requests any broker can answer). */
@@ -82,7 +90,9 @@ export class BrokerPool {
       throw new ConnectionError('the client is closed');
     }
     slot.failures = 0;
+    slot.open = connection;
     connection.onClose((_error: KafkaRxError) => {
+      if (slot.open === connection) slot.open = null;
       if (this.slots.get(address) === slot) slot.connection = null;
     });
     return connection;

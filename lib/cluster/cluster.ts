@@ -120,6 +120,12 @@ export class Cluster {
     return this.metadata.topics.get(topic)?.leaders.get(partition) ?? -1;
   }
 
+  /** The open connection to a broker by node id, without waiting; undefined if none is open yet. */
+  openConnectionTo(nodeId: number): Connection | undefined {
+    const broker = this.metadata.brokers.get(nodeId);
+    return broker === undefined ? undefined : this.pool.openTo(broker.host, broker.port);
+  }
+
   /** The connection to a broker by node id (looked up in the metadata, refreshed once if unknown). */
   async connectionTo(nodeId: number): Promise<Connection> {
     let broker = this.metadata.brokers.get(nodeId);

@@ -254,7 +254,8 @@ async function transmit(context: SenderContext, broker: number, messages: Pendin
 
   let version: number;
   try {
-    version = await transport.produceVersion(broker);
+    // Known at once while the connection is open: no await before the request is planned and written.
+    version = transport.knownProduceVersion?.(broker) ?? (await transport.produceVersion(broker));
   } catch (error) {
     const failure = asKafkaRxError(error);
     for (const message of messages) message.attempts++;

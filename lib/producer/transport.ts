@@ -18,6 +18,8 @@ export interface ProducerTransport {
   refreshMetadata(topic: string): Promise<void>;
   /** The Produce version the connection to this broker negotiated (connecting if needed). */
   produceVersion(broker: number): Promise<number>;
+  /** The Produce version if a connection to this broker is open now, without waiting (optional). */
+  knownProduceVersion?(broker: number): number | undefined;
   /** Sends one Produce request; resolves undefined for acks=0 once the request is written. */
   produce(broker: number, request: ProduceRequest, timeoutMs: number): Promise<ProduceResponse | undefined>;
   /**
