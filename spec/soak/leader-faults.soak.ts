@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import type { ProducerOptions } from '../../lib/index.js';
 import { startCluster, type LocalCluster } from '../support/broker.js';
-import type { AuditCounts } from '../support/delivery-audit.js';
+import { expectEveryMessageAccounted } from '../support/delivery-audit.js';
 import { runUnderLeaderFaults, type LeaderFault } from '../support/leader-fault-run.js';
 
 const SCALE = Number(process.env.SOAK_SCALE ?? '1');
@@ -31,22 +31,6 @@ function rounds(kind: LeaderFault['kind'], count: number, partitions: number[]):
     atAcknowledged: Math.floor(step * (i + 0.5)),
     restartAtAcknowledged: Math.floor(step * (i + 1)),
   }));
-}
-
-function expectAccounted(c: AuditCounts, idempotent: boolean): void {
-  expect(c.acknowledged + c.failed, 'every message reported').to.equal(c.produced);
-  expect(c.unreported, 'unreported').to.equal(0);
-  expect(c.reportedTwice, 'reported twice').to.equal(0);
-  expect(c.lost, 'acknowledged but not in the topic').to.equal(0);
-  expect(c.placementMismatches, 'reported partition/offset vs kcat').to.equal(0);
-  expect(c.untypedFailures, 'untyped failures').to.equal(0);
-  expect(c.foreign).to.equal(0);
-  // Each failover is far shorter than deliveryTimeoutMs and retries outlast it: nothing needs to fail.
-  expect(c.failuresByType, 'failures').to.deep.equal({});
-  if (idempotent) {
-    expect(c.duplicated, 'written twice').to.equal(0);
-    expect(c.orderViolations, 'order within a partition').to.equal(0);
-  }
 }
 
 describe('soak: leader faults on a three-node cluster', function () {
@@ -82,7 +66,7 @@ describe('soak: leader faults on a three-node cluster', function () {
       });
       console.log(`        took ${(result.durationMs / 1000).toFixed(1)} s; faults hit at produced=${result.producedAtFault.join(',')}`);
       expect(result.producedAtFault.every((p) => p > 0 && p < run.count), 'faults landed mid-run').to.equal(true);
-      expectAccounted(result.counts, run.idempotent);
+      expectEveryMessageAccounted(result.counts, run.idempotent);
     });
   }
 });

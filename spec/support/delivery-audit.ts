@@ -4,6 +4,7 @@
 // print and assert on: lost (acknowledged, not in the topic), duplicated (in the topic more than
 // once), unreported (produced, no report), reported twice, order broken within a partition, and
 // offsets reported that are not where kcat found the record.
+import { expect } from 'chai';
 import { KafkaRxError, type DeliveryReport, type Producer } from '../../lib/index.js';
 import { consumeAll } from './kcat.js';
 
@@ -196,5 +197,26 @@ export async function producePaced(producer: Producer, audit: DeliveryAudit, cou
       const ahead = started + ((id + 1) / ratePerSecond) * 1000 - Date.now();
       if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
     }
+  }
+}
+
+/**
+ * What every run under leader faults must show: each message reported exactly once, nothing
+ * acknowledged missing from the topic, every offset where kcat found it, failures typed, and none
+ * at all (each failover is far shorter than deliveryTimeoutMs); with idempotence also nothing
+ * written twice and every partition in order.
+ */
+export function expectEveryMessageAccounted(c: AuditCounts, idempotent: boolean): void {
+  expect(c.acknowledged + c.failed, 'every message reported').to.equal(c.produced);
+  expect(c.unreported, 'unreported').to.equal(0);
+  expect(c.reportedTwice, 'reported twice').to.equal(0);
+  expect(c.lost, 'acknowledged but not in the topic').to.equal(0);
+  expect(c.placementMismatches, 'reported partition/offset vs kcat').to.equal(0);
+  expect(c.untypedFailures, 'untyped failures').to.equal(0);
+  expect(c.foreign).to.equal(0);
+  expect(c.failuresByType, 'failures').to.deep.equal({});
+  if (idempotent) {
+    expect(c.duplicated, 'written twice').to.equal(0);
+    expect(c.orderViolations, 'order within a partition').to.equal(0);
   }
 }
