@@ -103,19 +103,19 @@ export function sendBatch(context: SenderContext, broker: number, batch: Pending
 
 /** Messages whose partition's leader is this broker, and those whose partition has none known. */
 function splitByLeader(context: SenderContext, broker: number, messages: PendingMessage[]): { sendable: PendingMessage[]; leaderless: PendingMessage[] } {
-  const { transport, topic } = context;
-  let i = 0;
-  // The common case, every leader in place, hands the list on as it is: no copy per attempt.
-  if (broker !== -1) while (i < messages.length && transport.leaderOf(topic, messages[i].partition) === broker) i++;
-  if (i === messages.length) return { sendable: messages, leaderless: [] };
-  const sendable = messages.slice(0, i);
+  // Until a message has no leader here, `sendable` is the given list itself (no copy per attempt).
+  let sendable: PendingMessage[] | null = null;
   const leaderless: PendingMessage[] = [];
-  for (; i < messages.length; i++) {
+  for (let i = 0; i < messages.length; i++) {
     const message = messages[i];
-    if (broker !== -1 && transport.leaderOf(topic, message.partition) === broker) sendable.push(message);
-    else leaderless.push(message);
+    if (broker !== -1 && context.transport.leaderOf(context.topic, message.partition) === broker) {
+      sendable?.push(message);
+    } else {
+      sendable ??= messages.slice(0, i);
+      leaderless.push(message);
+    }
   }
-  return { sendable, leaderless };
+  return { sendable: sendable ?? messages, leaderless };
 }
 
 /** Drops settled messages, fails expired ones, re-routes moved ones; returns what stays here. */
