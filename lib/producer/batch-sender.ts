@@ -136,6 +136,9 @@ function routeAndExpire(context: SenderContext, broker: number, messages: Pendin
     }
   }
   if (moved !== null) context.reroute(moved);
+  // An expired message fails its whole sealed batch, batch-mates kept above included (a message
+  // that waited for room in the queue can expire before one accepted ahead of it): drop those.
+  if (stay !== null && stay.some((message) => message.settled)) stay = stay.filter((message) => !message.settled);
   return stay ?? messages;
 }
 
