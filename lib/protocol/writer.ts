@@ -1,3 +1,19 @@
+/** Unsigned LEB128 varint of a 32-bit value into buf at p (room checked by the caller); returns the position after it. */
+export function putUnsignedVarint(buf: Buffer, p: number, value: number): number {
+  let v = value >>> 0;
+  while (v >= 0x80) {
+    buf[p++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[p++] = v;
+  return p;
+}
+
+/** Zig-zag signed 32-bit varint into buf at p (room checked by the caller); returns the position after it. */
+export function putVarint(buf: Buffer, p: number, value: number): number {
+  return putUnsignedVarint(buf, p, ((value << 1) ^ (value >> 31)) >>> 0);
+}
+
 /**
  * A growable byte buffer for encoding Kafka requests and record batches.
  *
@@ -110,12 +126,7 @@ export class Writer {
   /** Unsigned LEB128 varint, as Kafka's compact lengths and tagged-field counts use. */
   uvarint(value: number): this {
     this.ensure(5);
-    let v = value >>> 0;
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    this.buf[this.pos++] = v;
+    this.pos = putUnsignedVarint(this.buf, this.pos, value);
     return this;
   }
 
