@@ -13,6 +13,8 @@ import { readResponseHeader, responseHeaderIsFlexible, writeRequestFrame } from 
 import { FrameWriter } from '../protocol/frame-writer.js';
 import { FrameDecoder } from './frame-decoder.js';
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Requests in flight per connection unless maxInFlightRequests says otherwise. */
 export const DEFAULT_MAX_IN_FLIGHT_REQUESTS = 5;
 
@@ -37,7 +39,9 @@ interface InFlight {
   version: number;
   resolve: (response: any) => void;
   reject: (error: KafkaRxError) => void;
-  timer: ReturnType<typeof setTimeout> | null;
+  /** performance.now() by which the response must have come. */
+  deadline: number;
+  timeoutMs: number;
 }
 
 /**
@@ -61,6 +65,14 @@ export class Connection {
   private readonly requestTimeoutMs: number;
   private readonly maxInFlight: number;
   private readonly decoder: FrameDecoder;
+  /**
+   * One timer watches every request's deadline, armed for the earliest and re-armed when it fires,
+   * instead of a timer set and cleared per request. Unref'd: while a request waits, the socket
+   * keeps the process alive.
+   */
+  private deadlineTimer: ReturnType<typeof setTimeout> | null = null;
+  private deadlineTimerDue = Infinity;
+  private readonly checkDeadlines = (): void => this.onDeadlineTimer();
 
   constructor(private readonly options: ConnectionOptions) {
     this.address = `${options.host}:${options.port}`;
@@ -217,14 +229,8 @@ export class Connection {
           this.releaseSlot();
           return;
         }
-        const entry: InFlight = { correlationId, api, version, resolve, reject, timer: null };
-        entry.timer = setTimeout(() => {
-          const error = new RequestTimeoutError(`${api.name} to ${this.address} got no response within ${timeoutMs} ms`);
-          this.inFlight.delete(correlationId);
-          reject(error);
-          // Later responses on this connection would be misread: start over.
-          this.destroy(new ConnectionError(`connection to ${this.address} dropped after a request timed out`, { broker: this.address, cause: error }));
-        }, timeoutMs);
+        const entry: InFlight = { correlationId, api, version, resolve, reject, deadline: performance.now() + timeoutMs, timeoutMs };
+        this.watchDeadline(entry.deadline);
         this.inFlight.set(correlationId, entry);
         this.order.push(correlationId);
         this.writeFrame(this.socket, frame);
@@ -232,6 +238,38 @@ export class Connection {
       if (this.inFlight.size < this.maxInFlight && this.waiting.length === 0) start();
       else this.waiting.push(start);
     });
+  }
+
+  private watchDeadline(deadline: number): void {
+    if (deadline >= this.deadlineTimerDue) return;
+    if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
+    this.deadlineTimerDue = deadline;
+    // setTimeout takes at most 2^31-1 ms; a later deadline is re-armed when that fires.
+    this.deadlineTimer = setTimeout(this.checkDeadlines, Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil(deadline - performance.now()))));
+    this.deadlineTimer.unref();
+  }
+
+  private onDeadlineTimer(): void {
+    this.deadlineTimer = null;
+    this.deadlineTimerDue = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const entry of this.inFlight.values()) {
+      if (entry.deadline <= now) {
+        this.timeOut(entry);
+        return;
+      }
+      if (entry.deadline < next) next = entry.deadline;
+    }
+    if (next !== Infinity) this.watchDeadline(next);
+  }
+
+  private timeOut(entry: InFlight): void {
+    const error = new RequestTimeoutError(`${entry.api.name} to ${this.address} got no response within ${entry.timeoutMs} ms`);
+    this.inFlight.delete(entry.correlationId);
+    entry.reject(error);
+    // Later responses on this connection would be misread: start over.
+    this.destroy(new ConnectionError(`connection to ${this.address} dropped after a request timed out`, { broker: this.address, cause: error }));
   }
 
   private releaseSlot(): void {
@@ -271,7 +309,6 @@ export class Connection {
       this.orderHead = 0;
     }
     this.inFlight.delete(correlationId);
-    if (entry.timer !== null) clearTimeout(entry.timer);
     let response: unknown;
     try {
       const header = readResponseHeader(frame, responseHeaderIsFlexible(entry.api, entry.version));
@@ -292,10 +329,9 @@ export class Connection {
     if (this.failure !== null) return;
     this.failure = error;
     const failure = error instanceof ConnectionError ? error : new ConnectionError(`connection to ${this.address} dropped: ${error.message}`, { broker: this.address, cause: error });
-    for (const entry of this.inFlight.values()) {
-      if (entry.timer !== null) clearTimeout(entry.timer);
-      entry.reject(failure);
-    }
+    if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = null;
+    for (const entry of this.inFlight.values()) entry.reject(failure);
     this.inFlight.clear();
     for (const start of this.waiting.splice(0)) start();
     this.socket?.destroy();

@@ -13,7 +13,7 @@ import type { DeliveryOutcomes } from './delivery-reports.js';
 import type { IdempotentState, SealedBatch } from './idempotence.js';
 import type { PendingMessage } from './message.js';
 import type { ResolvedProducerOptions } from './options.js';
-import { planRequests, type PlannedBatch, type PlannedRequest } from './request-planner.js';
+import { RequestPlanner, type PlannedBatch, type PlannedRequest } from './request-planner.js';
 import type { ProducerStats } from './stats.js';
 import type { ProducerTransport } from './transport.js';
 
@@ -240,20 +240,48 @@ function patrol(context: SenderContext, lots: Map<number, PendingMessage[]>, par
   }, Math.max(context.options.retryBackoffMs, 10));
 }
 
-interface TransmitFailures {
-  messages: PendingMessage[];
-  refreshMetadata: boolean;
+/** What one attempt leaves for the next: messages to retry, and whether metadata is stale. */
+class TransmitFailures {
+  readonly messages: PendingMessage[] = [];
+  refreshMetadata = false;
+
+  retryLater(messages: PendingMessage[], error: KafkaRxError): void {
+    for (const message of messages) {
+      message.lastError = error;
+      this.messages.push(message);
+    }
+    this.refreshMetadata ||= error.refreshMetadata;
+  }
+}
+
+/** A producer's planners, one per Produce version its brokers speak: settings fixed for its life. */
+const plannersBy = new WeakMap<SenderContext, Map<number, RequestPlanner>>();
+
+function plannerFor(context: SenderContext, version: number): RequestPlanner {
+  let planners = plannersBy.get(context);
+  if (planners === undefined) plannersBy.set(context, (planners = new Map()));
+  let planner = planners.get(version);
+  if (planner === undefined) {
+    const { options } = context;
+    planner = new RequestPlanner({
+      topic: context.topic,
+      version,
+      clientId: context.transport.clientId,
+      acks: options.requiredAcks,
+      timeoutMs: options.ackTimeoutMs,
+      compression: options.compression,
+      maxRequestSize: options.maxRequestSize,
+      idempotence: context.idempotence === null ? undefined : context.idempotence,
+    });
+    planners.set(version, planner);
+  }
+  return planner;
 }
 
 /** One attempt: plan requests within maxRequestSize, send them pipelined, map each response. */
 async function transmit(context: SenderContext, broker: number, messages: PendingMessage[]): Promise<TransmitFailures> {
-  const { options, outcomes, stats, transport } = context;
-  const failures: TransmitFailures = { messages: [], refreshMetadata: false };
-  const retryLater = (batchMessages: PendingMessage[], error: KafkaRxError) => {
-    for (const message of batchMessages) message.lastError = error;
-    failures.messages.push(...batchMessages);
-    failures.refreshMetadata ||= error.refreshMetadata;
-  };
+  const { options, outcomes, transport } = context;
+  const failures = new TransmitFailures();
 
   let version: number;
   try {
@@ -262,68 +290,69 @@ async function transmit(context: SenderContext, broker: number, messages: Pendin
   } catch (error) {
     const failure = asKafkaRxError(error);
     for (const message of messages) message.attempts++;
-    if (failure.retriable) retryLater(messages, failure);
+    if (failure.retriable) failures.retryLater(messages, failure);
     else for (const message of messages) outcomes.settle(message, failure);
     return failures;
   }
 
-  const plan = planRequests(messages, {
-    topic: context.topic,
-    version,
-    clientId: transport.clientId,
-    acks: options.requiredAcks,
-    timeoutMs: options.ackTimeoutMs,
-    compression: options.compression,
-    maxRequestSize: options.maxRequestSize,
-    idempotence: context.idempotence === null ? undefined : context.idempotence,
-  });
+  const plan = plannerFor(context, version).plan(messages);
   if (context.idempotence !== null) {
     if (plan.waiting.length > 0) park(context, plan.waiting);
     // This plan may have sealed what a lot waited for.
-    const lots = parkedBy.get(context.idempotence);
-    if (lots !== undefined) for (const partition of [...lots.keys()]) releaseParked(context, lots, partition);
+    releaseAllParked(context);
   }
   for (const message of plan.oversized) {
     outcomes.settle(message, new MessageSizeTooLargeError(`the message alone makes a Produce request larger than maxRequestSize (${options.maxRequestSize} bytes)`));
   }
 
-  await Promise.all(
-    plan.requests.map(async (planned) => {
-      for (const batch of planned.batches) for (const message of batch.messages) message.attempts++;
-      stats.requests++;
-      stats.bytes += planned.size;
-      let response: ProduceResponse | undefined;
-      const idempotence = context.idempotence;
-      if (idempotence !== null) idempotence.inFlightRequests++;
-      try {
-        response = await transport.produce(broker, planned.request, options.ackTimeoutMs);
-      } catch (error) {
-        const failure = asKafkaRxError(error);
-        stats.errors++;
-        for (const batch of planned.batches) {
-          if (failure.retriable) retryLater(batch.messages, failure);
-          else for (const message of batch.messages) outcomes.settle(message, failure);
-        }
-        return;
-      } finally {
-        if (idempotence !== null) idempotence.inFlightRequests--;
-      }
-      settleFromResponse(context, planned, response, retryLater);
-    }),
-  );
-  if (context.idempotence !== null) {
-    // An acknowledged first batch lets the rest of its partition go.
-    const lots = parkedBy.get(context.idempotence);
-    if (lots !== undefined) for (const partition of [...lots.keys()]) releaseParked(context, lots, partition);
+  const { requests } = plan;
+  if (requests.length === 1) {
+    await sendPlanned(context, broker, requests[0], failures);
+  } else if (requests.length > 1) {
+    const sends = new Array<Promise<void>>(requests.length);
+    for (let i = 0; i < requests.length; i++) sends[i] = sendPlanned(context, broker, requests[i], failures);
+    await Promise.all(sends);
   }
+  // An acknowledged first batch lets the rest of its partition go.
+  if (context.idempotence !== null) releaseAllParked(context);
   return failures;
+}
+
+function releaseAllParked(context: SenderContext): void {
+  const lots = parkedBy.get(context.idempotence!);
+  if (lots !== undefined) for (const partition of [...lots.keys()]) releaseParked(context, lots, partition);
+}
+
+/** Sends one planned request and settles, or keeps for the next attempt, each of its messages. */
+async function sendPlanned(context: SenderContext, broker: number, planned: PlannedRequest, failures: TransmitFailures): Promise<void> {
+  const { options, outcomes, stats } = context;
+  for (const batch of planned.batches) for (const message of batch.messages) message.attempts++;
+  stats.requests++;
+  stats.bytes += planned.size;
+  let response: ProduceResponse | undefined;
+  const idempotence = context.idempotence;
+  if (idempotence !== null) idempotence.inFlightRequests++;
+  try {
+    response = await context.transport.produce(broker, planned.request, options.ackTimeoutMs);
+  } catch (error) {
+    const failure = asKafkaRxError(error);
+    stats.errors++;
+    for (const batch of planned.batches) {
+      if (failure.retriable) failures.retryLater(batch.messages, failure);
+      else for (const message of batch.messages) outcomes.settle(message, failure);
+    }
+    return;
+  } finally {
+    if (idempotence !== null) idempotence.inFlightRequests--;
+  }
+  settleFromResponse(context, planned, response, failures);
 }
 
 function settleFromResponse(
   context: SenderContext,
   planned: PlannedRequest,
   response: ProduceResponse | undefined,
-  retryLater: (messages: PendingMessage[], error: KafkaRxError) => void,
+  failures: TransmitFailures,
 ): void {
   const { outcomes, stats } = context;
   if (response === undefined) {
@@ -340,7 +369,7 @@ function settleFromResponse(
     const result = results.get(batch.partition);
     if (result === undefined) {
       stats.errors++;
-      retryLater(batch.messages, new ProtocolError(`the Produce response has no result for partition ${batch.partition} of ${context.topic}`, { retriable: true }));
+      failures.retryLater(batch.messages, new ProtocolError(`the Produce response has no result for partition ${batch.partition} of ${context.topic}`, { retriable: true }));
       continue;
     }
     if (result.errorCode === OUT_OF_ORDER_SEQUENCE_NUMBER && batch.sealed && context.idempotence?.sequences.writtenBeforeAcknowledged(batch.sealed)) {
@@ -359,14 +388,14 @@ function settleFromResponse(
       stats.errors++;
       const error = kafkaErrorFor(result.errorCode, result.errorMessage ?? undefined);
       if ((result.errorCode === MESSAGE_TOO_LARGE || result.errorCode === RECORD_LIST_TOO_LARGE) && batch.messages.length > 1) {
-        splitTooLarge(context, batch, error, retryLater);
+        splitTooLarge(context, batch, error, failures);
         continue;
       }
       if (batch.sealed && context.idempotence !== null && idempotentRetry(context.idempotence, batch.sealed, result.errorCode)) {
-        retryLater(batch.messages, error);
+        failures.retryLater(batch.messages, error);
         continue;
       }
-      if (error.retriable) retryLater(batch.messages, error);
+      if (error.retriable) failures.retryLater(batch.messages, error);
       else for (const message of batch.messages) outcomes.settle(message, error);
       continue;
     }
@@ -396,7 +425,7 @@ const PRODUCER_FENCED = 90;
  * batch, so an idempotent batch gives up its sequence numbers (the gap makes the producer bump its
  * epoch) and its records take new ones, after the partition's batches still open.
  */
-function splitTooLarge(context: SenderContext, batch: PlannedBatch, error: KafkaRxError, retryLater: (messages: PendingMessage[], error: KafkaRxError) => void): void {
+function splitTooLarge(context: SenderContext, batch: PlannedBatch, error: KafkaRxError, failures: TransmitFailures): void {
   if (batch.sealed !== undefined && context.idempotence !== null) {
     context.idempotence.finished(batch.sealed, true);
     context.idempotence.resetNeeded = true;
@@ -406,7 +435,7 @@ function splitTooLarge(context: SenderContext, batch: PlannedBatch, error: Kafka
     message.alone = true;
     message.attempts--;
   }
-  retryLater(batch.messages, error);
+  failures.retryLater(batch.messages, error);
 }
 
 /**

@@ -43,18 +43,88 @@ export interface PlanSettings {
 const FIRST_FLEXIBLE_PRODUCE_VERSION = 9;
 
 /**
- * Exact Produce request sizes: RequestHeader v1/v2 plus the body as the protocol layer measures it,
- * so maxRequestSize is checked against the real encoded request, not a per-message estimate.
+ * Splits one broker's messages into Produce requests of at most maxRequestSize bytes: one record
+ * batch per partition per request, partition order kept across requests (a later chunk of a
+ * partition always goes into a later request), and any message too large to fit alone set aside.
+ *
+ * Sizes are exact: RequestHeader v1/v2 plus the body as the protocol layer measures it, so
+ * maxRequestSize is checked against the real encoded request, not a per-message estimate. A planner
+ * serves one producer's settings at one Produce version: what depends only on them (the header's
+ * size, the largest batch that fits alone) is worked out once, not per plan.
  */
-class ProduceSizer {
-  private readonly header: number;
+export class RequestPlanner {
+  private readonly headerSize: number;
+  /** The largest record batch that fits in a request on its own. */
+  readonly batchLimit: number;
 
-  constructor(private readonly settings: PlanSettings) {
+  constructor(readonly settings: PlanSettings) {
     const flexible = settings.version >= FIRST_FLEXIBLE_PRODUCE_VERSION;
-    this.header = 2 + 2 + 4 + 2 + Buffer.byteLength(settings.clientId) + (flexible ? 1 : 0);
+    this.headerSize = 2 + 2 + 4 + 2 + Buffer.byteLength(settings.clientId) + (flexible ? 1 : 0);
+    this.batchLimit = this.largestBatchAlone();
   }
 
-  requestOf(batches: readonly PlannedBatch[]): ProduceRequest {
+  plan(messages: readonly PendingMessage[]): RequestPlan {
+    const { settings, batchLimit } = this;
+    const byPartition = new Map<number, { sealed: SealedBatch[]; fresh: PendingMessage[] }>();
+    for (const message of messages) {
+      let entry = byPartition.get(message.partition);
+      if (entry === undefined) byPartition.set(message.partition, (entry = { sealed: [], fresh: [] }));
+      const sealed = message.sealed;
+      if (sealed === null) entry.fresh.push(message);
+      else if (!entry.sealed.includes(sealed)) entry.sealed.push(sealed);
+    }
+
+    const oversized: PendingMessage[] = [];
+    const waiting: PendingMessage[] = [];
+    const requests: Array<{ batches: PlannedBatch[]; partitions: Set<number> }> = [];
+    for (const [partition, entry] of byPartition) {
+      const { sealed } = entry;
+      let fresh = entry.fresh;
+      if (settings.idempotence !== undefined && fresh.length > 0) {
+        const { now, later } = settings.idempotence.sequences.sealable(partition, fresh);
+        fresh = now;
+        for (const message of later) waiting.push(message);
+      }
+      let lastRequestIndex = -1;
+      const place = (batch: PlannedBatch) => {
+        let index = lastRequestIndex + 1;
+        while (index < requests.length) {
+          const candidate = requests[index];
+          if (!candidate.partitions.has(partition) && this.sizeOf([...candidate.batches, batch]) <= settings.maxRequestSize) break;
+          index++;
+        }
+        if (index === requests.length) requests.push({ batches: [], partitions: new Set() });
+        const target = requests[index];
+        target.batches.push(batch);
+        target.partitions.add(partition);
+        lastRequestIndex = index;
+      };
+      // Batches sealed by an earlier attempt go first, in sequence order, exactly as first encoded.
+      sealed.sort((a, b) => a.baseSequence - b.baseSequence);
+      for (const batch of sealed) place({ partition, messages: batch.messages, records: batch.records ?? encodeSealed(batch, settings), sealed: batch });
+      // A partition the broker has not yet acknowledged under this producer id gets one batch; the
+      // rest waits for its answer (see PartitionSequences.confirmed).
+      const probing = settings.idempotence !== undefined && !settings.idempotence.sequences.isConfirmed(partition);
+      const chunks = chunkByUncompressedSize(fresh, batchLimit, oversized);
+      for (let c = 0; c < chunks.length; c++) {
+        if (probing && c > 0) {
+          for (const message of chunks[c]) waiting.push(message);
+          continue;
+        }
+        for (const batch of encodeWithinLimit(partition, chunks[c], settings, batchLimit, oversized)) place(batch);
+      }
+    }
+
+    const planned = new Array<PlannedRequest>(requests.length);
+    for (let i = 0; i < requests.length; i++) {
+      const { batches } = requests[i];
+      const request = this.requestOf(batches);
+      planned[i] = { batches, request, size: this.headerSize + produceRequestSize(settings.version, request) };
+    }
+    return { oversized, waiting, requests: planned };
+  }
+
+  private requestOf(batches: readonly PlannedBatch[]): ProduceRequest {
     return {
       transactionalId: null,
       acks: this.settings.acks,
@@ -63,76 +133,24 @@ class ProduceSizer {
     };
   }
 
-  sizeOf(batches: readonly PlannedBatch[]): number {
-    return this.header + produceRequestSize(this.settings.version, this.requestOf(batches));
+  private sizeOf(batches: readonly PlannedBatch[]): number {
+    return this.headerSize + produceRequestSize(this.settings.version, this.requestOf(batches));
+  }
+
+  private largestBatchAlone(): number {
+    // A batch's entry overhead grows by a few varint bytes with its size: step down from the bound.
+    // Only the length of the records matters to the size: measure placeholders, allocate nothing.
+    const { maxRequestSize } = this.settings;
+    const sized = (length: number) => [{ partition: 0, messages: [], records: { length } as Buffer }];
+    let limit = maxRequestSize - this.sizeOf(sized(0));
+    while (limit > 0 && this.sizeOf(sized(limit)) > maxRequestSize) limit--;
+    return limit;
   }
 }
 
-/**
- * Splits one broker's messages into Produce requests of at most maxRequestSize bytes: one record
- * batch per partition per request, partition order kept across requests (a later chunk of a
- * partition always goes into a later request), and any message too large to fit alone set aside.
- */
+/** One plan with a planner of its own (tests; the producer keeps its planners). */
 export function planRequests(messages: readonly PendingMessage[], settings: PlanSettings): RequestPlan {
-  const sizer = new ProduceSizer(settings);
-  const byPartition = new Map<number, { sealed: SealedBatch[]; fresh: PendingMessage[] }>();
-  for (const message of messages) {
-    let entry = byPartition.get(message.partition);
-    if (entry === undefined) byPartition.set(message.partition, (entry = { sealed: [], fresh: [] }));
-    const sealed = message.sealed;
-    if (sealed === null) entry.fresh.push(message);
-    else if (!entry.sealed.includes(sealed)) entry.sealed.push(sealed);
-  }
-
-  // The largest batch that fits in a request on its own.
-  const batchLimit = largestBatchAlone(sizer, settings.maxRequestSize);
-  const oversized: PendingMessage[] = [];
-  const requests: Array<{ batches: PlannedBatch[]; partitions: Set<number> }> = [];
-
-  const waiting: PendingMessage[] = [];
-  for (const [partition, entry] of byPartition) {
-    const { sealed } = entry;
-    let fresh = entry.fresh;
-    if (settings.idempotence !== undefined && fresh.length > 0) {
-      const { now, later } = settings.idempotence.sequences.sealable(partition, fresh);
-      fresh = now;
-      for (const message of later) waiting.push(message);
-    }
-    let lastRequestIndex = -1;
-    const place = (batch: PlannedBatch) => {
-      let index = lastRequestIndex + 1;
-      while (index < requests.length) {
-        const candidate = requests[index];
-        if (!candidate.partitions.has(partition) && sizer.sizeOf([...candidate.batches, batch]) <= settings.maxRequestSize) break;
-        index++;
-      }
-      if (index === requests.length) requests.push({ batches: [], partitions: new Set() });
-      const target = requests[index];
-      target.batches.push(batch);
-      target.partitions.add(partition);
-      lastRequestIndex = index;
-    };
-    // Batches sealed by an earlier attempt go first, in sequence order, exactly as first encoded.
-    sealed.sort((a, b) => a.baseSequence - b.baseSequence);
-    for (const batch of sealed) place({ partition, messages: batch.messages, records: batch.records ?? encodeSealed(batch, settings), sealed: batch });
-    // A partition the broker has not yet acknowledged under this producer id gets one batch; the
-    // rest waits for its answer (see PartitionSequences.confirmed).
-    const probing = settings.idempotence !== undefined && !settings.idempotence.sequences.isConfirmed(partition);
-    let chunks = 0;
-    for (const chunk of chunkByUncompressedSize(fresh, batchLimit, oversized)) {
-      if (probing && chunks++ > 0) {
-        for (const message of chunk) waiting.push(message);
-        continue;
-      }
-      for (const batch of encodeWithinLimit(partition, chunk, settings, batchLimit, oversized)) place(batch);
-    }
-  }
-
-  return {
-    oversized,
-    waiting,
-    requests: requests.map(({ batches }) => ({ batches, size: sizer.sizeOf(batches), request: sizer.requestOf(batches) })),
-  };
+  return new RequestPlanner(settings).plan(messages);
 }
 
 /** Re-encodes a sealed batch after an epoch bump renumbered it. */
@@ -146,20 +164,12 @@ function encodeSealed(batch: SealedBatch, settings: PlanSettings): Buffer {
   return batch.records!;
 }
 
-function largestBatchAlone(sizer: ProduceSizer, maxRequestSize: number): number {
-  // A batch's entry overhead grows by a few varint bytes with its size: step down from the bound.
-  // Only the length of the records matters to the size: measure placeholders, allocate nothing.
-  const sized = (length: number) => [{ partition: 0, messages: [], records: { length } as Buffer }];
-  let limit = maxRequestSize - sizer.sizeOf(sized(0));
-  while (limit > 0 && sizer.sizeOf(sized(limit)) > maxRequestSize) limit--;
-  return limit;
-}
-
 /**
  * Splits a partition's messages into chunks whose batches fit in `limit` bytes (uncompressed).
  * Chunks are slices of the list, made only where it splits: a list that fits is handed on as is.
  */
-function* chunkByUncompressedSize(list: PendingMessage[], limit: number, oversized: PendingMessage[]): Generator<PendingMessage[]> {
+function chunkByUncompressedSize(list: PendingMessage[], limit: number, oversized: PendingMessage[]): PendingMessage[][] {
+  const chunks: PendingMessage[][] = [];
   // The chunk is list[start, i) plus, once a message was left out of it, the messages in `picked`.
   let start = 0;
   let picked: PendingMessage[] | null = null;
@@ -179,8 +189,8 @@ function* chunkByUncompressedSize(list: PendingMessage[], limit: number, oversiz
       if (tooLarge) {
         oversized.push(message);
       } else {
-        if (picked.length > 0) yield picked;
-        yield [message];
+        if (picked.length > 0) chunks.push(picked);
+        chunks.push([message]);
         picked = [];
         count = 0;
         bytes = RECORD_BATCH_OVERHEAD;
@@ -188,7 +198,7 @@ function* chunkByUncompressedSize(list: PendingMessage[], limit: number, oversiz
       continue;
     }
     if (count > 0 && bytes + size > limit) {
-      yield take(i);
+      chunks.push(take(i));
       start = i;
       picked = picked === null ? null : [];
       count = 0;
@@ -200,7 +210,8 @@ function* chunkByUncompressedSize(list: PendingMessage[], limit: number, oversiz
     count++;
     picked?.push(message);
   }
-  if (count > 0) yield take(list.length);
+  if (count > 0) chunks.push(take(list.length));
+  return chunks;
 }
 
 /**

@@ -109,6 +109,23 @@ describe('Connection against the real broker', function () {
     server.close();
   });
 
+  it('times out by the earliest deadline among requests with different timeouts', async () => {
+    const { server, port } = await misbehavingPeer(() => undefined);
+    const connection = new Connection({ host: '127.0.0.1', port, clientId: 'x', requestTimeoutMs: 30_000 });
+    await connection.connect();
+    const started = Date.now();
+    const outcomes = await Promise.all([
+      connection.send(Metadata, { topics: [] }, { timeoutMs: 20_000 }).catch((e: unknown) => e),
+      connection.send(Metadata, { topics: [] }, { timeoutMs: 250 }).catch((e: unknown) => e),
+    ]);
+    // The later request's shorter deadline decides; the earlier request fails with the connection.
+    expect(Date.now() - started).to.be.within(200, 3000);
+    expect(outcomes[1]).to.be.instanceOf(RequestTimeoutError);
+    expect(outcomes[0]).to.be.instanceOf(ConnectionError);
+    await connection.close();
+    server.close();
+  });
+
   it('drops the connection on a 2 GB length prefix, on garbage and on a wrong correlation id', async () => {
     const answers: Array<[string, (socket: Socket, request: Buffer) => void]> = [
       ['huge', (socket) => socket.write(Buffer.from([0x7f, 0xff, 0xff, 0xf0, 1, 2, 3]))],
