@@ -64,64 +64,62 @@ export class RequestPlanner {
   }
 
   plan(messages: readonly PendingMessage[]): RequestPlan {
-    const { settings, batchLimit } = this;
-    const byPartition = new Map<number, { sealed: SealedBatch[]; fresh: PendingMessage[] }>();
-    for (const message of messages) {
-      let entry = byPartition.get(message.partition);
-      if (entry === undefined) byPartition.set(message.partition, (entry = { sealed: [], fresh: [] }));
-      const sealed = message.sealed;
-      if (sealed === null) entry.fresh.push(message);
-      else if (!entry.sealed.includes(sealed)) entry.sealed.push(sealed);
-    }
-
-    const oversized: PendingMessage[] = [];
-    const waiting: PendingMessage[] = [];
-    const requests: Array<{ batches: PlannedBatch[]; partitions: Set<number> }> = [];
-    for (const [partition, entry] of byPartition) {
-      const { sealed } = entry;
-      let fresh = entry.fresh;
-      if (settings.idempotence !== undefined && fresh.length > 0) {
-        const { now, later } = settings.idempotence.sequences.sealable(partition, fresh);
-        fresh = now;
-        for (const message of later) waiting.push(message);
-      }
-      let lastRequestIndex = -1;
-      const place = (batch: PlannedBatch) => {
-        let index = lastRequestIndex + 1;
-        while (index < requests.length) {
-          const candidate = requests[index];
-          if (!candidate.partitions.has(partition) && this.sizeOf([...candidate.batches, batch]) <= settings.maxRequestSize) break;
-          index++;
-        }
-        if (index === requests.length) requests.push({ batches: [], partitions: new Set() });
-        const target = requests[index];
-        target.batches.push(batch);
-        target.partitions.add(partition);
-        lastRequestIndex = index;
-      };
-      // Batches sealed by an earlier attempt go first, in sequence order, exactly as first encoded.
-      sealed.sort((a, b) => a.baseSequence - b.baseSequence);
-      for (const batch of sealed) place({ partition, messages: batch.messages, records: batch.records ?? encodeSealed(batch, settings), sealed: batch });
-      // A partition the broker has not yet acknowledged under this producer id gets one batch; the
-      // rest waits for its answer (see PartitionSequences.confirmed).
-      const probing = settings.idempotence !== undefined && !settings.idempotence.sequences.isConfirmed(partition);
-      const chunks = chunkByUncompressedSize(fresh, batchLimit, oversized);
-      for (let c = 0; c < chunks.length; c++) {
-        if (probing && c > 0) {
-          for (const message of chunks[c]) waiting.push(message);
-          continue;
-        }
-        for (const batch of encodeWithinLimit(partition, chunks[c], settings, batchLimit, oversized)) place(batch);
-      }
-    }
-
-    const planned = new Array<PlannedRequest>(requests.length);
+    const plan: RequestPlan = { requests: [], oversized: [], waiting: [] };
+    const requests: RequestUnderway[] = [];
+    const shares = sharesByPartition(messages);
+    for (let i = 0; i < shares.length; i++) this.planPartition(shares[i], requests, plan);
     for (let i = 0; i < requests.length; i++) {
       const { batches } = requests[i];
       const request = this.requestOf(batches);
-      planned[i] = { batches, request, size: this.headerSize + produceRequestSize(settings.version, request) };
+      plan.requests.push({ batches, request, size: this.headerSize + produceRequestSize(this.settings.version, request) });
     }
-    return { oversized, waiting, requests: planned };
+    return plan;
+  }
+
+  /** Places one partition's batches, sealed ones first, each in a request after the previous one. */
+  private planPartition(share: PartitionShare, requests: RequestUnderway[], plan: RequestPlan): void {
+    const { settings, batchLimit } = this;
+    const { partition, sealed } = share;
+    let fresh = share.fresh;
+    const idempotence = settings.idempotence;
+    if (idempotence !== undefined && fresh.length > 0) {
+      const { now, later } = idempotence.sequences.sealable(partition, fresh);
+      fresh = now;
+      for (const message of later) plan.waiting.push(message);
+    }
+    let lastRequest = -1;
+    // Batches sealed by an earlier attempt go first, in sequence order, exactly as first encoded.
+    if (sealed.length > 1) sealed.sort((a, b) => a.baseSequence - b.baseSequence);
+    for (const batch of sealed) {
+      lastRequest = this.place(requests, lastRequest, { partition, messages: batch.messages, records: batch.records ?? encodeSealed(batch, settings), sealed: batch });
+    }
+    if (fresh.length === 0) return;
+    // A partition the broker has not yet acknowledged under this producer id gets one batch; the
+    // rest waits for its answer (see PartitionSequences.confirmed).
+    const probing = idempotence !== undefined && !idempotence.sequences.isConfirmed(partition);
+    const chunks = chunkByUncompressedSize(fresh, batchLimit, plan.oversized);
+    for (let c = 0; c < chunks.length; c++) {
+      if (probing && c > 0) {
+        for (const message of chunks[c]) plan.waiting.push(message);
+        continue;
+      }
+      for (const batch of encodeWithinLimit(partition, chunks[c], settings, batchLimit, plan.oversized)) lastRequest = this.place(requests, lastRequest, batch);
+    }
+  }
+
+  /** Puts a batch in the first request after `after` that lacks its partition and has room; returns its index. */
+  private place(requests: RequestUnderway[], after: number, batch: PlannedBatch): number {
+    let index = after + 1;
+    while (index < requests.length) {
+      const candidate = requests[index];
+      if (!candidate.partitions.has(batch.partition) && this.sizeOf([...candidate.batches, batch]) <= this.settings.maxRequestSize) break;
+      index++;
+    }
+    if (index === requests.length) requests.push({ batches: [], partitions: new Set() });
+    const target = requests[index];
+    target.batches.push(batch);
+    target.partitions.add(batch.partition);
+    return index;
   }
 
   private requestOf(batches: readonly PlannedBatch[]): ProduceRequest {
@@ -146,6 +144,40 @@ export class RequestPlanner {
     while (limit > 0 && this.sizeOf(sized(limit)) > maxRequestSize) limit--;
     return limit;
   }
+}
+
+interface RequestUnderway {
+  batches: PlannedBatch[];
+  partitions: Set<number>;
+}
+
+/** One partition's part of a broker's messages: batches sealed earlier, and messages not yet in one. */
+interface PartitionShare {
+  partition: number;
+  sealed: SealedBatch[];
+  fresh: PendingMessage[];
+}
+
+/** The messages' partitions in the order they first appear. */
+function sharesByPartition(messages: readonly PendingMessage[]): PartitionShare[] {
+  const shares: PartitionShare[] = [];
+  const byPartition = new Map<number, PartitionShare>();
+  // Messages of one partition often come together: the last share is checked before the map.
+  let last: PartitionShare | undefined;
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i];
+    let share = last !== undefined && last.partition === message.partition ? last : byPartition.get(message.partition);
+    if (share === undefined) {
+      share = { partition: message.partition, sealed: [], fresh: [] };
+      byPartition.set(message.partition, share);
+      shares.push(share);
+    }
+    last = share;
+    const sealed = message.sealed;
+    if (sealed === null) share.fresh.push(message);
+    else if (!share.sealed.includes(sealed)) share.sealed.push(sealed);
+  }
+  return shares;
 }
 
 /** One plan with a planner of its own (tests; the producer keeps its planners). */
