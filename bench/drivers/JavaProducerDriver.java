@@ -159,7 +159,7 @@ public class JavaProducerDriver {
     }
     JavaProducerDriver d = new JavaProducerDriver(json, props);
     if (warmup > 0) {
-      if (mode.equals("await-each")) d.awaitEach(Math.min(warmup, 200), new double[Math.min(warmup, 200)]);
+      if (mode.equals("await-each")) d.awaitEach(warmup, new double[warmup]);
       else d.pipelined(warmup);
     }
     d.failed.set(0);

@@ -237,7 +237,7 @@ export async function runDriver(makeAdapter: (config: DriverConfig) => Promise<C
   try {
     // Warm-up: connections, metadata, JIT. Await-each warms up one at a time, as it then measures.
     if (config.warmup > 0) {
-      if (config.mode === 'await-each') await awaitEach(adapter, workload, Math.min(config.warmup, 200));
+      if (config.mode === 'await-each') await awaitEach(adapter, workload, config.warmup);
       else await pipelined(adapter, workload, config.warmup);
     }
     const profiler = await startProfiling();

@@ -160,7 +160,7 @@ def main():
     mode = config["mode"]
     if config["warmup"] > 0:
         if mode == "await-each":
-            driver.await_each(min(config["warmup"], 200))
+            driver.await_each(config["warmup"])
         else:
             driver.pipelined(config["warmup"])
     latencies = None
