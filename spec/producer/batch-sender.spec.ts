@@ -12,7 +12,7 @@ import { FakeTransport } from '../support/fake-transport.js';
 
 function message(value: string, deadline: number): PendingMessage {
   const bytes = Buffer.from(value);
-  const pending = new PendingMessage('t', 0, Date.now(), bytes, null, undefined, bytes, undefined, deadline, bytes.length + 24);
+  const pending = new PendingMessage<unknown, unknown>('t', 0, Date.now(), bytes, null, undefined, bytes, undefined, deadline, bytes.length + 24);
   pending.broker = 0;
   return pending;
 }
