@@ -129,7 +129,7 @@ export class PendingMessage<V = unknown, K = unknown> implements Message<V, K>, 
     input: V,
     inputKey: K | undefined,
     deadline: number,
-    /** Approximate encoded size, for the byte budget of a batch. */
+    /** The most bytes its record can take in a batch (recordSizeBound): byte budgets and batch sizing. */
     readonly size: number,
   ) {
     this.timeFromBase = timestamp - CLOCK_BASE;

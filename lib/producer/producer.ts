@@ -1,6 +1,7 @@
 import { asyncScheduler, BehaviorSubject, interval, map, Subject, type Observable, type Subscription } from 'rxjs';
 import { KafkaRxError, ProducerStoppedError, QueueFullError, DeliveryTimeoutError, RecordTypeError } from '../errors.js';
 import { prepareCodec } from '../records/index.js';
+import { recordSizeBound } from '../records/record-batch.js';
 import { BrokerQueues } from './broker-queues.js';
 import { DeliveryOutcomes } from './delivery-reports.js';
 import { IdempotentState } from './idempotence.js';
@@ -222,7 +223,8 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     const partition = checkedPartition(explicitPartition !== undefined ? explicitPartition : this.partition(keyBytes, partitions), partitions);
     const now = Date.now();
     const time = timestamp === undefined ? now : toMillis(timestamp);
-    const size = (valueBytes?.length ?? 0) + (keyBytes?.length ?? 0) + headerBytes(headers) + 24;
+    // Read while key and value are in cache; the planner sizes batches with it, not with them.
+    const size = recordSizeBound(keyBytes, valueBytes, headers);
     const message = new PendingMessage<V, K>(
       this.topic, partition, time, valueBytes, keyBytes, headers, value, key ?? undefined,
       // asyncScheduler's clock is Date.now(): read it once per message, not twice.
@@ -451,9 +453,3 @@ function normaliseHeaders(headers: ProduceOptions['headers']): RecordHeader[] | 
   return list;
 }
 
-function headerBytes(headers: RecordHeader[] | undefined): number {
-  if (headers === undefined) return 0;
-  let bytes = 0;
-  for (const header of headers) bytes += header.key.length + (header.value?.length ?? 0) + 4;
-  return bytes;
-}

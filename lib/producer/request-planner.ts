@@ -199,6 +199,10 @@ function encodeSealed(batch: SealedBatch, settings: PlanSettings): Buffer {
 /**
  * Splits a partition's messages into chunks whose batches fit in `limit` bytes (uncompressed).
  * Chunks are slices of the list, made only where it splits: a list that fits is handed on as is.
+ *
+ * Each message carries the most bytes its record can take (`size`, worked out at produce() while
+ * its key and value were in cache), so a chunk far from the limit is sized without reading them
+ * again; only near the limit is the chunk measured exactly, and from there on each record too.
  */
 function chunkByUncompressedSize(list: PendingMessage[], limit: number, oversized: PendingMessage[]): PendingMessage[][] {
   const chunks: PendingMessage[][] = [];
@@ -207,14 +211,20 @@ function chunkByUncompressedSize(list: PendingMessage[], limit: number, oversize
   let picked: PendingMessage[] | null = null;
   let count = 0;
   let firstTimestamp = 0;
+  // The chunk's size: an upper bound (the sum of the messages' bounds) until `exact`.
   let bytes = RECORD_BATCH_OVERHEAD;
+  let exact = false;
   const take = (end: number): PendingMessage[] => (picked ?? (start === 0 && end === list.length ? list : list.slice(start, end)));
+  const measure = (end: number): number => {
+    let total = RECORD_BATCH_OVERHEAD;
+    if (picked !== null) for (let k = 0; k < picked.length; k++) total += recordSize(picked[k], k, picked[k].timestamp - firstTimestamp);
+    else for (let k = start; k < end; k++) total += recordSize(list[k], k - start, list[k].timestamp - firstTimestamp);
+    return total;
+  };
   for (let i = 0; i < list.length; i++) {
     const message = list[i];
-    // A record is smallest alone (offset and timestamp deltas 0), so the exact size with this
-    // chunk's deltas settles the common case and the size alone is computed only near the limit.
-    const size = recordSize(message, count, count > 0 ? message.timestamp - firstTimestamp : 0);
-    const tooLarge = RECORD_BATCH_OVERHEAD + size > limit && RECORD_BATCH_OVERHEAD + recordSize(message, 0, 0) > limit;
+    // A record is smallest alone (offset and timestamp deltas 0): too large only if that is.
+    const tooLarge = RECORD_BATCH_OVERHEAD + message.size > limit && RECORD_BATCH_OVERHEAD + recordSize(message, 0, 0) > limit;
     if (tooLarge || message.alone) {
       // Left out of the running chunk: from here on the chunk is gathered in `picked`.
       picked ??= list.slice(start, i);
@@ -226,15 +236,25 @@ function chunkByUncompressedSize(list: PendingMessage[], limit: number, oversize
         picked = [];
         count = 0;
         bytes = RECORD_BATCH_OVERHEAD;
+        exact = false;
       }
       continue;
+    }
+    let size = message.size;
+    if (count > 0 && (exact || bytes + size > limit)) {
+      if (!exact) {
+        bytes = measure(i);
+        exact = true;
+      }
+      size = recordSize(message, count, message.timestamp - firstTimestamp);
     }
     if (count > 0 && bytes + size > limit) {
       chunks.push(take(i));
       start = i;
       picked = picked === null ? null : [];
       count = 0;
-      bytes = RECORD_BATCH_OVERHEAD + recordSize(message, 0, 0);
+      bytes = RECORD_BATCH_OVERHEAD + message.size;
+      exact = false;
     } else {
       bytes += size;
     }

@@ -82,6 +82,15 @@ function bodySize(record: BatchRecord, offsetDelta: number, timestampDelta: numb
   );
 }
 
+/**
+ * The most bytes a record can take inside an uncompressed batch, whatever its offset and timestamp
+ * deltas (a varint of at most 5 bytes and a varlong of at most 10), its length prefix included.
+ */
+export function recordSizeBound(key: Buffer | null, value: Buffer | null, headers: readonly BatchRecordHeader[] | undefined): number {
+  const body = 1 + 10 + 5 + (key === null ? 1 : varintSize(key.length) + key.length) + (value === null ? 1 : varintSize(value.length) + value.length) + headersSize(headers);
+  return varintSize(body) + body;
+}
+
 /** Exact bytes one record takes inside an uncompressed batch, its length prefix included. */
 export function recordSize(record: BatchRecord, offsetDelta: number, timestampDelta: number): number {
   const body = bodySize(record, offsetDelta, timestampDelta);

@@ -8,6 +8,7 @@ import {
   decodeRecordBatches,
   encodeRecordBatch,
   recordSize,
+  recordSizeBound,
   type BatchRecord,
   type DecodedBatch,
 } from '../../lib/records/record-batch.js';
@@ -197,6 +198,22 @@ describe('RecordBatch v2', function () {
       expect(encodeRecordBatch(records)).to.have.length(total);
       expect(recordSize(fixedRecords[0], 0, 0)).to.equal(17);
       expect(recordSize(fixedRecords[1], 1, 5)).to.equal(7);
+    });
+
+    it('recordSizeBound is at least the record\'s size at any offset and timestamp delta, and reached at the largest', () => {
+      const records: BatchRecord[] = [
+        ...fixedRecords,
+        { key: null, value: null, timestamp: T },
+        { key: Buffer.alloc(200), value: Buffer.alloc(70_000), timestamp: T, headers: [{ key: 'é'.repeat(70), value: Buffer.alloc(130) }, { key: '', value: null }] },
+      ];
+      for (const r of records) {
+        const bound = recordSizeBound(r.key, r.value, r.headers);
+        for (const offsetDelta of [0, 1, 127, 128, 2 ** 31 - 1]) {
+          for (const timestampDelta of [0, -1, 63, 1e6, -1e12, 2 ** 62]) expect(recordSize(r, offsetDelta, timestampDelta)).to.be.at.most(bound);
+        }
+        // Offset delta 2^31-1 (5 bytes) and timestamp delta -2^62 (10 bytes) take the most room.
+        expect(recordSize(r, 2 ** 31 - 1, -(2 ** 62))).to.equal(bound);
+      }
     });
 
     it('refuses an empty batch with a typed error', () => {
