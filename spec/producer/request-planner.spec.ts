@@ -1,11 +1,12 @@
 import { expect } from 'chai';
-import { decodeRecordBatches } from '../../lib/records/record-batch.js';
+import { decodeRecordBatches, recordSize, recordSizeBound } from '../../lib/records/record-batch.js';
 import { PendingMessage } from '../../lib/producer/message.js';
-import { planRequests, type PlanSettings } from '../../lib/producer/request-planner.js';
+import { planRequests, RequestPlanner, type PlanSettings } from '../../lib/producer/request-planner.js';
+import { prng } from '../support/prng.js';
 
 function message(partition: number, size: number, index: number, alone = false): PendingMessage {
   const value = Buffer.alloc(size, index % 251);
-  const m: PendingMessage = new PendingMessage<unknown, unknown>('plan', partition, 1_700_000_000_000 + index, value, null, undefined, value, undefined, Infinity, size + 24);
+  const m: PendingMessage = new PendingMessage<unknown, unknown>('plan', partition, 1_700_000_000_000 + index, value, null, undefined, value, undefined, Infinity, recordSizeBound(null, value, undefined));
   m.alone = alone;
   return m;
 }
@@ -65,5 +66,31 @@ describe('request planner: record batches and requests within maxRequestSize', (
     const { order, batchSizes } = carried(plan);
     expect(order.get(0)).to.deep.equal([0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
     expect(batchSizes).to.deep.equal([10, 1, 5]);
+  });
+
+  it('fills each batch to the byte limit exactly: none over it, none that could have taken the next message', () => {
+    const random = prng(20261125);
+    for (let run = 0; run < 200; run++) {
+      const messages = Array.from({ length: 1 + Math.floor(random() * 200) }, (_, i) => {
+        const value = Buffer.alloc(Math.floor(random() * (random() < 0.1 ? 3000 : 300)), i % 251);
+        const key = random() < 0.5 ? null : Buffer.alloc(Math.floor(random() * 40));
+        const headers = random() < 0.2 ? [{ key: `hé-${i}`, value: random() < 0.5 ? null : Buffer.alloc(7) }] : undefined;
+        // Timestamps far apart now and then: their deltas take up to 10 bytes.
+        const timestamp = 1_700_000_000_000 + Math.floor((random() - 0.3) * (random() < 0.1 ? 4e12 : 5000));
+        return new PendingMessage<unknown, unknown>('plan', 0, timestamp, value, key, headers, value, undefined, Infinity, recordSizeBound(key, value, headers));
+      });
+      const planner = new RequestPlanner(settings(2_000 + Math.floor(random() * 20_000)));
+      const plan = planner.plan(messages);
+      const batches = plan.requests.flatMap((request) => request.batches);
+      expect(batches.reduce((n, b) => n + b.messages.length, 0) + plan.oversized.length, `run ${run}`).to.equal(messages.length);
+      for (let b = 0; b < batches.length; b++) {
+        const batch = batches[b];
+        expect(batch.records.length, `run ${run}`).to.be.at.most(planner.batchLimit);
+        const next = batches[b + 1]?.messages[0];
+        if (next === undefined || messages.indexOf(next) !== messages.indexOf(batch.messages[batch.messages.length - 1]) + 1) continue;
+        const grown = batch.records.length + recordSize(next, batch.messages.length, next.timestamp - batch.messages[0].timestamp);
+        expect(grown, `run ${run}: batch ${b} could have taken the next message`).to.be.greaterThan(planner.batchLimit);
+      }
+    }
   });
 });
