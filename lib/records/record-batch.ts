@@ -70,16 +70,13 @@ function headersSize(headers: readonly BatchRecordHeader[] | undefined): number 
   return size;
 }
 
+/** Key, value and headers of a record as it encodes them (lengths included). */
+function fieldsSize(key: Buffer | null, value: Buffer | null, headers: readonly BatchRecordHeader[] | undefined): number {
+  return (key === null ? 1 : varintSize(key.length) + key.length) + (value === null ? 1 : varintSize(value.length) + value.length) + headersSize(headers);
+}
+
 function bodySize(record: BatchRecord, offsetDelta: number, timestampDelta: number): number {
-  const { key, value } = record;
-  return (
-    1 +
-    varintSize(timestampDelta) +
-    varintSize(offsetDelta) +
-    (key === null ? 1 : varintSize(key.length) + key.length) +
-    (value === null ? 1 : varintSize(value.length) + value.length) +
-    headersSize(record.headers)
-  );
+  return 1 + varintSize(timestampDelta) + varintSize(offsetDelta) + fieldsSize(record.key, record.value, record.headers);
 }
 
 /**
@@ -87,7 +84,7 @@ function bodySize(record: BatchRecord, offsetDelta: number, timestampDelta: numb
  * deltas (a varint of at most 5 bytes and a varlong of at most 10), its length prefix included.
  */
 export function recordSizeBound(key: Buffer | null, value: Buffer | null, headers: readonly BatchRecordHeader[] | undefined): number {
-  const body = 1 + 10 + 5 + (key === null ? 1 : varintSize(key.length) + key.length) + (value === null ? 1 : varintSize(value.length) + value.length) + headersSize(headers);
+  const body = 1 + 10 + 5 + fieldsSize(key, value, headers);
   return varintSize(body) + body;
 }
 
