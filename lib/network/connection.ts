@@ -4,6 +4,7 @@ import {
   CorrelationError,
   KafkaRxError,
   ProtocolError,
+  RequestNotSentError,
   RequestTimeoutError,
   kafkaErrorFor,
 } from '../errors.js';
@@ -123,7 +124,7 @@ export class Connection {
     try {
       version = this.versionOf(api);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(error instanceof ConnectionError ? this.notSent(error) : error);
     }
     if (api.expectsResponse?.(request) === false) return this.sendWithoutResponse(api, version, request);
     return this.request(api, version, request, options.timeoutMs ?? this.requestTimeoutMs);
@@ -194,6 +195,11 @@ export class Connection {
     socket.uncork();
   }
 
+  /** Why a request was refused before it was written: the broker cannot have seen it. */
+  private notSent(cause: KafkaRxError | null = this.failure): RequestNotSentError {
+    return new RequestNotSentError(cause === null ? `not connected to ${this.address}` : `not sent to ${this.address}: ${cause.message}`, { broker: this.address, cause: cause ?? undefined });
+  }
+
   private nextId(): number {
     const id = this.nextCorrelationId;
     this.nextCorrelationId = (this.nextCorrelationId + 1) | 0;
@@ -202,7 +208,7 @@ export class Connection {
 
   private sendWithoutResponse<Req>(api: KafkaApi<Req, any>, version: number, request: Req): Promise<undefined> {
     return new Promise((resolve, reject) => {
-      if (this.failure !== null || this.socket === null) return reject(this.failure ?? new ConnectionError(`not connected to ${this.address}`));
+      if (this.failure !== null || this.socket === null) return reject(this.notSent());
       let frame: Buffer[];
       try {
         frame = this.frame(api, version, this.nextId(), request);
@@ -219,7 +225,7 @@ export class Connection {
   private request<Req, Res>(api: KafkaApi<Req, Res>, version: number, request: Req, timeoutMs: number): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
       const start = () => {
-        if (this.failure !== null || this.socket === null) return reject(this.failure ?? new ConnectionError(`not connected to ${this.address}`));
+        if (this.failure !== null || this.socket === null) return reject(this.notSent());
         const correlationId = this.nextId();
         let frame: Buffer[];
         try {

@@ -14,6 +14,7 @@ import type { IdempotentState, SealedBatch } from './idempotence.js';
 import type { PendingMessage } from './message.js';
 import type { ResolvedProducerOptions } from './options.js';
 import { RequestPlanner, type PlannedBatch, type PlannedRequest } from './request-planner.js';
+import { answerAfterAppend, countsAgainstRetries, requestMayHaveBeenWritten, retryDelayMs } from './retry-policy.js';
 import type { ProducerStats } from './stats.js';
 import type { ProducerTransport } from './transport.js';
 
@@ -40,10 +41,12 @@ class AttemptFailed extends Error {
 
 /**
  * Sends one broker's batch and gives each of its messages its outcome. Failures go through RxJS
- * retry with a delay: before each attempt the batch is re-examined, so acknowledged messages are
+ * retry with a delay that doubles at each failure of the batch (retryBackoffMs up to
+ * retryBackoffMaxMs): before each attempt the batch is re-examined, so acknowledged messages are
  * not sent again, expired ones fail with DeliveryTimeoutError, and messages whose partition moved
- * to another leader go back to the pipeline to join that leader's group. Attempts are counted per
- * message against maxRetries.
+ * to another leader go back to the pipeline to join that leader's group. Failed attempts are
+ * counted per message against maxRetries, except a failover's (see countsAgainstRetries): those
+ * wait, metadata refreshed before each retry, until the new leader shows or deliveryTimeoutMs ends.
  */
 export function sendBatch(context: SenderContext, broker: number, batch: PendingMessage[]): Observable<never> {
   const { options, outcomes, stats } = context;
@@ -56,10 +59,8 @@ export function sendBatch(context: SenderContext, broker: number, batch: Pending
     // An epoch bump waits for the requests in flight; this attempt waits with it, uncounted.
     if (context.idempotence !== null && !(await context.idempotence.prepare())) throw new AttemptFailed(false);
     const { sendable, leaderless } = splitByLeader(context, broker, pending);
-    for (const message of leaderless) {
-      message.attempts++;
-      message.lastError = new LeaderNotAvailableError(`partition ${message.partition} of ${context.topic} has no leader`);
-    }
+    // Not sent, and not counted: the partition waits for its new leader.
+    for (const message of leaderless) message.lastError = new LeaderNotAvailableError(`partition ${message.partition} of ${context.topic} has no leader`);
     let retryable: PendingMessage[] = leaderless;
     let refresh = leaderless.length > 0;
     if (sendable.length > 0) {
@@ -73,7 +74,7 @@ export function sendBatch(context: SenderContext, broker: number, batch: Pending
 
   return defer(() => from(attempt())).pipe(
     retry({
-      delay: (error: unknown) => {
+      delay: (error: unknown, failures: number) => {
         if (!(error instanceof AttemptFailed)) {
           // A defect, not a Kafka failure: still give every message its one outcome.
           const failure = error instanceof KafkaRxError ? error : new KafkaRxError(`unexpected failure while sending: ${String(error)}`, { cause: error });
@@ -82,7 +83,7 @@ export function sendBatch(context: SenderContext, broker: number, batch: Pending
         }
         pending = pending.filter((message) => {
           if (message.settled) return false;
-          if (message.attempts > options.maxRetries) {
+          if (message.countedFailures > options.maxRetries) {
             outcomes.settle(message, message.lastError);
             return false;
           }
@@ -95,7 +96,7 @@ export function sendBatch(context: SenderContext, broker: number, batch: Pending
             // A failed refresh shows up again as a retriable error on the next attempt.
           });
         }
-        return timer(options.retryBackoffMs, options.scheduler);
+        return timer(retryDelayMs(options, failures), options.scheduler);
       },
     }),
   ) as Observable<never>;
@@ -245,9 +246,10 @@ class TransmitFailures {
   readonly messages: PendingMessage[] = [];
   refreshMetadata = false;
 
-  retryLater(messages: PendingMessage[], error: KafkaRxError): void {
+  retryLater(messages: PendingMessage[], error: KafkaRxError, counted = countsAgainstRetries(error)): void {
     for (const message of messages) {
       message.lastError = error;
+      if (counted) message.countedFailures++;
       this.messages.push(message);
     }
     this.refreshMetadata ||= error.refreshMetadata;
@@ -289,7 +291,6 @@ async function transmit(context: SenderContext, broker: number, messages: Pendin
     version = transport.knownProduceVersion?.(broker) ?? (await transport.produceVersion(broker));
   } catch (error) {
     const failure = asKafkaRxError(error);
-    for (const message of messages) message.attempts++;
     if (failure.retriable) failures.retryLater(messages, failure);
     else for (const message of messages) outcomes.settle(message, failure);
     return failures;
@@ -326,7 +327,12 @@ function releaseAllParked(context: SenderContext): void {
 /** Sends one planned request and settles, or keeps for the next attempt, each of its messages. */
 async function sendPlanned(context: SenderContext, broker: number, planned: PlannedRequest, failures: TransmitFailures): Promise<void> {
   const { options, outcomes, stats } = context;
-  for (const batch of planned.batches) for (const message of batch.messages) message.attempts++;
+  for (const batch of planned.batches) {
+    for (const message of batch.messages) {
+      message.attempts++;
+      message.inFlight = true;
+    }
+  }
   stats.requests++;
   stats.bytes += planned.size;
   let response: ProduceResponse | undefined;
@@ -337,7 +343,12 @@ async function sendPlanned(context: SenderContext, broker: number, planned: Plan
   } catch (error) {
     const failure = asKafkaRxError(error);
     stats.errors++;
+    const mayBeWritten = requestMayHaveBeenWritten(error);
     for (const batch of planned.batches) {
+      for (const message of batch.messages) {
+        message.inFlight = false;
+        if (mayBeWritten) message.mayBeWritten = true;
+      }
       if (failure.retriable) failures.retryLater(batch.messages, failure);
       else for (const message of batch.messages) outcomes.settle(message, failure);
     }
@@ -367,6 +378,15 @@ function settleFromResponse(
   }
   for (const batch of planned.batches) {
     const result = results.get(batch.partition);
+    if (result === undefined || result.errorCode !== 0) {
+      // Answered, so no longer in flight; an answer that says nothing of the batch, or one given
+      // after the leader appended it, leaves it possibly written.
+      const mayBeWritten = result === undefined || answerAfterAppend(result.errorCode);
+      for (const message of batch.messages) {
+        message.inFlight = false;
+        if (mayBeWritten) message.mayBeWritten = true;
+      }
+    }
     if (result === undefined) {
       stats.errors++;
       failures.retryLater(batch.messages, new ProtocolError(`the Produce response has no result for partition ${batch.partition} of ${context.topic}`, { retriable: true }));
@@ -391,8 +411,9 @@ function settleFromResponse(
         splitTooLarge(context, batch, error, failures);
         continue;
       }
-      if (batch.sealed && context.idempotence !== null && idempotentRetry(context.idempotence, batch.sealed, result.errorCode)) {
-        failures.retryLater(batch.messages, error);
+      const idempotent = batch.sealed && context.idempotence !== null ? idempotentRetry(context.idempotence, batch.sealed, result.errorCode) : 'no';
+      if (idempotent !== 'no') {
+        failures.retryLater(batch.messages, error, idempotent === 'counted' && countsAgainstRetries(error));
         continue;
       }
       if (error.retriable) failures.retryLater(batch.messages, error);
@@ -431,11 +452,8 @@ function splitTooLarge(context: SenderContext, batch: PlannedBatch, error: Kafka
     context.idempotence.resetNeeded = true;
     for (const message of batch.messages) message.sealed = null;
   }
-  for (const message of batch.messages) {
-    message.alone = true;
-    message.attempts--;
-  }
-  failures.retryLater(batch.messages, error);
+  for (const message of batch.messages) message.alone = true;
+  failures.retryLater(batch.messages, error, false);
 }
 
 /**
@@ -443,14 +461,13 @@ function splitTooLarge(context: SenderContext, batch: PlannedBatch, error: Kafka
  * An unknown producer means the broker lost the producer's state: the epoch is bumped and the
  * batches renumbered. A stale epoch after our own bump is retried under the new one.
  */
-function idempotentRetry(state: IdempotentState, batch: SealedBatch, code: number): boolean {
+function idempotentRetry(state: IdempotentState, batch: SealedBatch, code: number): 'counted' | 'uncounted' | 'no' {
   switch (code) {
     case OUT_OF_ORDER_SEQUENCE_NUMBER:
       // Behind an unfinished older batch: it only arrived first, so the attempt is not counted.
       if (!state.sequences.isOldest(batch)) {
-        for (const message of batch.messages) message.attempts--;
         heldBehindOlder.add(batch);
-        return true;
+        return 'uncounted';
       }
       // The oldest unfinished batch out of order: the broker's sequence is not where this batch
       // starts. An older batch failed for good without being written (a gap), or the broker took
@@ -460,17 +477,17 @@ function idempotentRetry(state: IdempotentState, batch: SealedBatch, code: numbe
       // once the broker's memory of 5 batches has moved past it, is known written because a later
       // batch was acknowledged: see settleFromResponse). A new epoch restarts every partition at
       // 0; the attempt was not its fault.
-      for (const message of batch.messages) message.attempts--;
       state.resetNeeded = true;
-      return true;
+      return 'uncounted';
     case UNKNOWN_PRODUCER_ID:
+      // A leader without the producer's state (a failover, or the state expired): not the batch's fault.
       state.resetNeeded = true;
-      return true;
+      return 'uncounted';
     case INVALID_PRODUCER_EPOCH:
     case PRODUCER_FENCED:
-      return batch.producerEpoch < state.identity.producerEpoch || batch.producerId !== state.identity.producerId;
+      return batch.producerEpoch < state.identity.producerEpoch || batch.producerId !== state.identity.producerId ? 'counted' : 'no';
     default:
-      return false;
+      return 'no';
   }
 }
 
