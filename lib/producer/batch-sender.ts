@@ -1,4 +1,4 @@
-import { defer, EMPTY, from, retry, timer, type Observable } from 'rxjs';
+import { defer, from, type Observable } from 'rxjs';
 import {
   DeliveryTimeoutError,
   KafkaRxError,
@@ -14,7 +14,8 @@ import type { IdempotentState, SealedBatch } from './idempotence.js';
 import type { PendingMessage } from './message.js';
 import type { ResolvedProducerOptions } from './options.js';
 import { RequestPlanner, type PlannedBatch, type PlannedRequest } from './request-planner.js';
-import { answerAfterAppend, countsAgainstRetries, requestMayHaveBeenWritten, retryDelayMs } from './retry-policy.js';
+import { retryBackoff } from './retry-backoff.js';
+import { answerAfterAppend, countsAgainstRetries, requestMayHaveBeenWritten } from './retry-policy.js';
 import type { ProducerStats } from './stats.js';
 import type { ProducerTransport } from './transport.js';
 
@@ -73,13 +74,16 @@ export function sendBatch(context: SenderContext, broker: number, batch: Pending
   };
 
   return defer(() => from(attempt())).pipe(
-    retry({
-      delay: (error: unknown, failures: number) => {
+    retryBackoff({
+      retryBackoffMs: options.retryBackoffMs,
+      retryBackoffMaxMs: options.retryBackoffMaxMs,
+      scheduler: options.scheduler,
+      retryAfter: (error: unknown) => {
         if (!(error instanceof AttemptFailed)) {
           // A defect, not a Kafka failure: still give every message its one outcome.
           const failure = error instanceof KafkaRxError ? error : new KafkaRxError(`unexpected failure while sending: ${String(error)}`, { cause: error });
           for (const message of pending) outcomes.settle(message, failure);
-          return EMPTY;
+          return false;
         }
         pending = pending.filter((message) => {
           if (message.settled) return false;
@@ -89,14 +93,14 @@ export function sendBatch(context: SenderContext, broker: number, batch: Pending
           }
           return true;
         });
-        if (pending.length === 0) return EMPTY;
+        if (pending.length === 0) return false;
         stats.retries += pending.length;
         if (error.refreshMetadata) {
           context.transport.refreshMetadata(context.topic).catch(() => {
             // A failed refresh shows up again as a retriable error on the next attempt.
           });
         }
-        return timer(retryDelayMs(options, failures), options.scheduler);
+        return true;
       },
     }),
   ) as Observable<never>;
