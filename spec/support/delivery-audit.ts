@@ -202,10 +202,11 @@ export function formatCounts(label: string, c: AuditCounts): string {
  * Produces `count` messages with ids 0..count-1 at about `ratePerSecond` (0: as fast as the
  * producer takes them), so faults injected meanwhile land in the middle of the run.
  */
-export async function producePaced(producer: Producer, audit: DeliveryAudit, count: number, ratePerSecond = 0): Promise<void> {
+export async function producePaced(producer: Producer, audit: DeliveryAudit, count: number, ratePerSecond = 0, keyed = false): Promise<void> {
   const started = Date.now();
+  const keys = keyed ? Array.from({ length: 1000 }, (_, k) => Buffer.from(`k${k}`)) : null;
   for (let id = 0; id < count; id++) {
-    await producer.produce(audit.valueFor(id), null);
+    await producer.produce(audit.valueFor(id), keys === null ? null : keys[id % 1000]);
     audit.produced++;
     if (ratePerSecond > 0 && id % 500 === 499) {
       const ahead = started + ((id + 1) / ratePerSecond) * 1000 - Date.now();
