@@ -78,6 +78,8 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   private readonly admittedWaiters: Array<() => void> = [];
   /** flush() and stop() calls under way. */
   private urgent = 0;
+  /** Messages of produce() calls waiting for room in a full queue (stop() reports them if it gives up). */
+  private readonly waitingForRoom = new Set<PendingMessage>();
   private readonly flush$ = new Subject<void>();
   private pipeline: Subscription | null = null;
   private ready: Promise<void> | null = null;
@@ -269,13 +271,36 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   }
 
   private async acceptWhenRoom(message: PendingMessage<V, K>, onReport: ((report: DeliveryReport<V, K>) => void) | null): Promise<Message<V, K>> {
-    while (this.outcomes.pullQueueFull) await this.outcomes.waitForPullRoom();
-    if (!this.queues.tryAdd(message.broker)) await this.queues.waitForRoom(message.broker);
-    if (this.state === 'stopped') {
-      this.queues.remove(message.broker, 1);
-      throw new ProducerStoppedError('stop() gave up while produce() waited for room; the message was not sent');
+    message.onReport = onReport as PendingMessage['onReport'];
+    this.waitingForRoom.add(message as PendingMessage);
+    let placed = false;
+    try {
+      while (this.outcomes.pullQueueFull && this.state !== 'stopped') await this.outcomes.waitForPullRoom();
+      placed = this.queues.tryAdd(message.broker);
+      if (!placed) {
+        await this.queues.waitForRoom(message.broker);
+        placed = true;
+      }
+    } catch (error) {
+      // stop() gave up while this call waited: it has reported the message failed, not sent.
+      if (!message.settled) throw error;
+    } finally {
+      this.waitingForRoom.delete(message as PendingMessage);
+    }
+    if (this.state === 'stopped' && !message.settled) this.failUnsent(message as PendingMessage);
+    if (message.settled) {
+      if (placed) this.queues.remove(message.broker, 1);
+      if (this.options.sync) throw message.error;
+      return message;
     }
     return this.accept(message, onReport);
+  }
+
+  /** A produce() call made before stop() that stop() gave up on before it left: reported failed, not written. */
+  private failUnsent(message: PendingMessage): void {
+    this.outcomes.track(message);
+    this.stats.produced++;
+    this.outcomes.settle(message, new ProducerStoppedError(`stop() gave up after pendingTimeoutMs (${this.options.pendingTimeoutMs} ms) while produce() waited for room; the message was not sent`));
   }
 
   private accept(message: PendingMessage<V, K>, onReport: ((report: DeliveryReport<V, K>) => void) | null): Promise<Message<V, K>> {
@@ -376,7 +401,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
    * Sends at once what is queued and what every produce() call made before it brings (calls still
    * waiting for metadata or for room included), waits up to pendingTimeoutMs for every outcome, then
    * fails whatever remains with ProducerStoppedError (MaybeWrittenError around it for a message
-   * whose request was on the wire) and refuses the calls still waiting for room. produce()
+   * whose request was on the wire), those of calls still waiting for room included. produce()
    * afterwards rejects.
    */
   stop(): Promise<void> {
@@ -449,6 +474,8 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       clearTimeout(timer);
     }
     this.state = 'stopped';
+    // Every call made before stop() gets its report: those still waiting for room fail, never sent.
+    for (const message of this.waitingForRoom) this.failUnsent(message);
     this.queues.rejectWaiters(new ProducerStoppedError(`stop() gave up after pendingTimeoutMs (${limit} ms) while produce() waited for room; the message was not sent`));
     this.outcomes.failAll(() => new ProducerStoppedError(`stop() gave up waiting for an acknowledgement after pendingTimeoutMs (${limit} ms)`));
     this.urgent--;

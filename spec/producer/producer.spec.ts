@@ -426,6 +426,26 @@ describe('Producer (against a cluster double)', () => {
     });
   });
 
+  describe('stop() giving up on calls still waiting for room', () => {
+    it('reports each of them failed, not sent: no produce() call made before stop() rejects', async () => {
+      const transport = new FakeTransport(1);
+      const { producer, reports } = producerWith(transport, { pendingTimeoutMs: 100, maxQueuedMessages: 10, maxRetries: 1000 });
+      transport.setDown(0, true);
+      const calls: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 30; i++) calls.push(producer.produce(value(i)));
+      await producer.stop();
+      const settled = await Promise.allSettled(calls);
+      expect(settled.filter((s) => s.status === 'rejected')).to.have.length(0);
+      expect(reports).to.have.length(30);
+      expect(new Set(reports.map((r) => r.message.value!.toString())).size).to.equal(30);
+      for (const report of reports) {
+        expect(report.error).to.be.instanceOf(ProducerStoppedError);
+        expect(report.error).not.to.be.instanceOf(MaybeWrittenError);
+      }
+      expect(producer.statsSnapshot().queued, 'queue places given back').to.equal(0);
+    });
+  });
+
   describe('idempotence', () => {
     const idempotent: ProducerOptions = { requiredAcks: -1, lingerMs: 1, minQueuedMessages: 10, retryBackoffMs: 5 };
 

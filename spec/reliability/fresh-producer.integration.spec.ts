@@ -1,7 +1,8 @@
 // flush() and stop() on a fresh producer must cover the produce() calls still waiting for the
 // topic's metadata (or for room in the queue): 400,000 un-awaited produce() calls, then flush() or
-// stop(). Every call gets exactly one report and kcat finds exactly the acknowledged records (plus,
-// at most, those reported "maybe written"); a three-message fire-and-forget script exits 0.
+// stop(). Every call gets exactly one report (none rejects) and kcat finds exactly the acknowledged
+// records plus, at most, those reported "maybe written"; a three-message fire-and-forget script
+// exits 0 with all three written.
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -46,7 +47,9 @@ describe('reliability: flush() and stop() on a fresh producer with un-awaited pr
         expect(counts.lost, 'acknowledged but not in the topic').to.equal(0);
         expect(counts.notWrittenButFound, 'reported not written, yet in the topic').to.equal(0);
         expect(counts.inTopic - counts.acknowledged, 'records beyond the acknowledged').to.be.within(0, counts.maybeWritten);
-        expect(counts.failed, JSON.stringify(counts.failuresByType)).to.equal(0);
+        // flush() has no time limit: everything is acknowledged. stop() gives up after pendingTimeoutMs
+        // (5 s): on a loaded machine some may then fail, each with an honest report (checked above).
+        if (ending === 'flush') expect(counts.failed, JSON.stringify(counts.failuresByType)).to.equal(0);
       } finally {
         await client.close();
       }
