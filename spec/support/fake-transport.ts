@@ -81,6 +81,7 @@ export class FakeTransport implements ProducerTransport {
     if (this.downBrokers.has(broker)) throw new ConnectionError(`broker ${broker} went down`, { broker: String(broker) });
     const responses = request.topics.map((topic) => ({
       name: topic.name,
+      topicId: null,
       partitionResponses: topic.partitions.map((data) => {
         const records = data.records as Buffer;
         const count = records.readInt32BE(RECORD_COUNT_OFFSET);
