@@ -136,3 +136,10 @@ function describe(value: unknown): string {
   if (typeof value === 'object') return value.constructor?.name ?? 'an object';
   return `${typeof value} ${String(value)}`;
 }
+
+/** Node.js older than the oldest release kafka-rx supports (see lib/runtime-check.ts). */
+export class UnsupportedRuntimeError extends KafkaRxError {
+  constructor(readonly version: string, readonly oldestSupported: number) {
+    super(`kafka-rx needs Node.js ${oldestSupported} or newer (the releases that are not end-of-life); this is Node.js ${version}`);
+  }
+}

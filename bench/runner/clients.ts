@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { kafkaLibs, kafkaVersion } from '../../spec/support/kafka-version.js';
 import type { Workload } from './workloads.js';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -91,10 +92,6 @@ function installPykafka(log: (line: string) => void): string | null {
   return pip.ok ? null : `pip install pykafka failed: ${tail(pip.output)}`;
 }
 
-function kafkaLibs(): string {
-  const version = /^KAFKA_VERSION=(\S+)/m.exec(readFileSync(join(ROOT, 'scripts', 'kafka'), 'utf8'))?.[1];
-  return join(process.env.KAFKA_RX_CACHE ?? join(ROOT, '.cache'), `kafka-${version}`, 'libs');
-}
 
 function fetchKafkaJars(): string | null {
   if (existsSync(join(kafkaLibs(), '.complete'))) return null;
@@ -127,6 +124,8 @@ function installJavaDriver(): string | null {
   return 'the Java driver needs a JDK (the jdk.compiler module) and this Java is a JRE: apt-get install openjdk-17-jdk-headless';
 }
 
+const noPykafkaOn4x = 'pykafka 2.8 speaks only Produce v0-v2, which Kafka 4.0 removed: measure it with KAFKA_VERSION=3.9.2';
+const brokerMajor = () => Number(kafkaVersion().split('.')[0]);
 const noLz4ForPykafka = 'pykafka 2.8 writes LZ4 frames with linked blocks (python-lz4\'s default), which Kafka rejects ("Dependent block stream is unsupported")';
 
 export const CLIENTS: ClientSpec[] = [
@@ -137,7 +136,7 @@ export const CLIENTS: ClientSpec[] = [
   {
     name: 'pykafka',
     command: () => ({ file: pythonOfVenv(), args: [join(DRIVERS, 'pykafka_driver.py')] }),
-    unsupported: (w) => (w.compression === 'lz4' ? noLz4ForPykafka : null),
+    unsupported: (w) => (brokerMajor() >= 4 ? noPykafkaOn4x : w.compression === 'lz4' ? noLz4ForPykafka : null),
     install: installPykafka,
   },
   {
@@ -145,7 +144,8 @@ export const CLIENTS: ClientSpec[] = [
     name: 'java',
     command: () => ({
       file: javaPath(),
-      args: ['-Xmx1g', `-Dlog4j.configuration=file:${join(DRIVERS, 'java-log4j.properties')}`, '-cp', `${kafkaLibs()}/*`, join(DRIVERS, 'JavaProducerDriver.java')],
+      args: ['-Xmx1g', `-Dlog4j.configuration=file:${join(DRIVERS, 'java-log4j.properties')}`,
+        `-Dlog4j2.configurationFile=${join(DRIVERS, 'java-log4j2.xml')}`, '-cp', `${kafkaLibs()}/*`, join(DRIVERS, 'JavaProducerDriver.java')],
     }),
     unsupported: () => null,
     install: installJavaDriver,
