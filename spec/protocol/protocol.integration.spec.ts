@@ -86,18 +86,6 @@ describe('protocol codecs against a real broker (raw socket)', function () {
     expect(answer.apiKeys).to.deep.equal(versions.apiKeys);
   });
 
-  it('ApiVersions v5 checks the cluster id and node id it is given', async function () {
-    if (!commonVersions(ApiVersions, versions).includes(5)) this.skip();
-    const metadata = (await client.request(Metadata, negotiateVersion(Metadata, versions), { topics: [] })).response;
-    const [host, port] = brokers()[0].split(':');
-    const self = metadata.brokers.find((b) => b.host === host && b.port === Number(port))!;
-    const matching = (await client.request(ApiVersions, 5, { clusterId: metadata.clusterId, nodeId: self.nodeId })).response;
-    expect(matching.errorCode).to.equal(0);
-    expect(matching.apiKeys).to.deep.equal(versions.apiKeys);
-    const unknown = (await client.request(ApiVersions, 5, { clusterId: null, nodeId: -1 })).response;
-    expect(unknown.errorCode).to.equal(0);
-  });
-
   it('CreateTopics at every common version creates the topic (and reports an existing one)', async () => {
     const common = commonVersions(CreateTopics, versions);
     expect(common).to.include(CreateTopics.minVersion);
@@ -202,19 +190,6 @@ describe('protocol codecs against a real broker (raw socket)', function () {
 
     const read = await consumeAll(topic, { bootstrap: brokers().join(','), count: expected.length });
     expect(read.map((r) => r.value!.toString())).to.deep.equal(expected);
-  });
-
-  it('Produce v13 to a topic id the broker does not know is answered UNKNOWN_TOPIC_ID', async function () {
-    if (!commonVersions(Produce, versions).includes(13)) this.skip();
-    const unknownId = randomBytes(16);
-    const { response } = await client.request(Produce, 13, {
-      transactionalId: null,
-      acks: 1,
-      timeoutMs: 5000,
-      topics: [{ name: '', topicId: unknownId, partitions: [{ index: 0, records: tinyRecordBatch(['x'], Date.now()) }] }],
-    });
-    expect(response.responses[0].topicId!.equals(unknownId)).to.equal(true);
-    expect(response.responses[0].partitionResponses[0]).to.include({ index: 0, errorCode: 100 });
   });
 
   it('Produce to a partition that does not exist reports a per-partition error', async () => {
