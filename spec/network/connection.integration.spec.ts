@@ -188,10 +188,16 @@ describe('Connection against the real broker', function () {
       return { connection, throwOnWrite: (pieceIndex) => (throwAt = pieceIndex) };
     }
 
+    /** The topic's id, which Produce v13 (Kafka 4.x) names it by. */
+    const topicIds = new Map<string, Buffer | null>();
+    async function learnTopicId(connection: Connection, topic: string): Promise<void> {
+      topicIds.set(topic, (await connection.send(Metadata, { topics: [topic] }))!.topics[0].topicId);
+    }
+
     /** A 20 KB value makes the record batch a piece of its own (frame-writer's GATHER_FROM). */
     function produceRequest(topic: string, value: string, padding = 0) {
       const records = encodeRecordBatch([{ key: null, value: Buffer.from(value.padEnd(value.length + padding, '.')), timestamp: Date.now() }]);
-      return { transactionalId: null, acks: 1 as const, timeoutMs: 5000, topics: [{ name: topic, partitions: [{ index: 0, records }] }] };
+      return { transactionalId: null, acks: 1 as const, timeoutMs: 5000, topics: [{ name: topic, topicId: topicIds.get(topic), partitions: [{ index: 0, records }] }] };
     }
 
     it('fails only that request as not sent and keeps the connection: no mismatch, no duplicate', async () => {
@@ -199,6 +205,7 @@ describe('Connection against the real broker', function () {
       await createTopic(topic, { partitions: 1 });
       const { connection, throwOnWrite } = throwingSocketConnection();
       await connection.connect();
+      await learnTopicId(connection, topic);
       await connection.send(Produce, produceRequest(topic, 'first'));
       throwOnWrite(0);
       let error: unknown;
@@ -220,6 +227,7 @@ describe('Connection against the real broker', function () {
       await createTopic(topic, { partitions: 1 });
       const { connection, throwOnWrite } = throwingSocketConnection();
       await connection.connect();
+      await learnTopicId(connection, topic);
       throwOnWrite(1);
       let error: unknown;
       await connection.send(Produce, produceRequest(topic, 'cut', 20_000)).catch((e) => (error = e));
