@@ -121,6 +121,7 @@ function clusterTransport(cluster: Cluster, clientId: string, requestTimeoutMs: 
     },
     knownPartitionsOf: (topic) => cluster.knownPartitionIdsOf(topic),
     leaderOf: (topic, partition) => cluster.leaderOf(topic, partition),
+    topicIdOf: (topic) => cluster.topicIdOf(topic),
     refreshMetadata: (topic) => cluster.refreshMetadata([topic]).then(() => undefined),
     produceVersion: async (broker) => (await cluster.connectionTo(broker)).versionOf(Produce),
     knownProduceVersion: (broker) => cluster.openConnectionTo(broker)?.versionOf(Produce),

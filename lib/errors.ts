@@ -49,6 +49,21 @@ export class UnsupportedVersionError extends KafkaRxError {
   }
 }
 
+/**
+ * A request asked to be encoded at a version of its API that kafka-rx does not implement: writing
+ * it would put one version's number in the header over another version's layout, a frame the
+ * broker rejects (or misreads). Raised before anything is written.
+ */
+export class VersionNotImplementedError extends KafkaRxError {
+  constructor(
+    readonly apiName: string,
+    readonly version: number,
+    readonly implemented: VersionRange,
+  ) {
+    super(`kafka-rx implements ${apiName} v${implemented.min}-v${implemented.max}, not v${version}`);
+  }
+}
+
 /** A connection failed or was lost; another attempt (after a metadata refresh) may succeed. */
 export class ConnectionError extends KafkaRxError {
   readonly broker: string | undefined;

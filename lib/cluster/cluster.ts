@@ -116,6 +116,11 @@ export class Cluster {
     return known === undefined || known.partitionIds.length === 0 ? undefined : known.partitionIds;
   }
 
+  /** The topic's id from the cache (no I/O); undefined when not known. */
+  topicIdOf(topic: string): Buffer | undefined {
+    return this.metadata.topics.get(topic)?.topicId ?? undefined;
+  }
+
   leaderOf(topic: string, partition: number): number {
     return this.metadata.topics.get(topic)?.leaders.get(partition) ?? -1;
   }
@@ -251,6 +256,7 @@ export class Cluster {
       try {
         const connection = await this.anyConnection();
         const response = await connection.send(Metadata, { topics, allowAutoTopicCreation: false });
+        if (response!.errorCode !== 0) throw kafkaErrorFor(response!.errorCode, `Metadata from ${connection.address}`);
         const metadata = this.metadata.merge(response!);
         if (!this.closed) this.metadata$.next(metadata);
         return metadata;

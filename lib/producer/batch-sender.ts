@@ -7,12 +7,13 @@ import {
   ProtocolError,
   kafkaErrorFor,
 } from '../errors.js';
-import type { ProduceResponse } from '../protocol/produce.js';
+import { TOPIC_IDS_FROM, type ProducePartitionResponse, type ProduceResponse } from '../protocol/produce.js';
 import type { BrokerQueues } from './broker-queues.js';
 import type { DeliveryOutcomes } from './delivery-reports.js';
 import type { IdempotentState, SealedBatch } from './idempotence.js';
 import type { PendingMessage } from './message.js';
 import type { ResolvedProducerOptions } from './options.js';
+import { recordRefusal } from './record-errors.js';
 import { RequestPlanner, type PlannedBatch, type PlannedRequest } from './request-planner.js';
 import { retryBackoff } from './retry-backoff.js';
 import { answerAfterAppend, countsAgainstRetries, requestMayHaveBeenWritten } from './retry-policy.js';
@@ -260,17 +261,22 @@ class TransmitFailures {
   }
 }
 
-/** A producer's planners, one per Produce version its brokers speak: settings fixed for its life. */
+/**
+ * A producer's planners, one per Produce version its brokers speak: settings fixed for its life,
+ * apart from the topic id (v13+), which changes when the topic is deleted and created again.
+ */
 const plannersBy = new WeakMap<SenderContext, Map<number, RequestPlanner>>();
 
-function plannerFor(context: SenderContext, version: number): RequestPlanner {
+function plannerFor(context: SenderContext, version: number, topicId: Buffer | undefined): RequestPlanner {
   let planners = plannersBy.get(context);
   if (planners === undefined) plannersBy.set(context, (planners = new Map()));
   let planner = planners.get(version);
+  if (planner !== undefined && topicId !== undefined && !planner.settings.topicId!.equals(topicId)) planner = undefined;
   if (planner === undefined) {
     const { options } = context;
     planner = new RequestPlanner({
       topic: context.topic,
+      topicId,
       version,
       clientId: context.transport.clientId,
       acks: options.requiredAcks,
@@ -300,7 +306,13 @@ async function transmit(context: SenderContext, broker: number, messages: Pendin
     return failures;
   }
 
-  const plan = plannerFor(context, version).plan(messages);
+  // Produce v13 names the topic by id; until the metadata has one, the topic goes by name (v12).
+  let topicId: Buffer | undefined;
+  if (version >= TOPIC_IDS_FROM) {
+    topicId = transport.topicIdOf?.(context.topic);
+    if (topicId === undefined) version = TOPIC_IDS_FROM - 1;
+  }
+  const plan = plannerFor(context, version, topicId).plan(messages);
   if (context.idempotence !== null) {
     if (plan.waiting.length > 0) park(context, plan.waiting);
     // This plan may have sealed what a lot waited for.
@@ -376,8 +388,9 @@ function settleFromResponse(
     return;
   }
   const results = new Map<number, ProduceResponse['responses'][number]['partitionResponses'][number]>();
+  const topicId = planned.request.topics[0].topicId;
   for (const topic of response.responses) {
-    if (topic.name !== context.topic) continue;
+    if (topic.topicId !== null ? topicId == null || !topic.topicId.equals(topicId) : topic.name !== context.topic) continue;
     for (const partition of topic.partitionResponses) results.set(partition.index, partition);
   }
   for (const batch of planned.batches) {
@@ -413,6 +426,10 @@ function settleFromResponse(
       const error = kafkaErrorFor(result.errorCode, result.errorMessage ?? undefined);
       if ((result.errorCode === MESSAGE_TOO_LARGE || result.errorCode === RECORD_LIST_TOO_LARGE) && batch.messages.length > 1) {
         splitTooLarge(context, batch, error, failures);
+        continue;
+      }
+      if (!error.retriable && result.recordErrors.some((e) => e.batchIndex >= 0 && e.batchIndex < batch.messages.length)) {
+        failNamedRecords(context, batch, result, failures);
         continue;
       }
       const idempotent = batch.sealed && context.idempotence !== null ? idempotentRetry(context.idempotence, batch.sealed, result.errorCode) : 'no';
@@ -451,13 +468,41 @@ const PRODUCER_FENCED = 90;
  * epoch) and its records take new ones, after the partition's batches still open.
  */
 function splitTooLarge(context: SenderContext, batch: PlannedBatch, error: KafkaRxError, failures: TransmitFailures): void {
-  if (batch.sealed !== undefined && context.idempotence !== null) {
-    context.idempotence.finished(batch.sealed, true);
-    context.idempotence.resetNeeded = true;
-    for (const message of batch.messages) message.sealed = null;
-  }
+  releaseSequences(context, batch);
   for (const message of batch.messages) message.alone = true;
   failures.retryLater(batch.messages, error, false);
+}
+
+/** A batch the broker wrote nothing of gives up its sequence numbers: the gap makes the producer bump its epoch. */
+function releaseSequences(context: SenderContext, batch: PlannedBatch): void {
+  if (batch.sealed === undefined || context.idempotence === null) return;
+  context.idempotence.finished(batch.sealed, true);
+  context.idempotence.resetNeeded = true;
+  for (const message of batch.messages) message.sealed = null;
+}
+
+/**
+ * The broker refused a batch for some of its records and named them (Produce v8+ record errors,
+ * e.g. timestamps beyond its limit): it wrote none of the batch. The named records fail with their
+ * own error; the others were refused only for their company and are sent again, the attempt
+ * uncounted, so bad input costs nothing but itself.
+ */
+function failNamedRecords(context: SenderContext, batch: PlannedBatch, result: ProducePartitionResponse, failures: TransmitFailures): void {
+  const named = new Map<number, string | null>();
+  for (const { batchIndex, message } of result.recordErrors) named.set(batchIndex, message);
+  releaseSequences(context, batch);
+  const innocent: PendingMessage[] = [];
+  const { messages } = batch;
+  for (let i = 0; i < messages.length; i++) {
+    if (named.has(i)) {
+      context.outcomes.settle(messages[i], recordRefusal(result, named.get(i)!, messages[i].timestamp));
+    } else {
+      innocent.push(messages[i]);
+    }
+  }
+  if (innocent.length > 0) {
+    failures.retryLater(innocent, new KafkaRxError(`sent again: its batch to partition ${batch.partition} of ${context.topic} was refused for other records (${result.errorMessage ?? `error ${result.errorCode}`})`, { retriable: true }), false);
+  }
 }
 
 /**

@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import {
   ConfigError,
   DeliveryTimeoutError,
+  InvalidRecordError,
+  InvalidTimestampError,
   KafkaError,
   MaybeWrittenError,
   MessageSizeTooLargeError,
@@ -31,6 +33,69 @@ function countBy<T>(items: T[], key: (item: T) => string): Record<string, number
 }
 
 describe('Producer (against a cluster double)', () => {
+  for (const requiredAcks of [1, -1] as const) {
+    it(`fails only the records a broker names in its record errors; their batch-mates are written, the attempt uncounted (acks ${requiredAcks})`, async () => {
+      const transport = new FakeTransport(1);
+      transport.refuseRecordsNext(0, 32, [1, 3], (i) => `Timestamp 5000 of message with offset ${i} is out of range. The timestamp should be within [-100, 1000]`);
+      // maxRetries 0: a counted attempt would leave the batch-mates none.
+      const { producer, reports } = producerWith(transport, { requiredAcks, maxRetries: 0, lingerMs: 60_000, minQueuedMessages: 5 });
+      for (let i = 0; i < 5; i++) await producer.produce(value(i), { timestamp: i === 1 || i === 3 ? 5000 : 500 + i });
+      await producer.stop();
+      expect(reports).to.have.length(5);
+      const failed = reports.filter((r) => r.error);
+      expect(failed.map((r) => r.message.value!.toString())).to.deep.equal(['message-1', 'message-3']);
+      for (const { error } of failed) {
+        expect(error).to.be.instanceOf(InvalidTimestampError);
+        expect(error!.message).to.contain('record timestamp 5000').and.contain('at most 1000').and.contain('log.message.timestamp.after.max.ms');
+      }
+      const written = reports.filter((r) => !r.error);
+      expect(written.map((r) => [r.message.value!.toString(), r.message.offset])).to.deep.equal([['message-0', 0n], ['message-2', 1n], ['message-4', 2n]]);
+      expect(transport.logEnd(0)).to.equal(3n);
+      expect(transport.sent.map((s) => s.count)).to.deep.equal([5, 3]);
+    });
+  }
+
+  it('names the topic by its id at Produce v13 once the metadata has one, and by name (v12) before', async () => {
+    const transport = new FakeTransport(1, 1, 13);
+    const { producer, reports } = producerWith(transport, { sync: true });
+    await producer.produce(value(0));
+    transport.topicId = Buffer.alloc(16, 7);
+    await transport.refreshMetadata();
+    await producer.produce(value(1));
+    await producer.stop();
+    expect(reports.map((r) => [r.message.value!.toString(), r.error, r.message.offset])).to.deep.equal([['message-0', undefined, 0n], ['message-1', undefined, 1n]]);
+    expect(transport.requests.map((r) => r.topics[0].topicId ?? 'by name')).to.deep.equal(['by name', Buffer.alloc(16, 7)]);
+  });
+
+  it('UNKNOWN_TOPIC_ID (the topic created again under its name): refreshes the metadata and sends with the new id', async () => {
+    const transport = new FakeTransport(1, 1, 13);
+    transport.topicId = Buffer.alloc(16, 1);
+    await transport.refreshMetadata();
+    transport.topicId = Buffer.alloc(16, 2);
+    const refreshes = transport.refreshes;
+    const { producer, reports } = producerWith(transport, { sync: true });
+    await producer.produce(value(0));
+    await producer.stop();
+    expect(reports.map((r) => [r.error, r.message.offset])).to.deep.equal([[undefined, 0n]]);
+    expect(transport.requests.map((r) => r.topics[0].topicId![0])).to.deep.equal([1, 2]);
+    expect(transport.refreshes).to.be.above(refreshes);
+  });
+
+  it('fails every record the broker names, whatever the code (INVALID_RECORD), and none it does not', async () => {
+    const transport = new FakeTransport(1);
+    transport.refuseRecordsNext(0, 87, [0, 2], () => 'Compacted topic cannot accept message without key');
+    const { producer, reports } = producerWith(transport, { lingerMs: 60_000, minQueuedMessages: 3 });
+    for (let i = 0; i < 3; i++) await producer.produce(value(i));
+    await producer.stop();
+    const failed = reports.filter((r) => r.error);
+    expect(failed.map((r) => r.message.value!.toString())).to.deep.equal(['message-0', 'message-2']);
+    for (const { error } of failed) {
+      expect(error).to.be.instanceOf(InvalidRecordError);
+      expect(error!.message).to.contain('without key');
+    }
+    expect(reports.filter((r) => !r.error).map((r) => r.message.value!.toString())).to.deep.equal(['message-1']);
+  });
+
   it('gives every message exactly one report, with consecutive offsets per partition', async () => {
     const transport = new FakeTransport(3, 2);
     const { producer, reports } = producerWith(transport);
