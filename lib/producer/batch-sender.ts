@@ -7,7 +7,13 @@ import {
   ProtocolError,
   kafkaErrorFor,
 } from '../errors.js';
-import { TOPIC_IDS_FROM, type ProducePartitionResponse, type ProduceResponse } from '../protocol/produce.js';
+import {
+  TOPIC_IDS_FROM,
+  type ProducePartitionResponse,
+  type ProduceResponse,
+  type ProduceTopicData,
+  type ProduceTopicResponse,
+} from '../protocol/produce.js';
 import type { BrokerQueues } from './broker-queues.js';
 import type { DeliveryOutcomes } from './delivery-reports.js';
 import type { IdempotentState, SealedBatch } from './idempotence.js';
@@ -388,9 +394,9 @@ function settleFromResponse(
     return;
   }
   const results = new Map<number, ProduceResponse['responses'][number]['partitionResponses'][number]>();
-  const topicId = planned.request.topics[0].topicId;
+  const sentAs = planned.request.topics[0];
   for (const topic of response.responses) {
-    if (topic.topicId !== null ? topicId == null || !topic.topicId.equals(topicId) : topic.name !== context.topic) continue;
+    if (!answersTopic(topic, sentAs)) continue;
     for (const partition of topic.partitionResponses) results.set(partition.index, partition);
   }
   for (const batch of planned.batches) {
@@ -452,6 +458,12 @@ function settleFromResponse(
   }
 }
 
+/** Whether a topic's answer is for the topic as the request named it: by id from Produce v13, else by name. */
+function answersTopic(answer: ProduceTopicResponse, sentAs: ProduceTopicData): boolean {
+  if (answer.topicId === null) return answer.name === sentAs.name;
+  return sentAs.topicId !== undefined && sentAs.topicId !== null && answer.topicId.equals(sentAs.topicId);
+}
+
 const MESSAGE_TOO_LARGE = 10;
 const RECORD_LIST_TOO_LARGE = 18;
 const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
@@ -495,7 +507,7 @@ function failNamedRecords(context: SenderContext, batch: PlannedBatch, result: P
   const { messages } = batch;
   for (let i = 0; i < messages.length; i++) {
     if (named.has(i)) {
-      context.outcomes.settle(messages[i], recordRefusal(result, named.get(i)!, messages[i].timestamp));
+      context.outcomes.settle(messages[i], recordRefusal(result, named.get(i) ?? null, messages[i].timestamp));
     } else {
       innocent.push(messages[i]);
     }
