@@ -74,6 +74,12 @@ export class ConnectionError extends KafkaRxError {
   }
 }
 
+/**
+ * A request that never left: the connection was down (or could not be opened) before it was
+ * written. Whatever it carried was not written by this attempt.
+ */
+export class RequestNotSentError extends ConnectionError {}
+
 /** No response within the request timeout. */
 export class RequestTimeoutError extends KafkaRxError {
   constructor(message: string, options: { cause?: unknown } = {}) {
@@ -98,6 +104,22 @@ export class ProducerStoppedError extends KafkaRxError {}
 export class DeliveryTimeoutError extends KafkaRxError {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, options);
+  }
+}
+
+/**
+ * A failed delivery whose outcome is unknown: a request carrying the message was in flight when its
+ * connection died, timed out, or was answered with a timeout after the broker had appended it
+ * (REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND), so the message may have been written.
+ * `cause` is what ended the wait (DeliveryTimeoutError, ProducerStoppedError, RequestTimeoutError,
+ * ConnectionError, or a broker's error). Every other failure in a delivery report means the message
+ * was not written. Sending a MaybeWrittenError's message again may write it twice.
+ */
+export class MaybeWrittenError extends KafkaRxError {
+  declare readonly cause: KafkaRxError;
+
+  constructor(cause: KafkaRxError) {
+    super(`outcome unknown, the message may have been written: ${cause.name}: ${cause.message}`, { cause, retriable: false });
   }
 }
 

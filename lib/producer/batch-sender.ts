@@ -1,4 +1,4 @@
-import { defer, EMPTY, from, retry, timer, type Observable } from 'rxjs';
+import { defer, from, type Observable } from 'rxjs';
 import {
   DeliveryTimeoutError,
   KafkaRxError,
@@ -21,6 +21,8 @@ import type { PendingMessage } from './message.js';
 import type { ResolvedProducerOptions } from './options.js';
 import { recordRefusal } from './record-errors.js';
 import { RequestPlanner, type PlannedBatch, type PlannedRequest } from './request-planner.js';
+import { retryBackoff } from './retry-backoff.js';
+import { answerAfterAppend, countsAgainstRetries, requestMayHaveBeenWritten } from './retry-policy.js';
 import type { ProducerStats } from './stats.js';
 import type { ProducerTransport } from './transport.js';
 
@@ -47,10 +49,12 @@ class AttemptFailed extends Error {
 
 /**
  * Sends one broker's batch and gives each of its messages its outcome. Failures go through RxJS
- * retry with a delay: before each attempt the batch is re-examined, so acknowledged messages are
+ * retry with a delay that doubles at each failure of the batch (retryBackoffMs up to
+ * retryBackoffMaxMs): before each attempt the batch is re-examined, so acknowledged messages are
  * not sent again, expired ones fail with DeliveryTimeoutError, and messages whose partition moved
- * to another leader go back to the pipeline to join that leader's group. Attempts are counted per
- * message against maxRetries.
+ * to another leader go back to the pipeline to join that leader's group. Failed attempts are
+ * counted per message against maxRetries, except a failover's (see countsAgainstRetries): those
+ * wait, metadata refreshed before each retry, until the new leader shows or deliveryTimeoutMs ends.
  */
 export function sendBatch(context: SenderContext, broker: number, batch: PendingMessage[]): Observable<never> {
   const { options, outcomes, stats } = context;
@@ -63,10 +67,8 @@ export function sendBatch(context: SenderContext, broker: number, batch: Pending
     // An epoch bump waits for the requests in flight; this attempt waits with it, uncounted.
     if (context.idempotence !== null && !(await context.idempotence.prepare())) throw new AttemptFailed(false);
     const { sendable, leaderless } = splitByLeader(context, broker, pending);
-    for (const message of leaderless) {
-      message.attempts++;
-      message.lastError = new LeaderNotAvailableError(`partition ${message.partition} of ${context.topic} has no leader`);
-    }
+    // Not sent, and not counted: the partition waits for its new leader.
+    for (const message of leaderless) message.lastError = new LeaderNotAvailableError(`partition ${message.partition} of ${context.topic} has no leader`);
     let retryable: PendingMessage[] = leaderless;
     let refresh = leaderless.length > 0;
     if (sendable.length > 0) {
@@ -79,30 +81,33 @@ export function sendBatch(context: SenderContext, broker: number, batch: Pending
   };
 
   return defer(() => from(attempt())).pipe(
-    retry({
-      delay: (error: unknown) => {
+    retryBackoff({
+      retryBackoffMs: options.retryBackoffMs,
+      retryBackoffMaxMs: options.retryBackoffMaxMs,
+      scheduler: options.scheduler,
+      retryAfter: (error: unknown) => {
         if (!(error instanceof AttemptFailed)) {
           // A defect, not a Kafka failure: still give every message its one outcome.
           const failure = error instanceof KafkaRxError ? error : new KafkaRxError(`unexpected failure while sending: ${String(error)}`, { cause: error });
           for (const message of pending) outcomes.settle(message, failure);
-          return EMPTY;
+          return false;
         }
         pending = pending.filter((message) => {
           if (message.settled) return false;
-          if (message.attempts > options.maxRetries) {
+          if (message.countedFailures > options.maxRetries) {
             outcomes.settle(message, message.lastError);
             return false;
           }
           return true;
         });
-        if (pending.length === 0) return EMPTY;
+        if (pending.length === 0) return false;
         stats.retries += pending.length;
         if (error.refreshMetadata) {
           context.transport.refreshMetadata(context.topic).catch(() => {
             // A failed refresh shows up again as a retriable error on the next attempt.
           });
         }
-        return timer(options.retryBackoffMs, options.scheduler);
+        return true;
       },
     }),
   ) as Observable<never>;
@@ -252,9 +257,10 @@ class TransmitFailures {
   readonly messages: PendingMessage[] = [];
   refreshMetadata = false;
 
-  retryLater(messages: PendingMessage[], error: KafkaRxError): void {
+  retryLater(messages: PendingMessage[], error: KafkaRxError, counted = countsAgainstRetries(error)): void {
     for (const message of messages) {
       message.lastError = error;
+      if (counted) message.countedFailures++;
       this.messages.push(message);
     }
     this.refreshMetadata ||= error.refreshMetadata;
@@ -301,7 +307,6 @@ async function transmit(context: SenderContext, broker: number, messages: Pendin
     version = transport.knownProduceVersion?.(broker) ?? (await transport.produceVersion(broker));
   } catch (error) {
     const failure = asKafkaRxError(error);
-    for (const message of messages) message.attempts++;
     if (failure.retriable) failures.retryLater(messages, failure);
     else for (const message of messages) outcomes.settle(message, failure);
     return failures;
@@ -344,7 +349,12 @@ function releaseAllParked(context: SenderContext): void {
 /** Sends one planned request and settles, or keeps for the next attempt, each of its messages. */
 async function sendPlanned(context: SenderContext, broker: number, planned: PlannedRequest, failures: TransmitFailures): Promise<void> {
   const { options, outcomes, stats } = context;
-  for (const batch of planned.batches) for (const message of batch.messages) message.attempts++;
+  for (const batch of planned.batches) {
+    for (const message of batch.messages) {
+      message.attempts++;
+      message.inFlight = true;
+    }
+  }
   stats.requests++;
   stats.bytes += planned.size;
   let response: ProduceResponse | undefined;
@@ -355,7 +365,12 @@ async function sendPlanned(context: SenderContext, broker: number, planned: Plan
   } catch (error) {
     const failure = asKafkaRxError(error);
     stats.errors++;
+    const mayBeWritten = requestMayHaveBeenWritten(error);
     for (const batch of planned.batches) {
+      for (const message of batch.messages) {
+        message.inFlight = false;
+        if (mayBeWritten) message.mayBeWritten = true;
+      }
       if (failure.retriable) failures.retryLater(batch.messages, failure);
       else for (const message of batch.messages) outcomes.settle(message, failure);
     }
@@ -386,6 +401,15 @@ function settleFromResponse(
   }
   for (const batch of planned.batches) {
     const result = results.get(batch.partition);
+    if (result === undefined || result.errorCode !== 0) {
+      // Answered, so no longer in flight; an answer that says nothing of the batch, or one given
+      // after the leader appended it, leaves it possibly written.
+      const mayBeWritten = result === undefined || answerAfterAppend(result.errorCode);
+      for (const message of batch.messages) {
+        message.inFlight = false;
+        if (mayBeWritten) message.mayBeWritten = true;
+      }
+    }
     if (result === undefined) {
       stats.errors++;
       failures.retryLater(batch.messages, new ProtocolError(`the Produce response has no result for partition ${batch.partition} of ${context.topic}`, { retriable: true }));
@@ -414,8 +438,9 @@ function settleFromResponse(
         failNamedRecords(context, batch, result, failures);
         continue;
       }
-      if (batch.sealed && context.idempotence !== null && idempotentRetry(context.idempotence, batch.sealed, result.errorCode)) {
-        failures.retryLater(batch.messages, error);
+      const idempotent = batch.sealed && context.idempotence !== null ? idempotentRetry(context.idempotence, batch.sealed, result.errorCode) : 'no';
+      if (idempotent !== 'no') {
+        failures.retryLater(batch.messages, error, idempotent === 'counted' && countsAgainstRetries(error));
         continue;
       }
       if (error.retriable) failures.retryLater(batch.messages, error);
@@ -456,11 +481,8 @@ const PRODUCER_FENCED = 90;
  */
 function splitTooLarge(context: SenderContext, batch: PlannedBatch, error: KafkaRxError, failures: TransmitFailures): void {
   releaseSequences(context, batch);
-  for (const message of batch.messages) {
-    message.alone = true;
-    message.attempts--;
-  }
-  failures.retryLater(batch.messages, error);
+  for (const message of batch.messages) message.alone = true;
+  failures.retryLater(batch.messages, error, false);
 }
 
 /** A batch the broker wrote nothing of gives up its sequence numbers: the gap makes the producer bump its epoch. */
@@ -487,12 +509,11 @@ function failNamedRecords(context: SenderContext, batch: PlannedBatch, result: P
     if (named.has(i)) {
       context.outcomes.settle(messages[i], recordRefusal(result, named.get(i) ?? null, messages[i].timestamp));
     } else {
-      messages[i].attempts--;
       innocent.push(messages[i]);
     }
   }
   if (innocent.length > 0) {
-    failures.retryLater(innocent, new KafkaRxError(`sent again: its batch to partition ${batch.partition} of ${context.topic} was refused for other records (${result.errorMessage ?? `error ${result.errorCode}`})`, { retriable: true }));
+    failures.retryLater(innocent, new KafkaRxError(`sent again: its batch to partition ${batch.partition} of ${context.topic} was refused for other records (${result.errorMessage ?? `error ${result.errorCode}`})`, { retriable: true }), false);
   }
 }
 
@@ -501,14 +522,13 @@ function failNamedRecords(context: SenderContext, batch: PlannedBatch, result: P
  * An unknown producer means the broker lost the producer's state: the epoch is bumped and the
  * batches renumbered. A stale epoch after our own bump is retried under the new one.
  */
-function idempotentRetry(state: IdempotentState, batch: SealedBatch, code: number): boolean {
+function idempotentRetry(state: IdempotentState, batch: SealedBatch, code: number): 'counted' | 'uncounted' | 'no' {
   switch (code) {
     case OUT_OF_ORDER_SEQUENCE_NUMBER:
       // Behind an unfinished older batch: it only arrived first, so the attempt is not counted.
       if (!state.sequences.isOldest(batch)) {
-        for (const message of batch.messages) message.attempts--;
         heldBehindOlder.add(batch);
-        return true;
+        return 'uncounted';
       }
       // The oldest unfinished batch out of order: the broker's sequence is not where this batch
       // starts. An older batch failed for good without being written (a gap), or the broker took
@@ -518,17 +538,17 @@ function idempotentRetry(state: IdempotentState, batch: SealedBatch, code: numbe
       // once the broker's memory of 5 batches has moved past it, is known written because a later
       // batch was acknowledged: see settleFromResponse). A new epoch restarts every partition at
       // 0; the attempt was not its fault.
-      for (const message of batch.messages) message.attempts--;
       state.resetNeeded = true;
-      return true;
+      return 'uncounted';
     case UNKNOWN_PRODUCER_ID:
+      // A leader without the producer's state (a failover, or the state expired): not the batch's fault.
       state.resetNeeded = true;
-      return true;
+      return 'uncounted';
     case INVALID_PRODUCER_EPOCH:
     case PRODUCER_FENCED:
-      return batch.producerEpoch < state.identity.producerEpoch || batch.producerId !== state.identity.producerId;
+      return batch.producerEpoch < state.identity.producerEpoch || batch.producerId !== state.identity.producerId ? 'counted' : 'no';
     default:
-      return false;
+      return 'no';
   }
 }
 

@@ -5,6 +5,7 @@ import {
   InvalidRecordError,
   InvalidTimestampError,
   KafkaError,
+  MaybeWrittenError,
   MessageSizeTooLargeError,
   NotEnoughReplicasError,
   ProducerStoppedError,
@@ -367,6 +368,147 @@ describe('Producer (against a cluster double)', () => {
     await producer.stop();
     expect(order).to.deep.equal(Array.from({ length: 50 }, (_, i) => `message-${i}`));
     expect(maxAhead).to.be.at.most(5);
+  });
+
+  describe('retry accounting: what maxRetries counts', () => {
+    it('waits out a leader move (NOT_LEADER_OR_FOLLOWER, no leader) far past maxRetries without counting it', async () => {
+      const transport = new FakeTransport(1);
+      const { producer, reports } = producerWith(transport, { maxRetries: 3, retryBackoffMs: 1, retryBackoffMaxMs: 2 });
+      transport.failNext(0, ...new Array(12).fill(6), 5, 3); // NOT_LEADER_OR_FOLLOWER x12, LEADER_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION
+      await producer.produce(value(0));
+      await producer.flush();
+      expect(reports).to.have.length(1);
+      expect(reports[0].error).to.equal(undefined);
+      expect(reports[0].message.attempts).to.equal(15);
+      expect(transport.refreshes, 'metadata refreshed before each retry').to.be.at.least(14);
+      await producer.stop();
+    });
+
+    it('waits out a broker it cannot reach with maxRetries 0, and fails then only at deliveryTimeoutMs, as not written', async () => {
+      const transport = new FakeTransport(1);
+      const { producer, reports } = producerWith(transport, { maxRetries: 0, retryBackoffMs: 1, retryBackoffMaxMs: 5 });
+      transport.setDown(0, true);
+      await producer.produce(value(0));
+      setTimeout(() => transport.setDown(0, false), 100);
+      await producer.flush();
+      expect(reports[0].error).to.equal(undefined);
+      expect(reports[0].message.attempts, 'sent once: the refused connections sent nothing').to.equal(1);
+      await producer.stop();
+
+      const down = new FakeTransport(1);
+      const second = producerWith(down, { maxRetries: 0, retryBackoffMs: 1, retryBackoffMaxMs: 5, deliveryTimeoutMs: 100 });
+      down.setDown(0, true);
+      await second.producer.produce(value(1));
+      await second.producer.flush();
+      expect(second.reports[0].error).to.be.instanceOf(DeliveryTimeoutError);
+      expect(second.reports[0].error).not.to.be.instanceOf(MaybeWrittenError);
+      await second.producer.stop();
+    });
+
+    it('counts the leader\'s refusals: 1 + maxRetries sends, however many failover errors come between them', async () => {
+      const transport = new FakeTransport(1);
+      const { producer, reports } = producerWith(transport, { maxRetries: 3, retryBackoffMs: 1, retryBackoffMaxMs: 2 });
+      transport.failNext(0, 19, 6, 6, 19, 5, 19, 6, 19); // NOT_ENOUGH_REPLICAS x4, failover errors between
+      await producer.produce(value(0));
+      await producer.flush();
+      expect(reports[0].error).to.be.instanceOf(NotEnoughReplicasError);
+      expect(reports[0].message.attempts).to.equal(8);
+      await producer.stop();
+    });
+  });
+
+  describe('honest outcomes: not written, or maybe written', () => {
+    it('a message whose request was in flight when its connection died, then timed out, is reported MaybeWrittenError(DeliveryTimeoutError)', async () => {
+      const transport = new FakeTransport(1);
+      const { producer, reports } = producerWith(transport, { deliveryTimeoutMs: 150, retryBackoffMs: 5, retryBackoffMaxMs: 5 });
+      transport.loseAnswers = 1_000;
+      await producer.produce(value(0));
+      await producer.flush();
+      const error = reports[0].error as MaybeWrittenError;
+      expect(error).to.be.instanceOf(MaybeWrittenError);
+      expect(error.cause).to.be.instanceOf(DeliveryTimeoutError);
+      expect(error.message).to.match(/may have been written/);
+      await producer.stop();
+    });
+
+    it('answers given after the leader appended the batch (REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND) leave it maybe written; a plain refusal does not', async () => {
+      for (const [code, maybe] of [[7, true], [20, true], [19, false]] as const) {
+        const transport = new FakeTransport(1);
+        const { producer, reports } = producerWith(transport, { maxRetries: 0 });
+        transport.failNext(0, code);
+        await producer.produce(value(0));
+        await producer.flush();
+        expect(reports[0].error instanceof MaybeWrittenError, `error code ${code}`).to.equal(maybe);
+        expect((maybe ? (reports[0].error as MaybeWrittenError).cause : reports[0].error) as KafkaError).to.have.property('code', code);
+        await producer.stop();
+      }
+    });
+
+    it('stop() giving up: messages on the wire are maybe written, those never sent are not written', async () => {
+      const transport = new FakeTransport(2, 2);
+      const { producer, reports } = producerWith(transport, { pendingTimeoutMs: 100, maxRetries: 1000, lingerMs: 1 });
+      transport.ackDelayMs = 2_000;
+      transport.setDown(1, true);
+      await producer.produce(value(0), { partition: 0 });
+      await producer.produce(value(1), { partition: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      await producer.stop();
+      expect(reports).to.have.length(2);
+      const byPartition = new Map(reports.map((r) => [r.message.partition, r.error]));
+      expect(byPartition.get(0), 'on the wire').to.be.instanceOf(MaybeWrittenError);
+      expect((byPartition.get(0) as MaybeWrittenError).cause).to.be.instanceOf(ProducerStoppedError);
+      expect(byPartition.get(1), 'never sent').to.be.instanceOf(ProducerStoppedError);
+      expect(byPartition.get(1)).not.to.be.instanceOf(MaybeWrittenError);
+    });
+  });
+
+  describe('flush() and stop() cover produce() calls not accepted yet', () => {
+    it('flush() on a fresh producer waits for 20,000 un-awaited produce() calls still waiting for metadata', async () => {
+      const transport = new FakeTransport(3);
+      const { producer, reports } = producerWith(transport, { lingerMs: 60_000, minQueuedMessages: 100_000, maxQueuedMessages: 5_000 });
+      const calls: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 20_000; i++) calls.push(producer.produce(value(i)));
+      await producer.flush();
+      expect(reports, 'every call reported by the time flush() resolves').to.have.length(20_000);
+      expect(reports.filter((r) => r.error !== undefined)).to.have.length(0);
+      await Promise.all(calls);
+      await producer.stop();
+    });
+
+    it('stop() right after un-awaited produce() calls on a fresh producer sends them all: none rejected, each reported once', async () => {
+      const transport = new FakeTransport(3);
+      const { producer, reports } = producerWith(transport, { lingerMs: 60_000, minQueuedMessages: 100_000, maxQueuedMessages: 2_000 });
+      const calls: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 10_000; i++) calls.push(producer.produce(value(i)));
+      await producer.stop();
+      const settled = await Promise.allSettled(calls);
+      expect(settled.filter((s) => s.status === 'rejected')).to.have.length(0);
+      expect(reports).to.have.length(10_000);
+      expect(new Set(reports.map((r) => r.message.value!.toString())).size).to.equal(10_000);
+      expect(reports.filter((r) => r.error !== undefined)).to.have.length(0);
+      const after = await producer.produce(value(0)).then(() => null, (e: unknown) => e);
+      expect(after).to.be.instanceOf(ProducerStoppedError);
+    });
+  });
+
+  describe('stop() giving up on calls still waiting for room', () => {
+    it('reports each of them failed, not sent: no produce() call made before stop() rejects', async () => {
+      const transport = new FakeTransport(1);
+      const { producer, reports } = producerWith(transport, { pendingTimeoutMs: 100, maxQueuedMessages: 10, maxRetries: 1000 });
+      transport.setDown(0, true);
+      const calls: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 30; i++) calls.push(producer.produce(value(i)));
+      await producer.stop();
+      const settled = await Promise.allSettled(calls);
+      expect(settled.filter((s) => s.status === 'rejected')).to.have.length(0);
+      expect(reports).to.have.length(30);
+      expect(new Set(reports.map((r) => r.message.value!.toString())).size).to.equal(30);
+      for (const report of reports) {
+        expect(report.error).to.be.instanceOf(ProducerStoppedError);
+        expect(report.error).not.to.be.instanceOf(MaybeWrittenError);
+      }
+      expect(producer.statsSnapshot().queued, 'queue places given back').to.equal(0);
+    });
   });
 
   describe('idempotence', () => {

@@ -1,5 +1,5 @@
 import { Subject } from 'rxjs';
-import { ConnectionError } from '../../lib/errors.js';
+import { ConnectionError, RequestNotSentError } from '../../lib/errors.js';
 import type { ProduceRequest, ProduceResponse } from '../../lib/protocol/produce.js';
 import type { ProducerIdentity } from '../../lib/producer/idempotence.js';
 import type { ProducerTransport } from '../../lib/producer/transport.js';
@@ -84,7 +84,7 @@ export class FakeTransport implements ProducerTransport {
   }
 
   async produce(broker: number, request: ProduceRequest): Promise<ProduceResponse | undefined> {
-    if (this.downBrokers.has(broker)) throw new ConnectionError(`broker ${broker} is down`, { broker: String(broker) });
+    if (this.downBrokers.has(broker)) throw new RequestNotSentError(`broker ${broker} is down`, { broker: String(broker) });
     this.requests.push(request);
     if (this.ackDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.ackDelayMs));
     if (this.downBrokers.has(broker)) throw new ConnectionError(`broker ${broker} went down`, { broker: String(broker) });
