@@ -46,11 +46,17 @@ describe('protocol codecs against a real broker (raw socket)', function () {
 
   after(() => client?.close());
 
+  /** The topic's id, once the broker's metadata cache knows the topic (it trails CreateTopics by a moment). */
   async function topicIdOf(topic: string): Promise<Buffer> {
     const v = negotiateVersion(Metadata, versions);
     if (v < 10) throw new Error(`Metadata v${v} gives no topic ids`);
-    const { response } = await client.request(Metadata, v, { topics: [topic], allowAutoTopicCreation: false });
-    return response.topics[0].topicId!;
+    for (let attempt = 0; ; attempt++) {
+      const { response } = await client.request(Metadata, v, { topics: [topic], allowAutoTopicCreation: false });
+      const { errorCode, topicId } = response.topics[0];
+      if (errorCode === 0 && !topicId!.equals(Buffer.alloc(16))) return topicId!;
+      if (attempt >= 40) throw new Error(`the broker does not know topic ${topic} (error ${errorCode})`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 
   it('ApiVersions at every version lists the APIs kafka-rx needs, each with a common version', async () => {
