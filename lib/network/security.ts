@@ -11,8 +11,13 @@ import { ScramMechanism } from './sasl/scram.js';
 export type TlsOption = boolean | TlsConnectionOptions;
 
 export type SaslOptions =
-  | { mechanism: 'PLAIN'; username: string; password: string; authorizationId?: string }
-  | { mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; username: string; password: string }
+  | {
+      mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+      username: string;
+      password: string;
+      /** PLAIN only: act as this identity (RFC 4616 authzid); Kafka accepts only the username itself. */
+      authorizationId?: string;
+    }
   | { mechanism: 'OAUTHBEARER'; tokenProvider: OAuthBearerTokenProvider }
   | CustomSaslOptions;
 
