@@ -98,6 +98,11 @@ export class KafkaClient {
     await this.close();
   }
 
+  /** What the client is, for logs: its id, bootstrap and security kind; never credentials. */
+  toJSON(): { clientId: string; cluster: ReturnType<Cluster['toJSON']>; producers: string[] } {
+    return { clientId: this.clientId, cluster: this.cluster.toJSON(), producers: [...this.producers].map((p) => p.topic) };
+  }
+
   /** @internal the transport producers of this client use */
   get producerTransport(): ProducerTransport {
     return this.transport;

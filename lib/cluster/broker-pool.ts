@@ -59,6 +59,11 @@ export class BrokerPool {
     return undefined;
   }
 
+  /** The connections open now (for stats and specs: re-authentications happen on these). */
+  openConnections(): Connection[] {
+    return [...this.slots.values()].flatMap((slot) => (slot.open !== null && slot.open.isConnected ? [slot.open] : []));
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const open = [...this.slots.values()].map((slot) => slot.connection);

@@ -74,6 +74,11 @@ export class Cluster {
     this.ageTimer.unref();
   }
 
+  /** What the cluster is, for logs: no timers, sockets or secrets. */
+  toJSON(): { bootstrap: string[]; security: { tls: boolean; sasl: string | null } } {
+    return { bootstrap: this.options.brokers, security: this.options.security?.describe() ?? { tls: false, sasl: null } };
+  }
+
   get metadata(): ClusterMetadata {
     return this.metadata$.value;
   }
@@ -139,6 +144,11 @@ export class Cluster {
       if (broker === undefined) throw new ConnectionError(`broker ${nodeId} is not in the cluster's metadata`);
     }
     return this.pool.get(broker.host, broker.port);
+  }
+
+  /** @internal the connections open now (specs check that re-authentication kept them). */
+  openConnections(): Connection[] {
+    return this.pool.openConnections();
   }
 
   /** Any broker that answers: an open connection, else the known brokers, else the bootstrap list. */

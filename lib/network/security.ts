@@ -1,5 +1,5 @@
 import { connect as tcpConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, createSecureContext, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, type ConnectionOptions as TlsConnectionOptions, type SecureContext } from 'node:tls';
 import { inspect } from 'node:util';
 import { ConfigError } from '../errors.js';
 import type { SaslExchange, SaslMechanism, SaslPeer } from './sasl/mechanism.js';
@@ -33,11 +33,14 @@ export interface CustomSaslOptions {
  * object shows itself to util.inspect and JSON.stringify as what it does, never with what it holds.
  */
 export class ConnectionSecurity {
+  /** tls.connect options without the key material: that lives in the secure context only. */
   readonly #tls: TlsConnectionOptions | null;
+  readonly #passphrase: string | undefined;
   readonly #sasl: SaslMechanism | null;
 
-  private constructor(tls: TlsConnectionOptions | null, sasl: SaslMechanism | null) {
-    this.#tls = tls;
+  private constructor(tls: { options: TlsConnectionOptions; passphrase?: string } | null, sasl: SaslMechanism | null) {
+    this.#tls = tls?.options ?? null;
+    this.#passphrase = tls?.passphrase;
     this.#sasl = sasl;
   }
 
@@ -68,8 +71,8 @@ export class ConnectionSecurity {
   /** The text with any secret this configuration holds replaced. */
   redact(text: string): string {
     let out = this.#sasl?.redact(text) ?? text;
-    const passphrase = this.#tls?.passphrase;
-    if (typeof passphrase === 'string' && passphrase.length >= 3) out = out.split(passphrase).join('[redacted]');
+    const passphrase = this.#passphrase;
+    if (passphrase !== undefined && passphrase.length >= 3) out = out.split(passphrase).join('[redacted]');
     return out;
   }
 
@@ -87,24 +90,39 @@ export class ConnectionSecurity {
   }
 }
 
-function tlsOptions(tls: unknown): TlsConnectionOptions | null {
+/**
+ * The options as tls.connect takes them for every connection: the CA, certificate, key and
+ * passphrase are loaded into one SecureContext now (a wrong passphrase is a ConfigError here, not
+ * a failure per connection) and are not passed on, because a TLS socket keeps the options it was
+ * given where util.inspect shows them.
+ */
+function tlsOptions(tls: unknown): { options: TlsConnectionOptions; passphrase?: string } | null {
   if (tls === undefined || tls === false) return null;
-  if (tls === true) return {};
+  if (tls === true) return { options: {} };
   if (tls === null || typeof tls !== 'object') throw new ConfigError('tls', 'true, false or tls.connect options ({ ca, cert, key, passphrase, servername, rejectUnauthorized, ... })');
   const options = { ...(tls as TlsConnectionOptions) };
   if ('host' in options || 'port' in options || 'socket' in options) {
     throw new ConfigError('tls', 'tls.connect options without host, port or socket (each broker connection sets its own)');
   }
-  // Loads the CA, certificate and key once now, so that a wrong passphrase or an unreadable PEM is
-  // a ConfigError at construction instead of a failure per connection. The values are not shown.
+  let secureContext: SecureContext;
   try {
-    createSecureContext(options);
+    secureContext = options.secureContext ?? createSecureContext(options);
   } catch (error) {
+    // The values are not shown: they are keys and passphrases.
     const code = (error as { code?: string }).code;
     throw new ConfigError('tls', `options tls.createSecureContext accepts (it refused them${code ? `: ${code}` : ''}; a wrong passphrase or a malformed ca/cert/key)`);
   }
-  return options;
+  const passphrase = typeof options.passphrase === 'string' ? options.passphrase : undefined;
+  for (const name of SECURE_CONTEXT_OPTIONS) delete options[name];
+  return { options: { ...options, secureContext }, passphrase };
 }
+
+/** What createSecureContext consumes: with secureContext given, tls.connect does not read these. */
+const SECURE_CONTEXT_OPTIONS = [
+  'ca', 'cert', 'key', 'passphrase', 'pfx', 'crl', 'sigalgs', 'ciphers', 'clientCertEngine', 'dhparam', 'ecdhCurve',
+  'honorCipherOrder', 'privateKeyEngine', 'privateKeyIdentifier', 'maxVersion', 'minVersion', 'secureOptions',
+  'secureProtocol', 'sessionIdContext', 'ticketKeys', 'sessionTimeout',
+] as const;
 
 function saslMechanism(sasl: unknown): SaslMechanism | null {
   if (sasl === undefined || sasl === null) return null;
@@ -121,6 +139,16 @@ function saslMechanism(sasl: unknown): SaslMechanism | null {
     if (typeof value !== 'string' || value.length === 0) throw new ConfigError(`sasl.${name}`, `a non-empty string for ${mechanism}`);
     return value;
   };
+  const known: Record<string, readonly string[]> = {
+    PLAIN: ['mechanism', 'username', 'password', 'authorizationId'],
+    'SCRAM-SHA-256': ['mechanism', 'username', 'password'],
+    'SCRAM-SHA-512': ['mechanism', 'username', 'password'],
+    OAUTHBEARER: ['mechanism', 'tokenProvider'],
+  };
+  const accepted = known[mechanism] ?? ['mechanism', 'authenticate'];
+  for (const name of Object.keys(options)) {
+    if (!accepted.includes(name)) throw new ConfigError(`sasl.${name}`, `one of the options of ${mechanism}: ${accepted.join(', ')}`, 'unknown option');
+  }
   switch (mechanism) {
     case 'PLAIN':
       return new PlainMechanism(text('username')!, text('password')!, text('authorizationId', true));
