@@ -122,6 +122,13 @@ function describe(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
+/** Node.js older than the oldest release kafka-rx supports (see lib/runtime-check.ts). */
+export class UnsupportedRuntimeError extends KafkaRxError {
+  constructor(readonly version: string, readonly oldestSupported: number) {
+    super(`kafka-rx needs Node.js ${oldestSupported} or newer (the releases that are not end-of-life); this is Node.js ${version}`);
+  }
+}
+
 /**
  * The TLS handshake with a broker failed in a way another attempt would repeat: a certificate
  * signed by a CA not trusted here, a certificate that does not cover the host name, a client

@@ -304,6 +304,23 @@ export class Connection {
     socket.uncork();
   }
 
+  /**
+   * writeFrame, reporting a throw (a socket that refuses the write, e.g. one from socketFactory)
+   * instead of passing it up, and whether part of the frame had gone out before it.
+   */
+  private tryWriteFrame(socket: Socket, pieces: Buffer[]): true | { cause: Error; partial: boolean } {
+    const before = socket.bytesWritten + socket.writableLength;
+    try {
+      this.writeFrame(socket, pieces);
+      return true;
+    } catch (error) {
+      const cause = error instanceof Error ? error : new Error(String(error));
+      const partial = socket.bytesWritten + socket.writableLength !== before;
+      if (!partial) while (socket.writableCorked > 0) socket.uncork();
+      return { cause, partial };
+    }
+  }
+
   private nextId(): number {
     const id = this.nextCorrelationId;
     this.nextCorrelationId = (this.nextCorrelationId + 1) | 0;
@@ -346,10 +363,23 @@ export class Connection {
           return;
         }
         const entry: InFlight = { correlationId, api, version, resolve, reject, deadline: performance.now() + timeoutMs, timeoutMs };
-        this.watchDeadline(entry.deadline);
+        // Registered before the write, since a response may in principle arrive during it; taken
+        // back when the write throws, or that response-less entry would be due before every
+        // later answer and the connection would drop on a false correlation mismatch.
         this.inFlight.set(correlationId, entry);
         this.order.push(correlationId);
-        this.writeFrame(this.socket, frame);
+        const written = this.tryWriteFrame(this.socket, frame);
+        if (written === true) {
+          this.watchDeadline(entry.deadline);
+          return;
+        }
+        this.inFlight.delete(correlationId);
+        this.order.pop();
+        reject(new ConnectionError(`writing ${api.name} to ${this.address} failed, the request was not sent: ${written.cause.message}`, { broker: this.address, cause: written.cause }));
+        // A frame cut off after its first piece leaves the broker reading garbage: start over.
+        // A frame cut off after its first piece would leave the broker reading garbage; dropped
+        // unsent with the connection, it is never read at all.
+        if (written.partial) this.destroy(new ConnectionError(`connection to ${this.address} dropped after a write failed midway`, { broker: this.address, cause: written.cause }));
       };
       if (duringAuthentication || (!this.gated && this.inFlight.size < this.maxInFlight && this.waiting.length === 0)) start();
       else this.waiting.push(start);

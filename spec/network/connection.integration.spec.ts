@@ -157,5 +157,69 @@ describe('Connection against the real broker', function () {
       server.close();
     }
   });
-});
 
+  describe('a socket whose write() throws (socketFactory)', () => {
+    /** A real TCP socket to the broker whose next write() calls throw, as a test's own socket may. */
+    function throwingSocketConnection(): { connection: Connection; throwOnWrite: (pieceIndex: number) => void } {
+      const [host, port] = brokers()[0].split(':');
+      let throwAt = -1;
+      const socketFactory = (h: string, p: number) => {
+        const socket = connect({ host: h, port: p });
+        const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+        socket.write = ((...args: unknown[]) => {
+          if (throwAt === 0) {
+            throwAt = -1;
+            throw new Error('write refused by the test socket');
+          }
+          if (throwAt > 0) throwAt -= 1;
+          return write(...args);
+        }) as Socket['write'];
+        return socket;
+      };
+      const connection = new Connection({ host, port: Number(port), clientId: 'kafka-rx-spec', socketFactory });
+      return { connection, throwOnWrite: (pieceIndex) => (throwAt = pieceIndex) };
+    }
+
+    /** A 20 KB value makes the record batch a piece of its own (frame-writer's GATHER_FROM). */
+    function produceRequest(topic: string, value: string, padding = 0) {
+      const records = encodeRecordBatch([{ key: null, value: Buffer.from(value.padEnd(value.length + padding, '.')), timestamp: Date.now() }]);
+      return { transactionalId: null, acks: 1 as const, timeoutMs: 5000, topics: [{ name: topic, partitions: [{ index: 0, records }] }] };
+    }
+
+    it('fails only that request as not sent and keeps the connection: no mismatch, no duplicate', async () => {
+      const topic = uniqueTopic('throwing-write');
+      await createTopic(topic, { partitions: 1 });
+      const { connection, throwOnWrite } = throwingSocketConnection();
+      await connection.connect();
+      await connection.send(Produce, produceRequest(topic, 'first'));
+      throwOnWrite(0);
+      let error: unknown;
+      await connection.send(Produce, produceRequest(topic, 'refused')).catch((e) => (error = e));
+      expect(error).to.be.instanceOf(ConnectionError);
+      expect(String(error)).to.contain('not sent');
+      expect(connection.isConnected).to.equal(true);
+      // Without unregistering, the refused request would be due first and this answer a mismatch.
+      const responses = await Promise.all(['second', 'third'].map((value) => connection.send(Produce, produceRequest(topic, value))));
+      for (const response of responses) expect(response!.responses[0].partitionResponses[0].errorCode).to.equal(0);
+      expect(connection.isConnected).to.equal(true);
+      await connection.close();
+      const read = await consumeAll(topic);
+      expect(read.map((record) => record.value!.toString())).to.deep.equal(['first', 'second', 'third']);
+    });
+
+    it('drops the connection when a write throws midway through a frame, the request unsent', async () => {
+      const topic = uniqueTopic('throwing-write-midway');
+      await createTopic(topic, { partitions: 1 });
+      const { connection, throwOnWrite } = throwingSocketConnection();
+      await connection.connect();
+      throwOnWrite(1);
+      let error: unknown;
+      await connection.send(Produce, produceRequest(topic, 'cut', 20_000)).catch((e) => (error = e));
+      expect(error).to.be.instanceOf(ConnectionError);
+      expect(String(error)).to.contain('not sent');
+      expect(connection.isConnected).to.equal(false);
+      await connection.close();
+      expect(await consumeAll(topic)).to.deep.equal([]);
+    });
+  });
+});

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { kafkaLibs } from './kafka-version.js';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const KAFKA_SCRIPT = join(REPO_ROOT, 'scripts', 'kafka');
@@ -109,16 +110,11 @@ function onPath(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-function kafkaVersion(): string {
-  const m = /^KAFKA_VERSION=(\S+)/m.exec(readFileSync(KAFKA_SCRIPT, 'utf8'));
-  if (!m) throw new Error(`${KAFKA_SCRIPT} does not name a KAFKA_VERSION`);
-  return m[1];
-}
 
 /** null when a local broker can be started, else what is missing, as words for a sentence. */
 export function missingForLocalBroker(): string | null {
   const java = javaPath() !== null;
-  const cached = existsSync(join(process.env.KAFKA_RX_CACHE ?? join(REPO_ROOT, '.cache'), `kafka-${kafkaVersion()}`, 'libs', '.complete'));
+  const cached = existsSync(join(kafkaLibs(), '.complete'));
   const maven = cached || onPath('mvn');
   if (!java && !maven) return 'Java 17 and Maven';
   if (!java) return 'Java 17';
