@@ -428,7 +428,11 @@ export class Connection {
     try {
       frames = this.decoder.push(chunk);
     } catch (error) {
-      this.destroy(error as KafkaRxError);
+      if (error instanceof TlsHandshakeError) {
+        this.destroy(new TlsHandshakeError(`${this.address}: ${error.message}`, { broker: this.address, code: error.code }));
+      } else {
+        this.destroy(error as KafkaRxError);
+      }
       return;
     }
     for (const frame of frames) {
@@ -475,7 +479,10 @@ export class Connection {
   private destroy(error: KafkaRxError): void {
     if (this.failure !== null) return;
     this.failure = error;
-    const failure = error instanceof ConnectionError ? error : new ConnectionError(`connection to ${this.address} dropped: ${error.message}`, { broker: this.address, cause: error });
+    // A TLS refusal stays what it is (not retriable); anything else makes the requests' fate unknown.
+    const failure = error instanceof ConnectionError || error instanceof TlsHandshakeError
+      ? error
+      : new ConnectionError(`connection to ${this.address} dropped: ${error.message}`, { broker: this.address, cause: error });
     if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
     this.deadlineTimer = null;
     if (this.reauthTimer !== null) clearTimeout(this.reauthTimer);
