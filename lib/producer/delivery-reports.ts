@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import { ConfigError, type KafkaRxError } from '../errors.js';
+import { ConfigError, MaybeWrittenError, type KafkaRxError } from '../errors.js';
 import type { SealedBatch } from './idempotence.js';
 import type { DeliveryReport, PendingMessage } from './message.js';
 import { ReportStream } from './report-stream.js';
@@ -55,7 +55,9 @@ export class DeliveryOutcomes {
     message.settled = true;
     this.unlink(message);
     // The message is its own report ({ message, error }): no allocation per outcome.
-    if (error !== null) message.error = error;
+    // A message that may be on the broker is never reported as simply failed: a caller that
+    // re-sends failures would write it twice.
+    if (error !== null) message.error = (message.inFlight || message.mayBeWritten) && !(error instanceof MaybeWrittenError) ? new MaybeWrittenError(error) : error;
     const report: DeliveryReport = message;
     if (error === null) this.acknowledged++;
     else this.failed++;

@@ -81,6 +81,10 @@ export interface StartClusterOptions {
   secure?: boolean;
   /** With secure: the broker's connections.max.reauth.ms (KIP-368). */
   reauthMs?: number;
+  /** Another Apache Kafka release than the run's (KAFKA_VERSION), e.g. to test across versions. */
+  kafkaVersion?: string;
+  /** Broker settings added to every node's server.properties. */
+  brokerSettings?: Record<string, string>;
 }
 
 /** The brokers the specs must use: KAFKA_BROKERS, set by the root hook or by the caller. */
@@ -112,9 +116,9 @@ function onPath(cmd: string): boolean {
 
 
 /** null when a local broker can be started, else what is missing, as words for a sentence. */
-export function missingForLocalBroker(): string | null {
+export function missingForLocalBroker(version?: string): string | null {
   const java = javaPath() !== null;
-  const cached = existsSync(join(kafkaLibs(), '.complete'));
+  const cached = existsSync(join(kafkaLibs(version), '.complete'));
   const maven = cached || onPath('mvn');
   if (!java && !maven) return 'Java 17 and Maven';
   if (!java) return 'Java 17';
@@ -138,9 +142,10 @@ export async function freePorts(n: number): Promise<number[]> {
 
 interface RunResult { code: number | null; stdout: string; stderr: string }
 
-function runScript(args: string[], timeoutMs: number): Promise<RunResult> {
+function runScript(args: string[], timeoutMs: number, kafkaVersion?: string): Promise<RunResult> {
+  const env = kafkaVersion === undefined ? process.env : { ...process.env, KAFKA_VERSION: kafkaVersion };
   return new Promise((ok, fail) => {
-    const child = execFile(KAFKA_SCRIPT, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, killSignal: 'SIGKILL' },
+    const child = execFile(KAFKA_SCRIPT, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, killSignal: 'SIGKILL', env },
       (err, stdout, stderr) => {
         // execFile's error carries the exit status as a number, or a string such as ENOENT.
         const status = (err as { code?: unknown } | null)?.code;
@@ -185,7 +190,9 @@ function installExitHooks(): void {
  */
 export async function startCluster(options: StartClusterOptions = {}): Promise<LocalCluster> {
   const nodes = options.nodes ?? 1;
-  const missing = missingForLocalBroker();
+  const version = options.kafkaVersion;
+  const settings = Object.entries(options.brokerSettings ?? {}).flatMap(([key, value]) => ['--set', `${key}=${value}`]);
+  const missing = missingForLocalBroker(version);
   if (missing) throw new Error(`Cannot start Apache Kafka for the tests: ${missing} not found (install it, or set KAFKA_BROKERS=host:port to use a running cluster).`);
   const removeDir = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'kafka-rx-'));
@@ -202,11 +209,11 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<L
     const secureArgs = secure ? ['--secure', '--secure-ports', ports.slice(2 * nodes).join(',')] : [];
     if (secure && options.reauthMs !== undefined) secureArgs.push('--reauth-ms', String(options.reauthMs));
     last = await runScript(['start', '--nodes', String(nodes), '--dir', dir,
-      '--ports', brokerPorts.join(','), '--controller-ports', controllerPorts.join(','), ...secureArgs], timeoutMs);
+      '--ports', brokerPorts.join(','), '--controller-ports', controllerPorts.join(','), ...settings, ...secureArgs], timeoutMs, version);
     if (last.code === 0) {
       const lines = last.stdout.trim().split('\n');
       const boot = lines[lines.length - 1].trim();
-      return makeCluster(dir, boot, nodes, removeDir, secure ? readSecuredEndpoints(dir) : undefined);
+      return makeCluster(dir, boot, nodes, removeDir, version, secure ? readSecuredEndpoints(dir) : undefined);
     }
     killDirSync(dir, false);
     if (!/already in use|Address already in use|BindException/i.test(last.stderr + readLogs(dir))) break;
@@ -222,14 +229,14 @@ function readLogs(dir: string): string {
   return readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => readFileSync(join(dir, f), 'utf8').slice(-4000)).join('\n');
 }
 
-function makeCluster(dir: string, boot: string, nodes: number, removeDir: boolean, security?: SecuredEndpoints): LocalCluster {
+function makeCluster(dir: string, boot: string, nodes: number, removeDir: boolean, version: string | undefined, security?: SecuredEndpoints): LocalCluster {
   let stopped = false;
   const list = boot.split(',');
   const checkNode = (n: number) => {
     if (!Number.isInteger(n) || n < 1 || n > nodes) throw new RangeError(`node must be 1..${nodes}, got ${n}`);
   };
   const must = async (args: string[], what: string, timeoutMs = 120_000) => {
-    const r = await runScript([...args, '--dir', dir], timeoutMs);
+    const r = await runScript([...args, '--dir', dir], timeoutMs, version);
     if (r.code !== 0) throw new Error(`scripts/kafka ${what} failed: ${r.stderr.trim().split('\n').slice(-10).join('\n')}`);
   };
   return {
@@ -245,7 +252,7 @@ function makeCluster(dir: string, boot: string, nodes: number, removeDir: boolea
       if (stopped) return;
       stopped = true;
       // The data is thrown away, so a short grace period is enough.
-      await runScript(['stop', '--dir', dir, '--timeout', '5'], 60_000);
+      await runScript(['stop', '--dir', dir, '--timeout', '5'], 60_000, version);
       killDirSync(dir, removeDir);
       running.delete(dir);
     },

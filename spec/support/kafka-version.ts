@@ -7,7 +7,11 @@ const SCRIPT = join(resolve(__dirname, '..', '..'), 'scripts', 'kafka');
 
 export function kafkaVersion(): string {
   const given = process.env.KAFKA_VERSION?.trim();
-  if (given) return given;
+  return given ? given : defaultKafkaVersion();
+}
+
+/** The script's DEFAULT_KAFKA_VERSION, whatever KAFKA_VERSION says. */
+export function defaultKafkaVersion(): string {
   const m = /^DEFAULT_KAFKA_VERSION=(\S+)/m.exec(readFileSync(SCRIPT, 'utf8'));
   if (!m) throw new Error(`${SCRIPT} does not name a DEFAULT_KAFKA_VERSION`);
   return m[1];
