@@ -1,11 +1,11 @@
 import { asyncScheduler, BehaviorSubject, interval, map, Subject, type Observable, type Subscription } from 'rxjs';
-import { KafkaRxError, ProducerStoppedError, QueueFullError, DeliveryTimeoutError, RecordTypeError } from '../errors.js';
+import { ConfigError, KafkaRxError, ProducerStoppedError, QueueFullError, DeliveryTimeoutError, RecordTypeError } from '../errors.js';
 import { prepareCodec } from '../records/index.js';
 import { recordSizeBound } from '../records/record-batch.js';
 import { BrokerQueues } from './broker-queues.js';
 import { DeliveryOutcomes } from './delivery-reports.js';
 import { IdempotentState } from './idempotence.js';
-import { PendingMessage, type DeliveryReport, type Message, type RecordHeader } from './message.js';
+import { PendingMessage, publicMessage, type DeliveryReport, type Message, type RecordHeader } from './message.js';
 import { resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './options.js';
 import { RandomPartitioner, checkedPartition, type PartitionFunction } from './partitioners.js';
 import { producerPipeline } from './pipeline.js';
@@ -262,7 +262,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     this.idempotence?.sequences.accept(message as PendingMessage);
     this.stats.produced++;
     this.stage(message as PendingMessage);
-    return settled ?? Promise.resolve(message);
+    return settled ?? Promise.resolve(publicMessage(message));
   }
 
   private stage(message: PendingMessage): void {
@@ -338,8 +338,15 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     return sendAll(this, items, options);
   }
 
-  /** pykafka's pull-style delivery reports (deliveryReports: true). */
+  /**
+   * pykafka's pull-style delivery reports (deliveryReports: true). Rejects with ConfigError when
+   * none are kept: deliveryReports is false, or sync is true (each produce() then resolves or
+   * rejects with its own outcome, and reports are not kept twice).
+   */
   getDeliveryReport(options: { block?: boolean; timeoutMs?: number } = {}): Promise<DeliveryReport<V, K> | undefined> {
+    if (this.options.sync && this.options.deliveryReports) {
+      return Promise.reject(new ConfigError('sync', 'false for getDeliveryReport(): with sync: true each produce() resolves or rejects with its own outcome and no reports are kept', true));
+    }
     return this.outcomes.getDeliveryReport(options) as Promise<DeliveryReport<V, K> | undefined>;
   }
 
