@@ -10,7 +10,7 @@ import { pullIteratorOf } from './lazy-from.js';
 export interface KafkaRecord<V = Buffer | null, K = Buffer | null> {
   value: V;
   key?: K | null;
-  headers?: RecordHeader[] | Record<string, string | Buffer | null>;
+  headers?: ProduceOptions['headers'];
   timestamp?: number | Date;
   partition?: number;
 }

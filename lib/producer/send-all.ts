@@ -7,7 +7,7 @@ import { Fifo } from '../fifo.js';
 export interface SendAllRecord<V, K> {
   value: V;
   key?: K | null;
-  headers?: RecordHeader[] | Record<string, string | Buffer | null>;
+  headers?: ProduceOptions['headers'];
   timestamp?: number | Date;
   partition?: number;
 }
