@@ -7,6 +7,7 @@ import os from 'node:os';
 import { join, relative } from 'node:path';
 import { KafkaClient } from '../lib/index.js';
 import { ensureBroker } from '../spec/support/broker.js';
+import { kafkaVersion } from '../spec/support/kafka-version.js';
 import { uniqueTopic } from '../spec/support/topics.js';
 import type { DriverConfig, DriverResult } from './drivers/harness.js';
 import { throughputSvg } from './runner/chart.js';
@@ -180,9 +181,6 @@ function sourceState(): { commit: string; uncommittedLibChanges: boolean } | nul
   return { commit: head.stdout.trim(), uncommittedLibChanges: dirty.stdout.trim() !== '' };
 }
 
-function kafkaVersion(): string {
-  return /^KAFKA_VERSION=(\S+)/m.exec(readFileSync(join(ROOT, 'scripts', 'kafka'), 'utf8'))?.[1] ?? 'unknown';
-}
 
 function machine(): Record<string, unknown> {
   const cpus = os.cpus();

@@ -6,8 +6,8 @@
  *   DEMO_EVENTS=500000 npm run demo   # more events
  */
 import { lastValueFrom, map } from 'rxjs';
-import { KafkaClient } from '../lib/index.js';
-import { lazyFrom, toKafka } from '../operators/index.js';
+import { KafkaClient } from 'kafka-rx';
+import { lazyFrom, toKafka } from 'kafka-rx/operators';
 import { ensureBroker } from '../spec/support/broker.js';
 import { consumeAll } from '../spec/support/kcat.js';
 

@@ -4,13 +4,11 @@
  *   npx tsx examples/fan-out.ts
  */
 import { filter, lastValueFrom, merge, range, reduce, share } from 'rxjs';
-import { KafkaClient } from '../lib/index.js';
-import { toKafka } from '../operators/index.js';
-import { ensureBroker } from '../spec/support/broker.js';
+import { KafkaClient } from 'kafka-rx';
+import { toKafka } from 'kafka-rx/operators';
 
 async function main() {
-  const broker = await ensureBroker();
-  const client = new KafkaClient({ brokers: broker.bootstrap });
+  const client = new KafkaClient({ brokers: process.env.KAFKA_BROKERS ?? 'localhost:9092' });
   const suffix = Date.now();
   const [evens, odds] = [`evens-${suffix}`, `odds-${suffix}`];
   await client.createTopics([evens, odds].map((name) => ({ name, numPartitions: 2, replicationFactor: 1 })));
@@ -28,7 +26,6 @@ async function main() {
   );
   console.log(`acknowledged per topic: ${JSON.stringify(counts)}`);
   await client.close();
-  await broker.stop();
   if (counts[evens] !== 5_000 || counts[odds] !== 5_000) throw new Error('not every number was acknowledged');
   console.log('done');
 }

@@ -8,9 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { lastValueFrom, tap } from 'rxjs';
-import { KafkaClient } from '../lib/index.js';
-import { lazyFrom, throwOnFailure, toKafka } from '../operators/index.js';
-import { ensureBroker } from '../spec/support/broker.js';
+import { KafkaClient } from 'kafka-rx';
+import { lazyFrom, throwOnFailure, toKafka } from 'kafka-rx/operators';
 
 async function main() {
   let path = process.argv[2];
@@ -18,8 +17,7 @@ async function main() {
     path = join(tmpdir(), `kafka-rx-sample-${process.pid}.log`);
     writeFileSync(path, Array.from({ length: 200_000 }, (_, i) => `line ${i} ${'x'.repeat(i % 80)}`).join('\n') + '\n');
   }
-  const broker = await ensureBroker();
-  const client = new KafkaClient({ brokers: broker.bootstrap });
+  const client = new KafkaClient({ brokers: process.env.KAFKA_BROKERS ?? 'localhost:9092' });
   const topic = `lines-${Date.now()}`;
   await client.createTopics([{ name: topic, numPartitions: 3, replicationFactor: 1 }]);
   const producer = client.producer(topic, { lingerMs: 20, minQueuedMessages: 5_000 });
@@ -37,7 +35,6 @@ async function main() {
     ),
   );
   await client.close();
-  await broker.stop();
   console.log(`done: ${delivered} lines in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 

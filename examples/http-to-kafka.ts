@@ -5,12 +5,10 @@
  */
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KafkaClient } from '../lib/index.js';
-import { ensureBroker } from '../spec/support/broker.js';
+import { KafkaClient } from 'kafka-rx';
 
 async function main() {
-  const broker = await ensureBroker();
-  const client = new KafkaClient({ brokers: broker.bootstrap });
+  const client = new KafkaClient({ brokers: process.env.KAFKA_BROKERS ?? 'localhost:9092' });
   const topic = `http-bodies-${Date.now()}`;
   await client.createTopics([{ name: topic, numPartitions: 3, replicationFactor: 1 }]);
   // sync: produce() resolves after the acknowledgement; lingerMs lets concurrent requests share a batch.
@@ -35,7 +33,6 @@ async function main() {
   const shutdown = async () => {
     server.close();
     await client.close();
-    await broker.stop();
   };
   if (!process.env.EXAMPLE_SELF_TEST) {
     process.once('SIGINT', () => void shutdown());

@@ -1,17 +1,15 @@
 /**
  * Pipe a timed stream into a topic and print a rolling delivery summary.
- *   npx tsx examples/interval-to-kafka.ts   (starts a local broker unless KAFKA_BROKERS is set)
+ *   KAFKA_BROKERS=host:9092 npx tsx examples/interval-to-kafka.ts
  */
 import { bufferTime, filter, interval, map, scan, take } from 'rxjs';
-import { KafkaClient } from '../lib/index.js';
-import { toKafka } from '../operators/index.js';
-import { ensureBroker } from '../spec/support/broker.js';
+import { KafkaClient } from 'kafka-rx';
+import { toKafka } from 'kafka-rx/operators';
 
 const total = Number(process.env.EXAMPLE_COUNT ?? 2_000);
 
 async function main() {
-  const broker = await ensureBroker();
-  const client = new KafkaClient({ brokers: broker.bootstrap });
+  const client = new KafkaClient({ brokers: process.env.KAFKA_BROKERS ?? 'localhost:9092' });
   const topic = `ticks-${Date.now()}`;
   await client.createTopics([{ name: topic, numPartitions: 3, replicationFactor: 1 }]);
   const producer = client.producer(topic, { lingerMs: 50 });
@@ -30,7 +28,6 @@ async function main() {
       .subscribe({ next: (sum) => console.log(`delivered ${sum.ok}, failed ${sum.failed}`), error: reject, complete: resolve });
   });
   await client.close();
-  await broker.stop();
   console.log(`done: ${total} ticks produced to ${topic}`);
 }
 

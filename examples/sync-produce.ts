@@ -3,12 +3,10 @@
  * failure arrives as a typed error to catch.
  *   npx tsx examples/sync-produce.ts
  */
-import { KafkaClient, KafkaError, MessageSizeTooLargeError } from '../lib/index.js';
-import { ensureBroker } from '../spec/support/broker.js';
+import { KafkaClient, KafkaError, MessageSizeTooLargeError } from 'kafka-rx';
 
 async function main() {
-  const broker = await ensureBroker();
-  const client = new KafkaClient({ brokers: broker.bootstrap });
+  const client = new KafkaClient({ brokers: process.env.KAFKA_BROKERS ?? 'localhost:9092' });
   const topic = `orders-${Date.now()}`;
   await client.createTopics([{ name: topic, numPartitions: 1, replicationFactor: 1 }]);
   await using producer = client.producer(topic, { sync: true, requiredAcks: -1, maxRequestSize: 10_000 });
@@ -26,7 +24,6 @@ async function main() {
   }
   await producer.stop();
   await client.close();
-  await broker.stop();
   console.log('done');
 }
 

@@ -1,4 +1,4 @@
-import { ClientClosedError, ConfigError } from './errors.js';
+import { ClientClosedError, ConfigError, ConnectionError, RequestNotSentError } from './errors.js';
 import { functionOption, integerOption, refuseUnknownOptions } from './option-checks.js';
 import { Cluster, type ClusterOptions } from './cluster/cluster.js';
 import { DEFAULT_MAX_IN_FLIGHT_REQUESTS } from './network/connection.js';
@@ -125,6 +125,7 @@ function clusterTransport(cluster: Cluster, clientId: string, requestTimeoutMs: 
     },
     knownPartitionsOf: (topic) => cluster.knownPartitionIdsOf(topic),
     leaderOf: (topic, partition) => cluster.leaderOf(topic, partition),
+    topicIdOf: (topic) => cluster.topicIdOf(topic),
     refreshMetadata: (topic) => cluster.refreshMetadata([topic]).then(() => undefined),
     produceVersion: async (broker) => (await cluster.connectionTo(broker)).versionOf(Produce),
     knownProduceVersion: (broker) => cluster.openConnectionTo(broker)?.versionOf(Produce),
@@ -133,7 +134,13 @@ function clusterTransport(cluster: Cluster, clientId: string, requestTimeoutMs: 
       // An open connection takes the request at once; only a broker not connected yet is waited for.
       const open = cluster.openConnectionTo(broker);
       if (open !== undefined) return open.send(Produce, request, { timeoutMs }) as Promise<ProduceResponse | undefined>;
-      return cluster.connectionTo(broker).then((connection) => connection.send(Produce, request, { timeoutMs }) as Promise<ProduceResponse | undefined>);
+      return cluster.connectionTo(broker).then(
+        (connection) => connection.send(Produce, request, { timeoutMs }) as Promise<ProduceResponse | undefined>,
+        (error: unknown) => {
+          // No connection, so nothing was written: the producer may say "not written" for sure.
+          throw error instanceof ConnectionError && !(error instanceof RequestNotSentError) ? new RequestNotSentError(error.message, { broker: error.broker, cause: error }) : error;
+        },
+      );
     },
     initProducerId: (current) => initProducerId(cluster, current),
   };

@@ -769,6 +769,12 @@ export class VoterNotFoundError extends KafkaError {
     super(127, message);
   }
 }
+export class RebootstrapRequiredError extends KafkaError {
+  static readonly code = 129;
+  constructor(message?: string) {
+    super(129, message);
+  }
+}
 
 export { MessageSizeTooLargeError as MessageTooLargeError };
 
@@ -902,4 +908,5 @@ export const errorClasses: ReadonlyMap<number, new (message?: string) => KafkaEr
   [125, InvalidVoterKeyError],
   [126, DuplicateVoterError],
   [127, VoterNotFoundError],
+  [129, RebootstrapRequiredError],
 ]);

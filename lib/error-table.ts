@@ -135,4 +135,5 @@ export const errorCodes: ReadonlyMap<number, ErrorCodeInfo> = new Map([
   [125, { name: 'INVALID_VOTER_KEY', retriable: false, refreshMetadata: false }],
   [126, { name: 'DUPLICATE_VOTER', retriable: false, refreshMetadata: false }],
   [127, { name: 'VOTER_NOT_FOUND', retriable: false, refreshMetadata: false }],
+  [129, { name: 'REBOOTSTRAP_REQUIRED', retriable: false, refreshMetadata: false }],
 ]);

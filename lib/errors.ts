@@ -49,6 +49,21 @@ export class UnsupportedVersionError extends KafkaRxError {
   }
 }
 
+/**
+ * A request asked to be encoded at a version of its API that kafka-rx does not implement: writing
+ * it would put one version's number in the header over another version's layout, a frame the
+ * broker rejects (or misreads). Raised before anything is written.
+ */
+export class VersionNotImplementedError extends KafkaRxError {
+  constructor(
+    readonly apiName: string,
+    readonly version: number,
+    readonly implemented: VersionRange,
+  ) {
+    super(`kafka-rx implements ${apiName} v${implemented.min}-v${implemented.max}, not v${version}`);
+  }
+}
+
 /** A connection failed or was lost; another attempt (after a metadata refresh) may succeed. */
 export class ConnectionError extends KafkaRxError {
   readonly broker: string | undefined;
@@ -58,6 +73,12 @@ export class ConnectionError extends KafkaRxError {
     this.broker = options.broker;
   }
 }
+
+/**
+ * A request that never left: the connection was down (or could not be opened) before it was
+ * written. Whatever it carried was not written by this attempt.
+ */
+export class RequestNotSentError extends ConnectionError {}
 
 /** No response within the request timeout. */
 export class RequestTimeoutError extends KafkaRxError {
@@ -83,6 +104,22 @@ export class ProducerStoppedError extends KafkaRxError {}
 export class DeliveryTimeoutError extends KafkaRxError {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, options);
+  }
+}
+
+/**
+ * A failed delivery whose outcome is unknown: a request carrying the message was in flight when its
+ * connection died, timed out, or was answered with a timeout after the broker had appended it
+ * (REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND), so the message may have been written.
+ * `cause` is what ended the wait (DeliveryTimeoutError, ProducerStoppedError, RequestTimeoutError,
+ * ConnectionError, or a broker's error). Every other failure in a delivery report means the message
+ * was not written. Sending a MaybeWrittenError's message again may write it twice.
+ */
+export class MaybeWrittenError extends KafkaRxError {
+  declare readonly cause: KafkaRxError;
+
+  constructor(cause: KafkaRxError) {
+    super(`outcome unknown, the message may have been written: ${cause.name}: ${cause.message}`, { cause, retriable: false });
   }
 }
 
@@ -137,4 +174,11 @@ function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
   if (typeof value === 'object') return value.constructor?.name ?? 'an object';
   return `${typeof value} ${String(value)}`;
+}
+
+/** Node.js older than the oldest release kafka-rx supports (see lib/runtime-check.ts). */
+export class UnsupportedRuntimeError extends KafkaRxError {
+  constructor(readonly version: string, readonly oldestSupported: number) {
+    super(`kafka-rx needs Node.js ${oldestSupported} or newer (the releases that are not end-of-life); this is Node.js ${version}`);
+  }
 }

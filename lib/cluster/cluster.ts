@@ -116,6 +116,11 @@ export class Cluster {
     return known === undefined || known.partitionIds.length === 0 ? undefined : known.partitionIds;
   }
 
+  /** The topic's id from the cache (no I/O); undefined when not known. */
+  topicIdOf(topic: string): Buffer | undefined {
+    return this.metadata.topics.get(topic)?.topicId ?? undefined;
+  }
+
   leaderOf(topic: string, partition: number): number {
     return this.metadata.topics.get(topic)?.leaders.get(partition) ?? -1;
   }
@@ -184,6 +189,32 @@ export class Cluster {
         await sleep(50);
       }
     }
+    // One broker knowing the leaders is not enough: each broker learns of the new topic on its own
+    // time, and a producer's metadata (or its Produce request) may reach one that has not yet. The
+    // topic can take writes once every broker of the cluster answers with a leader for every partition.
+    for (const topic of topics) await this.untilEveryBrokerKnows(topic, deadline, timeoutMs);
+  }
+
+  private async untilEveryBrokerKnows(topic: NewTopic, deadline: number, timeoutMs: number): Promise<void> {
+    for (const broker of this.metadata.brokers.values()) {
+      for (;;) {
+        let known = false;
+        try {
+          const connection = await this.pool.get(broker.host, broker.port);
+          const response = await connection.send(Metadata, { topics: [topic.name], allowAutoTopicCreation: false });
+          const found = response!.topics.find((t) => t.name === topic.name);
+          known = found !== undefined && found.errorCode === 0 && found.partitions.length === topic.numPartitions &&
+            found.partitions.every((p) => p.errorCode === 0 && p.leaderId >= 0);
+        } catch (error) {
+          // A broker that cannot be reached cannot be asked; a producer will not reach it either.
+          if (!(error instanceof KafkaRxError) || !error.retriable) throw error;
+          if (error instanceof ConnectionError) break;
+        }
+        if (known) break;
+        if (Date.now() > deadline) throw new KafkaRxError(`topic ${topic.name} was created but broker ${broker.nodeId} did not know its leaders within ${timeoutMs} ms`);
+        await sleep(50);
+      }
+    }
   }
 
   /** Deletes topics by name. */
@@ -225,6 +256,7 @@ export class Cluster {
       try {
         const connection = await this.anyConnection();
         const response = await connection.send(Metadata, { topics, allowAutoTopicCreation: false });
+        if (response!.errorCode !== 0) throw kafkaErrorFor(response!.errorCode, `Metadata from ${connection.address}`);
         const metadata = this.metadata.merge(response!);
         if (!this.closed) this.metadata$.next(metadata);
         return metadata;

@@ -19,6 +19,8 @@ export interface PartitionMetadata {
 
 export interface TopicMetadata {
   readonly name: string;
+  /** The topic's id (Metadata v10+); null when the broker gave none (older versions, unknown topics). */
+  readonly topicId: Buffer | null;
   readonly errorCode: number;
   /** Sorted by partition id. */
   readonly partitions: readonly PartitionMetadata[];
@@ -27,6 +29,9 @@ export interface TopicMetadata {
   /** Leader by partition id. */
   readonly leaders: ReadonlyMap<number, number>;
 }
+
+// Kafka's "no id": what Metadata gives for a topic it does not know.
+const NO_TOPIC_ID = Buffer.alloc(16);
 
 /** An immutable view of the cluster at one moment. Lookups the producer makes per message are O(1). */
 export class ClusterMetadata {
@@ -49,6 +54,7 @@ export class ClusterMetadata {
         .sort((a, b) => a.partition - b.partition);
       topics.set(topic.name, {
         name: topic.name,
+        topicId: topic.topicId === null || topic.topicId.equals(NO_TOPIC_ID) ? null : topic.topicId,
         errorCode: topic.errorCode,
         partitions,
         partitionIds: partitions.map((p) => p.partition),

@@ -4,6 +4,7 @@ import {
   CorrelationError,
   KafkaRxError,
   ProtocolError,
+  RequestNotSentError,
   RequestTimeoutError,
   kafkaErrorFor,
 } from '../errors.js';
@@ -124,7 +125,7 @@ export class Connection {
     try {
       version = this.versionOf(api);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(error instanceof ConnectionError ? this.notSent(error) : error);
     }
     if (api.expectsResponse?.(request) === false) return this.sendWithoutResponse(api, version, request);
     return this.request(api, version, request, options.timeoutMs ?? this.requestTimeoutMs);
@@ -195,6 +196,11 @@ export class Connection {
     socket.uncork();
   }
 
+  /** Why a request was refused before it was written: the broker cannot have seen it. */
+  private notSent(cause: KafkaRxError | null = this.failure): RequestNotSentError {
+    return new RequestNotSentError(cause === null ? `not connected to ${this.address}` : `not sent to ${this.address}: ${cause.message}`, { broker: this.address, cause: cause ?? undefined });
+  }
+
   /**
    * writeFrame, reporting a throw (a socket that refuses the write, e.g. one from socketFactory)
    * instead of passing it up, and whether part of the frame had gone out before it.
@@ -220,7 +226,7 @@ export class Connection {
 
   private sendWithoutResponse<Req>(api: KafkaApi<Req, any>, version: number, request: Req): Promise<undefined> {
     return new Promise((resolve, reject) => {
-      if (this.failure !== null || this.socket === null) return reject(this.failure ?? new ConnectionError(`not connected to ${this.address}`));
+      if (this.failure !== null || this.socket === null) return reject(this.notSent());
       let frame: Buffer[];
       try {
         frame = this.frame(api, version, this.nextId(), request);
@@ -237,7 +243,7 @@ export class Connection {
   private request<Req, Res>(api: KafkaApi<Req, Res>, version: number, request: Req, timeoutMs: number): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
       const start = () => {
-        if (this.failure !== null || this.socket === null) return reject(this.failure ?? new ConnectionError(`not connected to ${this.address}`));
+        if (this.failure !== null || this.socket === null) return reject(this.notSent());
         const correlationId = this.nextId();
         let frame: Buffer[];
         try {
@@ -260,7 +266,7 @@ export class Connection {
         }
         this.inFlight.delete(correlationId);
         this.order.pop();
-        reject(new ConnectionError(`writing ${api.name} to ${this.address} failed, the request was not sent: ${written.cause.message}`, { broker: this.address, cause: written.cause }));
+        reject(new RequestNotSentError(`writing ${api.name} to ${this.address} failed, the request was not sent: ${written.cause.message}`, { broker: this.address, cause: written.cause }));
         // A frame cut off after its first piece leaves the broker reading garbage: start over.
         // A frame cut off after its first piece would leave the broker reading garbage; dropped
         // unsent with the connection, it is never read at all.

@@ -1,4 +1,4 @@
-import { defer, EMPTY, from, retry, timer, type Observable } from 'rxjs';
+import { defer, from, type Observable } from 'rxjs';
 import {
   DeliveryTimeoutError,
   KafkaRxError,
@@ -7,13 +7,22 @@ import {
   ProtocolError,
   kafkaErrorFor,
 } from '../errors.js';
-import type { ProduceResponse } from '../protocol/produce.js';
+import {
+  TOPIC_IDS_FROM,
+  type ProducePartitionResponse,
+  type ProduceResponse,
+  type ProduceTopicData,
+  type ProduceTopicResponse,
+} from '../protocol/produce.js';
 import type { BrokerQueues } from './broker-queues.js';
 import type { DeliveryOutcomes } from './delivery-reports.js';
 import type { IdempotentState, SealedBatch } from './idempotence.js';
 import type { PendingMessage } from './message.js';
 import type { ResolvedProducerOptions } from './options.js';
+import { recordRefusal } from './record-errors.js';
 import { RequestPlanner, type PlannedBatch, type PlannedRequest } from './request-planner.js';
+import { retryBackoff } from './retry-backoff.js';
+import { answerAfterAppend, countsAgainstRetries, requestMayHaveBeenWritten } from './retry-policy.js';
 import type { ProducerStats } from './stats.js';
 import type { ProducerTransport } from './transport.js';
 
@@ -40,10 +49,12 @@ class AttemptFailed extends Error {
 
 /**
  * Sends one broker's batch and gives each of its messages its outcome. Failures go through RxJS
- * retry with a delay: before each attempt the batch is re-examined, so acknowledged messages are
+ * retry with a delay that doubles at each failure of the batch (retryBackoffMs up to
+ * retryBackoffMaxMs): before each attempt the batch is re-examined, so acknowledged messages are
  * not sent again, expired ones fail with DeliveryTimeoutError, and messages whose partition moved
- * to another leader go back to the pipeline to join that leader's group. Attempts are counted per
- * message against maxRetries.
+ * to another leader go back to the pipeline to join that leader's group. Failed attempts are
+ * counted per message against maxRetries, except a failover's (see countsAgainstRetries): those
+ * wait, metadata refreshed before each retry, until the new leader shows or deliveryTimeoutMs ends.
  */
 export function sendBatch(context: SenderContext, broker: number, batch: PendingMessage[]): Observable<never> {
   const { options, outcomes, stats } = context;
@@ -56,10 +67,8 @@ export function sendBatch(context: SenderContext, broker: number, batch: Pending
     // An epoch bump waits for the requests in flight; this attempt waits with it, uncounted.
     if (context.idempotence !== null && !(await context.idempotence.prepare())) throw new AttemptFailed(false);
     const { sendable, leaderless } = splitByLeader(context, broker, pending);
-    for (const message of leaderless) {
-      message.attempts++;
-      message.lastError = new LeaderNotAvailableError(`partition ${message.partition} of ${context.topic} has no leader`);
-    }
+    // Not sent, and not counted: the partition waits for its new leader.
+    for (const message of leaderless) message.lastError = new LeaderNotAvailableError(`partition ${message.partition} of ${context.topic} has no leader`);
     let retryable: PendingMessage[] = leaderless;
     let refresh = leaderless.length > 0;
     if (sendable.length > 0) {
@@ -72,30 +81,33 @@ export function sendBatch(context: SenderContext, broker: number, batch: Pending
   };
 
   return defer(() => from(attempt())).pipe(
-    retry({
-      delay: (error: unknown) => {
+    retryBackoff({
+      retryBackoffMs: options.retryBackoffMs,
+      retryBackoffMaxMs: options.retryBackoffMaxMs,
+      scheduler: options.scheduler,
+      retryAfter: (error: unknown) => {
         if (!(error instanceof AttemptFailed)) {
           // A defect, not a Kafka failure: still give every message its one outcome.
           const failure = error instanceof KafkaRxError ? error : new KafkaRxError(`unexpected failure while sending: ${String(error)}`, { cause: error });
           for (const message of pending) outcomes.settle(message, failure);
-          return EMPTY;
+          return false;
         }
         pending = pending.filter((message) => {
           if (message.settled) return false;
-          if (message.attempts > options.maxRetries) {
+          if (message.countedFailures > options.maxRetries) {
             outcomes.settle(message, message.lastError);
             return false;
           }
           return true;
         });
-        if (pending.length === 0) return EMPTY;
+        if (pending.length === 0) return false;
         stats.retries += pending.length;
         if (error.refreshMetadata) {
           context.transport.refreshMetadata(context.topic).catch(() => {
             // A failed refresh shows up again as a retriable error on the next attempt.
           });
         }
-        return timer(options.retryBackoffMs, options.scheduler);
+        return true;
       },
     }),
   ) as Observable<never>;
@@ -245,26 +257,32 @@ class TransmitFailures {
   readonly messages: PendingMessage[] = [];
   refreshMetadata = false;
 
-  retryLater(messages: PendingMessage[], error: KafkaRxError): void {
+  retryLater(messages: PendingMessage[], error: KafkaRxError, counted = countsAgainstRetries(error)): void {
     for (const message of messages) {
       message.lastError = error;
+      if (counted) message.countedFailures++;
       this.messages.push(message);
     }
     this.refreshMetadata ||= error.refreshMetadata;
   }
 }
 
-/** A producer's planners, one per Produce version its brokers speak: settings fixed for its life. */
+/**
+ * A producer's planners, one per Produce version its brokers speak: settings fixed for its life,
+ * apart from the topic id (v13+), which changes when the topic is deleted and created again.
+ */
 const plannersBy = new WeakMap<SenderContext, Map<number, RequestPlanner>>();
 
-function plannerFor(context: SenderContext, version: number): RequestPlanner {
+function plannerFor(context: SenderContext, version: number, topicId: Buffer | undefined): RequestPlanner {
   let planners = plannersBy.get(context);
   if (planners === undefined) plannersBy.set(context, (planners = new Map()));
   let planner = planners.get(version);
+  if (planner !== undefined && topicId !== undefined && !planner.settings.topicId!.equals(topicId)) planner = undefined;
   if (planner === undefined) {
     const { options } = context;
     planner = new RequestPlanner({
       topic: context.topic,
+      topicId,
       version,
       clientId: context.transport.clientId,
       acks: options.requiredAcks,
@@ -289,13 +307,18 @@ async function transmit(context: SenderContext, broker: number, messages: Pendin
     version = transport.knownProduceVersion?.(broker) ?? (await transport.produceVersion(broker));
   } catch (error) {
     const failure = asKafkaRxError(error);
-    for (const message of messages) message.attempts++;
     if (failure.retriable) failures.retryLater(messages, failure);
     else for (const message of messages) outcomes.settle(message, failure);
     return failures;
   }
 
-  const plan = plannerFor(context, version).plan(messages);
+  // Produce v13 names the topic by id; until the metadata has one, the topic goes by name (v12).
+  let topicId: Buffer | undefined;
+  if (version >= TOPIC_IDS_FROM) {
+    topicId = transport.topicIdOf?.(context.topic);
+    if (topicId === undefined) version = TOPIC_IDS_FROM - 1;
+  }
+  const plan = plannerFor(context, version, topicId).plan(messages);
   if (context.idempotence !== null) {
     if (plan.waiting.length > 0) park(context, plan.waiting);
     // This plan may have sealed what a lot waited for.
@@ -326,7 +349,12 @@ function releaseAllParked(context: SenderContext): void {
 /** Sends one planned request and settles, or keeps for the next attempt, each of its messages. */
 async function sendPlanned(context: SenderContext, broker: number, planned: PlannedRequest, failures: TransmitFailures): Promise<void> {
   const { options, outcomes, stats } = context;
-  for (const batch of planned.batches) for (const message of batch.messages) message.attempts++;
+  for (const batch of planned.batches) {
+    for (const message of batch.messages) {
+      message.attempts++;
+      message.inFlight = true;
+    }
+  }
   stats.requests++;
   stats.bytes += planned.size;
   let response: ProduceResponse | undefined;
@@ -337,7 +365,12 @@ async function sendPlanned(context: SenderContext, broker: number, planned: Plan
   } catch (error) {
     const failure = asKafkaRxError(error);
     stats.errors++;
+    const mayBeWritten = requestMayHaveBeenWritten(error);
     for (const batch of planned.batches) {
+      for (const message of batch.messages) {
+        message.inFlight = false;
+        if (mayBeWritten) message.mayBeWritten = true;
+      }
       if (failure.retriable) failures.retryLater(batch.messages, failure);
       else for (const message of batch.messages) outcomes.settle(message, failure);
     }
@@ -361,12 +394,22 @@ function settleFromResponse(
     return;
   }
   const results = new Map<number, ProduceResponse['responses'][number]['partitionResponses'][number]>();
+  const sentAs = planned.request.topics[0];
   for (const topic of response.responses) {
-    if (topic.name !== context.topic) continue;
+    if (!answersTopic(topic, sentAs)) continue;
     for (const partition of topic.partitionResponses) results.set(partition.index, partition);
   }
   for (const batch of planned.batches) {
     const result = results.get(batch.partition);
+    if (result === undefined || result.errorCode !== 0) {
+      // Answered, so no longer in flight; an answer that says nothing of the batch, or one given
+      // after the leader appended it, leaves it possibly written.
+      const mayBeWritten = result === undefined || answerAfterAppend(result.errorCode);
+      for (const message of batch.messages) {
+        message.inFlight = false;
+        if (mayBeWritten) message.mayBeWritten = true;
+      }
+    }
     if (result === undefined) {
       stats.errors++;
       failures.retryLater(batch.messages, new ProtocolError(`the Produce response has no result for partition ${batch.partition} of ${context.topic}`, { retriable: true }));
@@ -391,8 +434,13 @@ function settleFromResponse(
         splitTooLarge(context, batch, error, failures);
         continue;
       }
-      if (batch.sealed && context.idempotence !== null && idempotentRetry(context.idempotence, batch.sealed, result.errorCode)) {
-        failures.retryLater(batch.messages, error);
+      if (!error.retriable && result.recordErrors.some((e) => e.batchIndex >= 0 && e.batchIndex < batch.messages.length)) {
+        failNamedRecords(context, batch, result, failures);
+        continue;
+      }
+      const idempotent = batch.sealed && context.idempotence !== null ? idempotentRetry(context.idempotence, batch.sealed, result.errorCode) : 'no';
+      if (idempotent !== 'no') {
+        failures.retryLater(batch.messages, error, idempotent === 'counted' && countsAgainstRetries(error));
         continue;
       }
       if (error.retriable) failures.retryLater(batch.messages, error);
@@ -408,6 +456,12 @@ function settleFromResponse(
       outcomes.settle(message, null);
     }
   }
+}
+
+/** Whether a topic's answer is for the topic as the request named it: by id from Produce v13, else by name. */
+function answersTopic(answer: ProduceTopicResponse, sentAs: ProduceTopicData): boolean {
+  if (answer.topicId === null) return answer.name === sentAs.name;
+  return sentAs.topicId !== undefined && sentAs.topicId !== null && answer.topicId.equals(sentAs.topicId);
 }
 
 const MESSAGE_TOO_LARGE = 10;
@@ -426,16 +480,41 @@ const PRODUCER_FENCED = 90;
  * epoch) and its records take new ones, after the partition's batches still open.
  */
 function splitTooLarge(context: SenderContext, batch: PlannedBatch, error: KafkaRxError, failures: TransmitFailures): void {
-  if (batch.sealed !== undefined && context.idempotence !== null) {
-    context.idempotence.finished(batch.sealed, true);
-    context.idempotence.resetNeeded = true;
-    for (const message of batch.messages) message.sealed = null;
+  releaseSequences(context, batch);
+  for (const message of batch.messages) message.alone = true;
+  failures.retryLater(batch.messages, error, false);
+}
+
+/** A batch the broker wrote nothing of gives up its sequence numbers: the gap makes the producer bump its epoch. */
+function releaseSequences(context: SenderContext, batch: PlannedBatch): void {
+  if (batch.sealed === undefined || context.idempotence === null) return;
+  context.idempotence.finished(batch.sealed, true);
+  context.idempotence.resetNeeded = true;
+  for (const message of batch.messages) message.sealed = null;
+}
+
+/**
+ * The broker refused a batch for some of its records and named them (Produce v8+ record errors,
+ * e.g. timestamps beyond its limit): it wrote none of the batch. The named records fail with their
+ * own error; the others were refused only for their company and are sent again, the attempt
+ * uncounted, so bad input costs nothing but itself.
+ */
+function failNamedRecords(context: SenderContext, batch: PlannedBatch, result: ProducePartitionResponse, failures: TransmitFailures): void {
+  const named = new Map<number, string | null>();
+  for (const { batchIndex, message } of result.recordErrors) named.set(batchIndex, message);
+  releaseSequences(context, batch);
+  const innocent: PendingMessage[] = [];
+  const { messages } = batch;
+  for (let i = 0; i < messages.length; i++) {
+    if (named.has(i)) {
+      context.outcomes.settle(messages[i], recordRefusal(result, named.get(i) ?? null, messages[i].timestamp));
+    } else {
+      innocent.push(messages[i]);
+    }
   }
-  for (const message of batch.messages) {
-    message.alone = true;
-    message.attempts--;
+  if (innocent.length > 0) {
+    failures.retryLater(innocent, new KafkaRxError(`sent again: its batch to partition ${batch.partition} of ${context.topic} was refused for other records (${result.errorMessage ?? `error ${result.errorCode}`})`, { retriable: true }), false);
   }
-  failures.retryLater(batch.messages, error);
 }
 
 /**
@@ -443,14 +522,13 @@ function splitTooLarge(context: SenderContext, batch: PlannedBatch, error: Kafka
  * An unknown producer means the broker lost the producer's state: the epoch is bumped and the
  * batches renumbered. A stale epoch after our own bump is retried under the new one.
  */
-function idempotentRetry(state: IdempotentState, batch: SealedBatch, code: number): boolean {
+function idempotentRetry(state: IdempotentState, batch: SealedBatch, code: number): 'counted' | 'uncounted' | 'no' {
   switch (code) {
     case OUT_OF_ORDER_SEQUENCE_NUMBER:
       // Behind an unfinished older batch: it only arrived first, so the attempt is not counted.
       if (!state.sequences.isOldest(batch)) {
-        for (const message of batch.messages) message.attempts--;
         heldBehindOlder.add(batch);
-        return true;
+        return 'uncounted';
       }
       // The oldest unfinished batch out of order: the broker's sequence is not where this batch
       // starts. An older batch failed for good without being written (a gap), or the broker took
@@ -460,17 +538,17 @@ function idempotentRetry(state: IdempotentState, batch: SealedBatch, code: numbe
       // once the broker's memory of 5 batches has moved past it, is known written because a later
       // batch was acknowledged: see settleFromResponse). A new epoch restarts every partition at
       // 0; the attempt was not its fault.
-      for (const message of batch.messages) message.attempts--;
       state.resetNeeded = true;
-      return true;
+      return 'uncounted';
     case UNKNOWN_PRODUCER_ID:
+      // A leader without the producer's state (a failover, or the state expired): not the batch's fault.
       state.resetNeeded = true;
-      return true;
+      return 'uncounted';
     case INVALID_PRODUCER_EPOCH:
     case PRODUCER_FENCED:
-      return batch.producerEpoch < state.identity.producerEpoch || batch.producerId !== state.identity.producerId;
+      return batch.producerEpoch < state.identity.producerEpoch || batch.producerId !== state.identity.producerId ? 'counted' : 'no';
     default:
-      return false;
+      return 'no';
   }
 }
 

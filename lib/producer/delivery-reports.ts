@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import { ConfigError, type KafkaRxError } from '../errors.js';
+import { ConfigError, MaybeWrittenError, type KafkaRxError } from '../errors.js';
 import { Fifo } from '../fifo.js';
 import type { SealedBatch } from './idempotence.js';
 import { reportOf, type DeliveryReport, type PendingMessage } from './message.js';
@@ -56,7 +56,9 @@ export class DeliveryOutcomes {
     if (message.settled) return;
     message.settled = true;
     this.unlink(message);
-    if (error !== null) message.error = error;
+    // A message that may be on the broker is never reported as simply failed: a caller that
+    // re-sends failures would write it twice.
+    if (error !== null) message.error = (message.inFlight || message.mayBeWritten) && !(error instanceof MaybeWrittenError) ? new MaybeWrittenError(error) : error;
     const report = reportOf(message);
     if (error === null) this.acknowledged++;
     else this.failed++;

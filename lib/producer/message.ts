@@ -75,6 +75,12 @@ export class PendingMessage<V = unknown, K = unknown> implements Message<V, K> {
   alone = false;
   /** With idempotence: the message's place in its partition's accept order (sequence numbers follow it). */
   ordinal = 0;
+  /** Failed attempts that count against maxRetries (a failover's errors do not). */
+  countedFailures = 0;
+  /** In a request that is on the wire now, its answer not yet in. */
+  inFlight = false;
+  /** An earlier request carrying it may have been written (no answer came): a failure is then "maybe written". */
+  mayBeWritten = false;
   /** Last retriable error seen, reported if attempts run out. */
   lastError: KafkaRxError | null = null;
 

@@ -16,10 +16,18 @@ export interface ProducerOptions {
   partitioner?: Partitioner;
   /** Batch compression: a name or pykafka's CompressionType number (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd). */
   compression?: Compression | 0 | 1 | 2 | 3 | 4;
-  /** Attempts per message after the first (1 + maxRetries sends in all). */
+  /**
+   * Failed attempts a message may have after its first, counting only the failures a retry can
+   * outlast by trying again: the leader's refusals (e.g. NOT_ENOUGH_REPLICAS) and requests left
+   * unanswered for the request timeout. A failover's errors (no leader, NOT_LEADER_OR_FOLLOWER,
+   * an unknown topic or partition, a lost or refused connection) are waited out uncounted, up to
+   * deliveryTimeoutMs.
+   */
   maxRetries?: number;
-  /** Pause after a failed request before its messages are tried again. */
+  /** First pause after a failed attempt; each further failure of the batch doubles it, up to retryBackoffMaxMs. */
   retryBackoffMs?: number;
+  /** Beyond pykafka: the longest pause between attempts (KIP-580's retry.backoff.max.ms). */
+  retryBackoffMaxMs?: number;
   /** 0 (no acknowledgement), 1 (leader), -1 or 'all' (all in-sync replicas). */
   requiredAcks?: RequiredAcks | 'all';
   /** Broker-side time limit for gathering acknowledgements, sent in each Produce request. */
@@ -66,6 +74,7 @@ export interface ResolvedProducerOptions {
   compression: Compression;
   maxRetries: number;
   retryBackoffMs: number;
+  retryBackoffMaxMs: number;
   requiredAcks: RequiredAcks;
   ackTimeoutMs: number;
   maxQueuedMessages: number;
@@ -89,7 +98,7 @@ export interface ResolvedProducerOptions {
 const compressionByNumber: readonly Compression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 
 const knownOptions: readonly string[] = [
-  'partitioner', 'compression', 'maxRetries', 'retryBackoffMs', 'requiredAcks', 'ackTimeoutMs',
+  'partitioner', 'compression', 'maxRetries', 'retryBackoffMs', 'retryBackoffMaxMs', 'requiredAcks', 'ackTimeoutMs',
   'maxQueuedMessages', 'minQueuedMessages', 'lingerMs', 'queueEmptyTimeoutMs', 'blockOnQueueFull',
   'maxRequestSize', 'sync', 'deliveryReports', 'pendingTimeoutMs', 'autoStart', 'serializer',
   'deliveryTimeoutMs', 'enableIdempotence', 'maxInFlightRequestsPerBroker', 'statsIntervalMs', 'scheduler',
@@ -168,11 +177,14 @@ export function resolveProducerOptions(options: ProducerOptions = {}): ResolvedP
     throw new ConfigError('maxInFlightRequestsPerBroker', 'at most 5 with enableIdempotence (the broker remembers the last 5 batches per producer and partition)', maxInFlightRequestsPerBroker);
   }
 
+  const retryBackoffMs = integer(options, 'retryBackoffMs', 100, 0);
   const resolved: ResolvedProducerOptions = {
     partitioner,
     compression,
     maxRetries,
-    retryBackoffMs: integer(options, 'retryBackoffMs', 100, 0),
+    retryBackoffMs,
+    // A cap below the first pause would make it no cap: the first pause then stays constant.
+    retryBackoffMaxMs: Math.max(retryBackoffMs, integer(options, 'retryBackoffMaxMs', 1_000, 0)),
     requiredAcks,
     ackTimeoutMs: integer(options, 'ackTimeoutMs', 10_000, 0, 2 ** 31 - 1),
     maxQueuedMessages,

@@ -32,10 +32,10 @@ function checkHash(hash: unknown): void {
   if (typeof hash !== 'function') throw new ConfigError('hash', 'a function (key: Buffer) => bigint | number (or leave it out for SHA-1)', hash);
 }
 
+/** pykafka's `abs(hash) % count`: a negative hash maps as its absolute value, not by floored modulo. */
 function indexOf(hash: bigint | number, count: number): number {
-  if (typeof hash === 'number') return ((hash % count) + count) % count;
-  const n = BigInt(count);
-  return Number(((hash % n) + n) % n);
+  if (typeof hash === 'number') return Math.abs(hash) % count;
+  return Number((hash < 0n ? -hash : hash) % BigInt(count));
 }
 
 /**
@@ -74,6 +74,7 @@ export class GroupHashingPartitioner {
       throw new PartitionerError(`groupSize ${this.groupSize} is larger than the topic's ${partitions.length} partitions`);
     }
     const offset = Math.floor(this.random() * this.groupSize);
+    // pykafka adds the offset before taking the absolute value: abs(hash + offset) % count.
     return partitions[indexOf(BigInt(this.hash(key)) + BigInt(offset), partitions.length)];
   }
 }

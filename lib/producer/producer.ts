@@ -71,7 +71,16 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   private readonly releaseLater = (): void => {
     this.stageScheduled = false;
     this.releaseStaged();
+    // While flush() or stop() waits, what a burst admits leaves at once rather than after lingerMs.
+    if (this.urgent > 0) this.flush$.next();
   };
+  /** produce() calls not yet accepted nor refused (waiting for metadata or for room in the queue). */
+  private admitting = 0;
+  private readonly admittedWaiters: Array<() => void> = [];
+  /** flush() and stop() calls under way. */
+  private urgent = 0;
+  /** Messages of produce() calls waiting for room in a full queue (stop() reports them if it gives up). */
+  private readonly waitingForRoom = new Set<PendingMessage>();
   private readonly flush$ = new Subject<void>();
   private pipeline: Subscription | null = null;
   private ready: Promise<void> | null = null;
@@ -179,21 +188,37 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     if (this.state !== 'running' || this.stopRequested) {
       return Promise.reject(new ProducerStoppedError(this.state === 'idle' ? 'the producer is not started (autoStart is false): call start()' : 'the producer is stopped'));
     }
+    return this.admit(value, key, timestamp, headers, partition, onReport);
+  }
+
+  /**
+   * Accepts a message from a produce() call made while the producer ran: also after stop() was
+   * called, since stop() sends every message of the calls made before it.
+   */
+  private admit(
+    value: V,
+    key: K | null,
+    timestamp: number | Date | undefined,
+    headers: ProduceOptions['headers'],
+    partition: number | undefined,
+    onReport: ((report: DeliveryReport<V, K>) => void) | null,
+  ): Promise<Message<V, K>> {
+    if (this.state === 'stopped') return Promise.reject(new ProducerStoppedError('stop() gave up before this produce() call was accepted; the message was not sent'));
     // The common case (metadata known, room in the queue) accepts the message synchronously:
     // no promise hop per message, and a produce() called before stop() is always accepted.
-    if (!this.isReady) return (this.ready ??= this.startUp()).then(() => this.enqueue(value, key, timestamp, headers, partition, onReport));
+    if (!this.isReady) return this.tracked((this.ready ??= this.startUp()).then(() => this.admit(value, key, timestamp, headers, partition, onReport)));
     let partitions = this.transport.knownPartitionsOf(this.topic);
     if (partitions === undefined) {
       // The topic left the metadata cache (deleted, or a refresh failed): look it up again.
-      return this.transport.partitionsOf(this.topic).then(() => {
+      return this.tracked(this.transport.partitionsOf(this.topic).then(() => {
         if (this.transport.knownPartitionsOf(this.topic) === undefined) throw new ProducerStoppedError(`topic ${this.topic} has no partitions in the metadata`);
-        return this.enqueue(value, key, timestamp, headers, partition, onReport);
-      });
+        return this.admit(value, key, timestamp, headers, partition, onReport);
+      }));
     }
     try {
       const message = this.prepare(value, key, timestamp, headers, partition, partitions);
       if (this.roomNow(message)) return this.accept(message, onReport);
-      return this.acceptWhenRoom(message, onReport);
+      return this.tracked(this.acceptWhenRoom(message, onReport));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -266,13 +291,36 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   }
 
   private async acceptWhenRoom(message: PendingMessage<V, K>, onReport: ((report: DeliveryReport<V, K>) => void) | null): Promise<Message<V, K>> {
-    while (this.outcomes.pullQueueFull) await this.outcomes.waitForPullRoom();
-    if (!this.queues.tryAdd(message.broker)) await this.queues.waitForRoom(message.broker);
-    if (this.state !== 'running') {
-      this.queues.remove(message.broker, 1);
-      throw new ProducerStoppedError('the producer stopped while produce() waited for room');
+    message.onReport = onReport as PendingMessage['onReport'];
+    this.waitingForRoom.add(message as PendingMessage);
+    let placed = false;
+    try {
+      while (this.outcomes.pullQueueFull && this.state !== 'stopped') await this.outcomes.waitForPullRoom();
+      placed = this.queues.tryAdd(message.broker);
+      if (!placed) {
+        await this.queues.waitForRoom(message.broker);
+        placed = true;
+      }
+    } catch (error) {
+      // stop() gave up while this call waited: it has reported the message failed, not sent.
+      if (!message.settled) throw error;
+    } finally {
+      this.waitingForRoom.delete(message as PendingMessage);
+    }
+    if (this.state === 'stopped' && !message.settled) this.failUnsent(message as PendingMessage);
+    if (message.settled) {
+      if (placed) this.queues.remove(message.broker, 1);
+      if (this.options.sync) throw message.error;
+      return message;
     }
     return this.accept(message, onReport);
+  }
+
+  /** A produce() call made before stop() that stop() gave up on before it left: reported failed, not written. */
+  private failUnsent(message: PendingMessage): void {
+    this.outcomes.track(message);
+    this.stats.produced++;
+    this.outcomes.settle(message, new ProducerStoppedError(`stop() gave up after pendingTimeoutMs (${this.options.pendingTimeoutMs} ms) while produce() waited for room; the message was not sent`));
   }
 
   private accept(message: PendingMessage<V, K>, onReport: ((report: DeliveryReport<V, K>) => void) | null): Promise<Message<V, K>> {
@@ -329,16 +377,52 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     for (const chunk of byBroker.values()) input.next(chunk);
   }
 
-  /** Sends everything queued now and resolves when every message produced so far has its outcome. */
+  /**
+   * Sends everything queued now and resolves when every message produced so far has its outcome,
+   * including those of produce() calls still waiting for metadata or for room in the queue.
+   */
   async flush(): Promise<void> {
-    this.releaseStaged();
-    this.flush$.next();
-    await this.outcomes.whenIdle();
+    this.urgent++;
+    try {
+      await this.sendEverything();
+    } finally {
+      this.urgent--;
+    }
+  }
+
+  /** Until every produce() call so far is accepted (or refused) and every accepted message settled. */
+  private async sendEverything(): Promise<void> {
+    do {
+      this.releaseStaged();
+      this.flush$.next();
+      await this.whenAdmitted();
+      this.releaseStaged();
+      this.flush$.next();
+      await this.outcomes.whenIdle();
+    } while (this.admitting > 0);
+  }
+
+  /** Counts a produce() call that waits before it is accepted, so flush() and stop() wait for it. */
+  private tracked<T>(admission: Promise<T>): Promise<T> {
+    this.admitting++;
+    const done = () => {
+      if (--this.admitting === 0) for (const wake of this.admittedWaiters.splice(0)) wake();
+    };
+    admission.then(done, done);
+    return admission;
+  }
+
+  private whenAdmitted(): Promise<void> {
+    if (this.admitting === 0) return Promise.resolve();
+    return new Promise((resolve) => this.admittedWaiters.push(resolve));
   }
 
   /**
-   * Sends what is queued at once, waits up to pendingTimeoutMs for outstanding outcomes, then fails
-   * whatever remains with ProducerStoppedError. produce() afterwards rejects.
+   * Sends at once what is queued and what every produce() call made before it brings (calls still
+   * waiting for metadata or for room included), waits up to pendingTimeoutMs for every outcome, then
+   * fails whatever remains with ProducerStoppedError (MaybeWrittenError around it for a message
+   * whose request was on the wire), those of calls still waiting for room included. produce()
+   * afterwards rejects.
    */
   stop(): Promise<void> {
     if (this.stopping !== null) return this.stopping;
@@ -403,13 +487,11 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       return;
     }
     this.stopRequested = true;
+    this.urgent++;
     // produce() calls made before stop() that still wait for metadata are accepted first.
     await this.ready?.catch(() => undefined);
     this.state = 'stopping';
-    this.queues.rejectWaiters(new ProducerStoppedError('the producer stopped while produce() waited for room'));
-    this.releaseStaged();
-    this.flush$.next();
-    const idle = this.outcomes.whenIdle();
+    const idle = this.sendEverything();
     const limit = this.options.pendingTimeoutMs;
     if (limit === Infinity) {
       await idle;
@@ -418,7 +500,12 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       await Promise.race([idle, new Promise<void>((resolve) => (timer = setTimeout(resolve, limit)))]);
       clearTimeout(timer);
     }
+    this.state = 'stopped';
+    // Every call made before stop() gets its report: those still waiting for room fail, never sent.
+    for (const message of this.waitingForRoom) this.failUnsent(message);
+    this.queues.rejectWaiters(new ProducerStoppedError(`stop() gave up after pendingTimeoutMs (${limit} ms) while produce() waited for room; the message was not sent`));
     this.outcomes.failAll(() => new ProducerStoppedError(`stop() gave up waiting for an acknowledgement after pendingTimeoutMs (${limit} ms)`));
+    this.urgent--;
     this.input?.complete();
     this.pipeline?.unsubscribe();
     this.pipeline = null;

@@ -30,6 +30,8 @@ export interface RequestPlan {
 
 export interface PlanSettings {
   topic: string;
+  /** Required from Produce v13, which names the topic by id. */
+  topicId?: Buffer;
   version: number;
   clientId: string;
   acks: 0 | 1 | -1;
@@ -127,7 +129,7 @@ export class RequestPlanner {
       transactionalId: null,
       acks: this.settings.acks,
       timeoutMs: this.settings.timeoutMs,
-      topics: [{ name: this.settings.topic, partitions: batches.map((b) => ({ index: b.partition, records: b.records })) }],
+      topics: [{ name: this.settings.topic, topicId: this.settings.topicId, partitions: batches.map((b) => ({ index: b.partition, records: b.records })) }],
     };
   }
 

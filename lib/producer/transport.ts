@@ -12,6 +12,11 @@ export interface ProducerTransport {
   partitionsOf(topic: string): Promise<readonly number[]>;
   /** The cached partition ids, without I/O (undefined when unknown). */
   knownPartitionsOf(topic: string): readonly number[] | undefined;
+  /**
+   * The topic's id from the metadata cache, without I/O; undefined when not known. Produce v13+
+   * names topics by id: without one (or without this method) the producer names the topic (v12).
+   */
+  topicIdOf?(topic: string): Buffer | undefined;
   /** Leader node id of a partition from the metadata cache; -1 when it has none. */
   leaderOf(topic: string, partition: number): number;
   /** Fetches fresh metadata for the topic (concurrent callers share one request). */

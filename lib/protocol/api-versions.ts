@@ -1,14 +1,17 @@
 /**
- * ApiVersions (key 18), v0-v4.
+ * ApiVersions (key 18), v0-v5.
  *
  * ApiVersions Request (Version: 0-2) => (empty)
  * ApiVersions Request (Version: 3-4) => client_software_name client_software_version TAG_BUFFER
+ * ApiVersions Request (Version: 5) => client_software_name client_software_version cluster_id node_id TAG_BUFFER
  *   client_software_name => COMPACT_STRING
  *   client_software_version => COMPACT_STRING
+ *   cluster_id => COMPACT_NULLABLE_STRING
+ *   node_id => INT32
  *
  * ApiVersions Response (Version: 0) => error_code [api_keys]
  * ApiVersions Response (Version: 1-2) => error_code [api_keys] throttle_time_ms
- * ApiVersions Response (Version: 3-4) => error_code [api_keys] throttle_time_ms TAG_BUFFER
+ * ApiVersions Response (Version: 3-5) => error_code [api_keys] throttle_time_ms TAG_BUFFER
  *   error_code => INT16
  *   api_keys => api_key:INT16 min_version:INT16 max_version:INT16 (v3+: TAG_BUFFER)
  *   throttle_time_ms => INT32
@@ -21,7 +24,9 @@
  * version it answers UNSUPPORTED_VERSION (35) with a v0 body whose ApiVersions entry tells the
  * versions it does know (KIP-511, Kafka 2.4+); `retryVersionAfter` picks the one to retry with.
  * Versions 0-2 are identical on the wire apart from the throttle time; v4 differs from v3 only in
- * what the broker may put in SupportedFeatures, so both are implemented.
+ * what the broker may put in SupportedFeatures. v5 (Kafka 4.4, KIP-1242) lets the client name the
+ * cluster and node it means to reach, which the broker checks (REBOOTSTRAP_REQUIRED when they do
+ * not match); kafka-rx sends null and -1, "not known", until it tracks cluster ids per bootstrap.
  */
 import type { KafkaApi } from './api.js';
 import { FixedLayout, Parser, Reader } from './reader.js';
@@ -32,6 +37,10 @@ export interface ApiVersionsRequest {
   /** Defaults to 'kafka-rx'. Brokers accept [a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?. */
   clientSoftwareName?: string;
   clientSoftwareVersion?: string;
+  /** v5+: the cluster the client means to reach; null (the default) skips the broker's check. */
+  clusterId?: string | null;
+  /** v5+: the node the client means to reach; -1 (the default) when not known. */
+  nodeId?: number;
 }
 
 export interface ApiVersionRange {
@@ -136,15 +145,16 @@ export const ApiVersions: KafkaApi<ApiVersionsRequest, ApiVersionsResponse> = {
   apiKey: 18,
   name: 'ApiVersions',
   minVersion: 0,
-  maxVersion: 4,
+  maxVersion: 5,
   firstFlexibleVersion: 3,
 
   encodeRequest(writer: Writer, version: number, request: ApiVersionsRequest): void {
     if (version < 3) return;
     writer
       .compactString(request.clientSoftwareName ?? SOFTWARE_NAME)
-      .compactString(request.clientSoftwareVersion ?? SOFTWARE_VERSION)
-      .uvarint(0);
+      .compactString(request.clientSoftwareVersion ?? SOFTWARE_VERSION);
+    if (version >= 5) writer.compactString(request.clusterId ?? null).int32(request.nodeId ?? -1);
+    writer.uvarint(0);
   },
 
   decodeResponse(body: Buffer, version: number): ApiVersionsResponse {

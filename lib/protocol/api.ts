@@ -1,3 +1,4 @@
+import { VersionNotImplementedError } from '../errors.js';
 import type { Writer } from './writer.js';
 
 /**
@@ -25,4 +26,11 @@ export interface KafkaApi<Request, Response> {
 
 export function isFlexible(api: KafkaApi<unknown, unknown>, version: number): boolean {
   return version >= api.firstFlexibleVersion;
+}
+
+/** Throws VersionNotImplementedError unless kafka-rx implements `version` of `api`. */
+export function assertImplemented(api: KafkaApi<unknown, unknown>, version: number): void {
+  if (!Number.isInteger(version) || version < api.minVersion || version > api.maxVersion) {
+    throw new VersionNotImplementedError(api.name, version, { min: api.minVersion, max: api.maxVersion });
+  }
 }

@@ -12,7 +12,7 @@
  *   ApiVersionsResponse always uses v0, so a client that does not yet know the broker's versions
  *   can still read it.
  */
-import { isFlexible, type KafkaApi } from './api.js';
+import { assertImplemented, isFlexible, type KafkaApi } from './api.js';
 import { ProtocolError } from '../errors.js';
 import { Reader } from './reader.js';
 import type { Writer } from './writer.js';
@@ -26,6 +26,7 @@ export function writeRequestHeader(
   correlationId: number,
   clientId: string | null,
 ): void {
+  assertImplemented(api, version);
   writer.int16(api.apiKey).int16(version).int32(correlationId).string(clientId);
   if (isFlexible(api, version)) writer.uvarint(0);
 }
@@ -42,6 +43,7 @@ export function writeRequestFrame<Req>(
   clientId: string | null,
   request: Req,
 ): number {
+  assertImplemented(api, version);
   const start = writer.reserveInt32();
   writeRequestHeader(writer, api, version, correlationId, clientId);
   api.encodeRequest(writer, version, request);

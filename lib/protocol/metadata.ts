@@ -1,15 +1,15 @@
 /**
- * Metadata (key 3), v1-v12.
+ * Metadata (key 3), v1-v13.
  *
  * Metadata Request (Version: 1-3) => [topics]
  * Metadata Request (Version: 4-7) => [topics] allow_auto_topic_creation
  * Metadata Request (Version: 8) => [topics] allow_auto_topic_creation include_cluster_authorized_operations
  *                                  include_topic_authorized_operations
  * Metadata Request (Version: 9-10) => (v8, compact) TAG_BUFFER
- * Metadata Request (Version: 11-12) => [topics] allow_auto_topic_creation include_topic_authorized_operations TAG_BUFFER
+ * Metadata Request (Version: 11-13) => [topics] allow_auto_topic_creation include_topic_authorized_operations TAG_BUFFER
  *   topics (nullable: null = all topics) => name:STRING (v10+: topic_id:UUID name:COMPACT_NULLABLE_STRING TAG_BUFFER)
  *
- * Metadata Response (Version: 1-12) =>
+ * Metadata Response (Version: 1-13) =>
  *   throttle_time_ms:INT32 (v3+)
  *   [brokers] => node_id:INT32 host:STRING port:INT32 rack:NULLABLE_STRING (v9+: TAG_BUFFER)
  *   cluster_id:NULLABLE_STRING (v2+)
@@ -20,6 +20,7 @@
  *                               [offline_replicas]:INT32 (v5+) (v9+: TAG_BUFFER)
  *               topic_authorized_operations:INT32 (v8+) (v9+: TAG_BUFFER)
  *   cluster_authorized_operations:INT32 (v8-10)
+ *   error_code:INT16 (v13+: an error for the whole request)
  *   (v9+: TAG_BUFFER)
  * Versions 9+ are flexible (compact strings and arrays).
  *
@@ -79,6 +80,8 @@ export interface MetadataResponse {
   topics: MetadataTopic[];
   /** -2147483648 when absent (before v8, after v10). */
   clusterAuthorizedOperations: number;
+  /** v13+: an error for the whole request (e.g. REBOOTSTRAP_REQUIRED); 0 before v13. */
+  errorCode: number;
 }
 
 const UNSET_OPERATIONS = -2147483648;
@@ -119,7 +122,7 @@ export const Metadata: KafkaApi<MetadataRequest, MetadataResponse> = {
   apiKey: 3,
   name: 'Metadata',
   minVersion: 1,
-  maxVersion: 12,
+  maxVersion: 13,
   firstFlexibleVersion: 9,
 
   encodeRequest(writer: Writer, version: number, request: MetadataRequest): void {
@@ -168,7 +171,8 @@ export const Metadata: KafkaApi<MetadataRequest, MetadataResponse> = {
     const topics = new Array<MetadataTopic>(topicCount);
     for (let i = 0; i < topicCount; i++) topics[i] = decodeTopic(reader, version, flexible);
     const clusterAuthorizedOperations = version >= 8 && version <= 10 ? reader.int32() : UNSET_OPERATIONS;
+    const errorCode = version >= 13 ? reader.int16() : 0;
     if (flexible) reader.taggedFields();
-    return { throttleTimeMs, brokers, clusterId, controllerId, topics, clusterAuthorizedOperations };
+    return { throttleTimeMs, brokers, clusterId, controllerId, topics, clusterAuthorizedOperations, errorCode };
   },
 };

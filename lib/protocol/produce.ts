@@ -1,5 +1,5 @@
 /**
- * Produce (key 0), v3-v11.
+ * Produce (key 0), v3-v13.
  *
  * Produce Request (Version: 3-8) => transactional_id acks timeout_ms [topic_data]
  *   transactional_id => NULLABLE_STRING
@@ -7,10 +7,11 @@
  *   timeout_ms => INT32
  *   topic_data => name:STRING [partition_data]
  *     partition_data => index:INT32 records:RECORDS (NULLABLE_BYTES)
- * Produce Request (Version: 9-11) => the same, compact, with a TAG_BUFFER ending every struct.
+ * Produce Request (Version: 9-12) => the same, compact, with a TAG_BUFFER ending every struct.
+ * Produce Request (Version: 13) => the same with topic_id:UUID in place of name.
  *
- * Produce Response (Version: 3-11) => [responses] throttle_time_ms (v9+: TAG_BUFFER)
- *   responses => name:STRING [partition_responses] (v9+: TAG_BUFFER)
+ * Produce Response (Version: 3-13) => [responses] throttle_time_ms (v9+: TAG_BUFFER)
+ *   responses => name:STRING (v13+: topic_id:UUID instead) [partition_responses] (v9+: TAG_BUFFER)
  *     partition_responses => index:INT32 error_code:INT16 base_offset:INT64
  *       log_append_time_ms:INT64
  *       log_start_offset:INT64 (v5+)
@@ -22,10 +23,15 @@
  *                                          rack:COMPACT_NULLABLE_STRING TAG_BUFFER])
  *
  * v3 is the first version carrying record batches (magic 2) and the lowest Kafka 4.0 accepts
- * (KAFKA-18659); Kafka 1.0 speaks v3-v5, so v3-v11 covers brokers 1.0 through 4.x.
+ * (KAFKA-18659); Kafka 1.0 speaks v3-v5, so v3-v13 covers brokers 1.0 through 4.x.
+ * v12 (KIP-890) is v11 on the wire: it only tells the broker that a transactional producer adds
+ * partitions to its transaction implicitly, which an idempotent producer never needs.
+ * v13 (KIP-516, Kafka 4.x) names topics by id; a topic deleted and created again under the same
+ * name has a new id, and the old one is answered with UNKNOWN_TOPIC_ID.
  * With acks=0 the broker sends no response at all.
  */
 import type { KafkaApi } from './api.js';
+import { UnsupportedVersionError } from '../errors.js';
 import { Reader } from './reader.js';
 import type { Writer } from './writer.js';
 
@@ -37,6 +43,8 @@ export interface ProducePartitionData {
 
 export interface ProduceTopicData {
   name: string;
+  /** The topic's id from Metadata v10+; required from Produce v13, which sends it instead of the name. */
+  topicId?: Buffer | null;
   partitions: readonly ProducePartitionData[];
 }
 
@@ -74,7 +82,10 @@ export interface ProducePartitionResponse {
 }
 
 export interface ProduceTopicResponse {
-  name: string;
+  /** Null from v13, whose answer names topics by id. */
+  name: string | null;
+  /** v13+: the topic's id; null before. */
+  topicId: Buffer | null;
   partitionResponses: ProducePartitionResponse[];
 }
 
@@ -165,11 +176,12 @@ function countSize(flexible: boolean, n: number): number {
  */
 export function produceRequestSize(version: number, request: ProduceRequest): number {
   const flexible = version >= 9;
+  const byId = version >= TOPIC_IDS_FROM;
   const topics = request.topics;
   let size = stringSize(flexible, request.transactionalId) + 2 + 4 + countSize(flexible, topics.length) + (flexible ? 1 : 0);
   for (let t = 0; t < topics.length; t++) {
     const partitions = topics[t].partitions;
-    size += stringSize(flexible, topics[t].name) + countSize(flexible, partitions.length) + (flexible ? 1 : 0);
+    size += (byId ? 16 : stringSize(flexible, topics[t].name)) + countSize(flexible, partitions.length) + (flexible ? 1 : 0);
     for (let p = 0; p < partitions.length; p++) {
       const records = partitions[p].records;
       const len = records === null ? -1 : records.length;
@@ -179,15 +191,27 @@ export function produceRequestSize(version: number, request: ProduceRequest): nu
   return size;
 }
 
+/** The first Produce version that names topics by id. */
+export const TOPIC_IDS_FROM = 13;
+
+function topicIdOf(topic: ProduceTopicData, version: number): Buffer {
+  const id = topic.topicId;
+  if (id === undefined || id === null) {
+    throw new UnsupportedVersionError(`Produce to topic ${topic.name} without its topic id`, { min: 3, max: TOPIC_IDS_FROM - 1 }, { min: version, max: version });
+  }
+  return id;
+}
+
 export const Produce: KafkaApi<ProduceRequest, ProduceResponse> = {
   apiKey: 0,
   name: 'Produce',
   minVersion: 3,
-  maxVersion: 11,
+  maxVersion: 13,
   firstFlexibleVersion: 9,
 
   encodeRequest(writer: Writer, version: number, request: ProduceRequest): void {
     const flexible = version >= 9;
+    const byId = version >= TOPIC_IDS_FROM;
     const topics = request.topics;
     writer.ensure(produceRequestSize(version, request));
     if (flexible) {
@@ -195,7 +219,9 @@ export const Produce: KafkaApi<ProduceRequest, ProduceResponse> = {
       writer.uvarint(topics.length + 1);
       for (let t = 0; t < topics.length; t++) {
         const partitions = topics[t].partitions;
-        writer.compactString(topics[t].name).uvarint(partitions.length + 1);
+        if (byId) writer.uuid(topicIdOf(topics[t], version));
+        else writer.compactString(topics[t].name);
+        writer.uvarint(partitions.length + 1);
         for (let p = 0; p < partitions.length; p++) {
           writer.int32(partitions[p].index).compactBytes(partitions[p].records).uvarint(0);
         }
@@ -218,18 +244,20 @@ export const Produce: KafkaApi<ProduceRequest, ProduceResponse> = {
   decodeResponse(body: Buffer, version: number): ProduceResponse {
     const reader = new Reader(body);
     const flexible = version >= 9;
+    const byId = version >= TOPIC_IDS_FROM;
     // Smallest partition entry: the fixed fields, plus empty arrays/strings/tags where present.
     const minPartitionSize =
       4 + 2 + 8 + 8 + (version >= 5 ? 8 : 0) + (version >= 8 ? (flexible ? 2 : 6) : 0) + (flexible ? 1 : 0);
-    const topicCount = reader.arrayLength(flexible, flexible ? 3 : 6);
+    const topicCount = reader.arrayLength(flexible, byId ? 18 : flexible ? 3 : 6);
     const responses = new Array<ProduceTopicResponse>(topicCount);
     for (let t = 0; t < topicCount; t++) {
-      const name = reader.string(flexible);
+      const name = byId ? null : reader.string(flexible);
+      const topicId = byId ? reader.uuid() : null;
       const partitionCount = reader.arrayLength(flexible, minPartitionSize);
       const partitionResponses = new Array<ProducePartitionResponse>(partitionCount);
       for (let p = 0; p < partitionCount; p++) partitionResponses[p] = decodePartition(reader, version, flexible);
       if (flexible) reader.taggedFields();
-      responses[t] = { name, partitionResponses };
+      responses[t] = { name, topicId, partitionResponses };
     }
     const response: ProduceResponse = { responses, throttleTimeMs: reader.int32(), nodeEndpoints: [] };
     if (flexible) reader.taggedFields(onResponseTag, response);

@@ -3,13 +3,14 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { ConnectionError, KafkaRxError, ProtocolError, RequestTimeoutError } from '../../lib/errors.js';
 import { Connection } from '../../lib/network/connection.js';
-import { ApiVersions } from '../../lib/protocol/api-versions.js';
+import { ApiVersions, brokerRangeOf } from '../../lib/protocol/api-versions.js';
 import { Metadata } from '../../lib/protocol/metadata.js';
 import { Produce } from '../../lib/protocol/produce.js';
 import { encodeRecordBatch } from '../../lib/records/index.js';
 import { brokers } from '../support/broker.js';
 import { consumeAll } from '../support/kcat.js';
 import { createTopic, uniqueTopic } from '../support/topics.js';
+import { RawClient } from '../protocol/support/raw-client.js';
 
 function brokerConnection(options: Partial<ConstructorParameters<typeof Connection>[0]> = {}) {
   const [host, port] = brokers()[0].split(':');
@@ -25,8 +26,11 @@ async function misbehavingPeer(behaviour: (socket: Socket, request: Buffer) => v
   const server = createServer((client) => {
     let negotiated = false;
     client.on('data', async (chunk) => {
-      if (negotiated) return behaviour(client, chunk);
-      negotiated = true;
+      // Every ApiVersions request (a retry at the broker's version follows one it does not know).
+      if (negotiated || chunk.readInt16BE(4) !== ApiVersions.apiKey) {
+        negotiated = true;
+        return behaviour(client, chunk);
+      }
       client.write(await relayOnce(host, Number(port), chunk));
     });
     client.on('error', () => undefined);
@@ -54,12 +58,15 @@ function relayOnce(host: string, port: number, request: Buffer): Promise<Buffer>
 describe('Connection against the real broker', function () {
   this.timeout(60_000);
 
-  it('negotiates versions with ApiVersions first', async () => {
+  it('negotiates versions with ApiVersions first: the highest each side speaks', async () => {
+    const broker = await RawClient.versionsOf(brokers()[0]);
     const connection = brokerConnection();
     await connection.connect();
+    for (const api of [ApiVersions, Metadata, Produce]) {
+      const expected = Math.min(api.maxVersion, brokerRangeOf(broker, api.apiKey)!.maxVersion);
+      expect(connection.versionOf(api), api.name).to.equal(expected);
+    }
     expect(connection.versionOf(ApiVersions)).to.be.at.least(3);
-    expect(connection.versionOf(Metadata)).to.equal(12);
-    expect(connection.versionOf(Produce)).to.equal(11);
     await connection.close();
   });
 
@@ -78,7 +85,8 @@ describe('Connection against the real broker', function () {
     const connection = brokerConnection();
     await connection.connect();
     const records = encodeRecordBatch([{ key: null, value: Buffer.from('fire and forget'), timestamp: Date.now() }]);
-    const response = await connection.send(Produce, { transactionalId: null, acks: 0, timeoutMs: 1000, topics: [{ name: topic, partitions: [{ index: 0, records }] }] });
+    const topicId = (await connection.send(Metadata, { topics: [topic] }))!.topics[0].topicId;
+    const response = await connection.send(Produce, { transactionalId: null, acks: 0, timeoutMs: 1000, topics: [{ name: topic, topicId, partitions: [{ index: 0, records }] }] });
     expect(response).to.equal(undefined);
     const read = await consumeAll(topic, { count: 1 });
     expect(read[0].value!.toString()).to.equal('fire and forget');
@@ -180,10 +188,16 @@ describe('Connection against the real broker', function () {
       return { connection, throwOnWrite: (pieceIndex) => (throwAt = pieceIndex) };
     }
 
+    /** The topic's id, which Produce v13 (Kafka 4.x) names it by. */
+    const topicIds = new Map<string, Buffer | null>();
+    async function learnTopicId(connection: Connection, topic: string): Promise<void> {
+      topicIds.set(topic, (await connection.send(Metadata, { topics: [topic] }))!.topics[0].topicId);
+    }
+
     /** A 20 KB value makes the record batch a piece of its own (frame-writer's GATHER_FROM). */
     function produceRequest(topic: string, value: string, padding = 0) {
       const records = encodeRecordBatch([{ key: null, value: Buffer.from(value.padEnd(value.length + padding, '.')), timestamp: Date.now() }]);
-      return { transactionalId: null, acks: 1 as const, timeoutMs: 5000, topics: [{ name: topic, partitions: [{ index: 0, records }] }] };
+      return { transactionalId: null, acks: 1 as const, timeoutMs: 5000, topics: [{ name: topic, topicId: topicIds.get(topic), partitions: [{ index: 0, records }] }] };
     }
 
     it('fails only that request as not sent and keeps the connection: no mismatch, no duplicate', async () => {
@@ -191,6 +205,7 @@ describe('Connection against the real broker', function () {
       await createTopic(topic, { partitions: 1 });
       const { connection, throwOnWrite } = throwingSocketConnection();
       await connection.connect();
+      await learnTopicId(connection, topic);
       await connection.send(Produce, produceRequest(topic, 'first'));
       throwOnWrite(0);
       let error: unknown;
@@ -212,6 +227,7 @@ describe('Connection against the real broker', function () {
       await createTopic(topic, { partitions: 1 });
       const { connection, throwOnWrite } = throwingSocketConnection();
       await connection.connect();
+      await learnTopicId(connection, topic);
       throwOnWrite(1);
       let error: unknown;
       await connection.send(Produce, produceRequest(topic, 'cut', 20_000)).catch((e) => (error = e));

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
 import { InvalidPartitionError, PartitionerError } from '../../lib/errors.js';
 import {
   GroupHashingPartitioner,
@@ -43,6 +44,49 @@ describe('partitioners', () => {
     expect([0, 1, 2].map(() => partitioner.partition(Buffer.from('foo'), ids(8)))).to.deep.equal([3, 4, 4]);
     expect(() => new GroupHashingPartitioner(0)).to.throw(PartitionerError);
     expect(() => new GroupHashingPartitioner(5).partition(Buffer.from('x'), ids(3))).to.throw(PartitionerError, 'groupSize');
+  });
+
+  describe('a user hash function returning negative numbers maps as pykafka does: abs(hash) % n', () => {
+    // A signed 32-bit hash (the first 4 bytes of SHA-1); the expected indexes were worked out in
+    // Python with pykafka's own expressions, `abs(h) % n` and `abs(h + offset) % n`.
+    const signed32 = (key: Buffer) => createHash('sha1').update(key).digest().readInt32BE(0);
+    const signed32n = (key: Buffer) => BigInt(signed32(key));
+
+    it('HashingPartitioner', () => {
+      const vectors: Array<[string, number, Record<number, number>]> = [
+        ['dummy', -2103691260, { 3: 0, 6: 0, 7: 6, 16: 12 }],
+        ['', -633756690, { 3: 0, 6: 0, 7: 0, 16: 2 }],
+        ['a', -2030574537, { 3: 0, 6: 3, 7: 5, 16: 9 }],
+        ['customer-7', -239533916, { 3: 2, 6: 2, 7: 6, 16: 12 }],
+        ['foo', 200198069, { 3: 2, 6: 5, 7: 1, 16: 5 }],
+      ];
+      for (const hash of [signed32, signed32n]) {
+        const partitioner = new HashingPartitioner(hash);
+        for (const [key, h, byCount] of vectors) {
+          expect(signed32(Buffer.from(key))).to.equal(h);
+          for (const [n, expected] of Object.entries(byCount)) {
+            expect(partitioner.partition(Buffer.from(key), ids(Number(n))), `${key} (${h}) over ${n}, ${typeof hash(Buffer.alloc(0))}`).to.equal(expected);
+          }
+        }
+      }
+    });
+
+    it('GroupHashingPartitioner adds the offset before the absolute value', () => {
+      // dummy: -2103691260 + 0, 1, 2 over 6 -> 0, 5, 4 (a floored modulo gives 0, 1, 2)
+      // customer-7: -239533916 + 0, 1, 2 over 6 -> 2, 1, 0 (floored: 4, 5, 0)
+      // constant -1: -1 + 0, 1, 2 over 6 -> 1, 0, 1 (floored: 5, 0, 1)
+      const cases: Array<[(key: Buffer) => number | bigint, string, number[]]> = [
+        [signed32, 'dummy', [0, 5, 4]],
+        [signed32n, 'customer-7', [2, 1, 0]],
+        [() => -1, 'any', [1, 0, 1]],
+      ];
+      for (const [hash, key, expected] of cases) {
+        let next = 0;
+        const offsets = [0, 1 / 3, 2 / 3];
+        const partitioner = new GroupHashingPartitioner(3, hash, () => offsets[next++]);
+        expect([0, 1, 2].map(() => partitioner.partition(Buffer.from(key), ids(6))), key).to.deep.equal(expected);
+      }
+    });
   });
 
   it("murmur2 matches the Java client's published vectors", () => {

@@ -2,7 +2,10 @@ import { expect } from 'chai';
 import {
   ConfigError,
   DeliveryTimeoutError,
+  InvalidRecordError,
+  InvalidTimestampError,
   KafkaError,
+  MaybeWrittenError,
   MessageSizeTooLargeError,
   NotEnoughReplicasError,
   ProducerStoppedError,
@@ -30,6 +33,69 @@ function countBy<T>(items: T[], key: (item: T) => string): Record<string, number
 }
 
 describe('Producer (against a cluster double)', () => {
+  for (const requiredAcks of [1, -1] as const) {
+    it(`fails only the records a broker names in its record errors; their batch-mates are written, the attempt uncounted (acks ${requiredAcks})`, async () => {
+      const transport = new FakeTransport(1);
+      transport.refuseRecordsNext(0, 32, [1, 3], (i) => `Timestamp 5000 of message with offset ${i} is out of range. The timestamp should be within [-100, 1000]`);
+      // maxRetries 0: a counted attempt would leave the batch-mates none.
+      const { producer, reports } = producerWith(transport, { requiredAcks, maxRetries: 0, lingerMs: 60_000, minQueuedMessages: 5 });
+      for (let i = 0; i < 5; i++) await producer.produce(value(i), { timestamp: i === 1 || i === 3 ? 5000 : 500 + i });
+      await producer.stop();
+      expect(reports).to.have.length(5);
+      const failed = reports.filter((r) => r.error);
+      expect(failed.map((r) => r.message.value!.toString())).to.deep.equal(['message-1', 'message-3']);
+      for (const { error } of failed) {
+        expect(error).to.be.instanceOf(InvalidTimestampError);
+        expect(error!.message).to.contain('record timestamp 5000').and.contain('at most 1000').and.contain('log.message.timestamp.after.max.ms');
+      }
+      const written = reports.filter((r) => !r.error);
+      expect(written.map((r) => [r.message.value!.toString(), r.message.offset])).to.deep.equal([['message-0', 0n], ['message-2', 1n], ['message-4', 2n]]);
+      expect(transport.logEnd(0)).to.equal(3n);
+      expect(transport.sent.map((s) => s.count)).to.deep.equal([5, 3]);
+    });
+  }
+
+  it('names the topic by its id at Produce v13 once the metadata has one, and by name (v12) before', async () => {
+    const transport = new FakeTransport(1, 1, 13);
+    const { producer, reports } = producerWith(transport, { sync: true });
+    await producer.produce(value(0));
+    transport.topicId = Buffer.alloc(16, 7);
+    await transport.refreshMetadata();
+    await producer.produce(value(1));
+    await producer.stop();
+    expect(reports.map((r) => [r.message.value!.toString(), r.error, r.message.offset])).to.deep.equal([['message-0', undefined, 0n], ['message-1', undefined, 1n]]);
+    expect(transport.requests.map((r) => r.topics[0].topicId ?? 'by name')).to.deep.equal(['by name', Buffer.alloc(16, 7)]);
+  });
+
+  it('UNKNOWN_TOPIC_ID (the topic created again under its name): refreshes the metadata and sends with the new id', async () => {
+    const transport = new FakeTransport(1, 1, 13);
+    transport.topicId = Buffer.alloc(16, 1);
+    await transport.refreshMetadata();
+    transport.topicId = Buffer.alloc(16, 2);
+    const refreshes = transport.refreshes;
+    const { producer, reports } = producerWith(transport, { sync: true });
+    await producer.produce(value(0));
+    await producer.stop();
+    expect(reports.map((r) => [r.error, r.message.offset])).to.deep.equal([[undefined, 0n]]);
+    expect(transport.requests.map((r) => r.topics[0].topicId![0])).to.deep.equal([1, 2]);
+    expect(transport.refreshes).to.be.above(refreshes);
+  });
+
+  it('fails every record the broker names, whatever the code (INVALID_RECORD), and none it does not', async () => {
+    const transport = new FakeTransport(1);
+    transport.refuseRecordsNext(0, 87, [0, 2], () => 'Compacted topic cannot accept message without key');
+    const { producer, reports } = producerWith(transport, { lingerMs: 60_000, minQueuedMessages: 3 });
+    for (let i = 0; i < 3; i++) await producer.produce(value(i));
+    await producer.stop();
+    const failed = reports.filter((r) => r.error);
+    expect(failed.map((r) => r.message.value!.toString())).to.deep.equal(['message-0', 'message-2']);
+    for (const { error } of failed) {
+      expect(error).to.be.instanceOf(InvalidRecordError);
+      expect(error!.message).to.contain('without key');
+    }
+    expect(reports.filter((r) => !r.error).map((r) => r.message.value!.toString())).to.deep.equal(['message-1']);
+  });
+
   it('gives every message exactly one report, with consecutive offsets per partition', async () => {
     const transport = new FakeTransport(3, 2);
     const { producer, reports } = producerWith(transport);
@@ -375,6 +441,147 @@ describe('Producer (against a cluster double)', () => {
     await producer.stop();
     expect(order).to.deep.equal(Array.from({ length: 50 }, (_, i) => `message-${i}`));
     expect(maxAhead).to.be.at.most(5);
+  });
+
+  describe('retry accounting: what maxRetries counts', () => {
+    it('waits out a leader move (NOT_LEADER_OR_FOLLOWER, no leader) far past maxRetries without counting it', async () => {
+      const transport = new FakeTransport(1);
+      const { producer, reports } = producerWith(transport, { maxRetries: 3, retryBackoffMs: 1, retryBackoffMaxMs: 2 });
+      transport.failNext(0, ...new Array(12).fill(6), 5, 3); // NOT_LEADER_OR_FOLLOWER x12, LEADER_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION
+      await producer.produce(value(0));
+      await producer.flush();
+      expect(reports).to.have.length(1);
+      expect(reports[0].error).to.equal(undefined);
+      expect(reports[0].message.attempts).to.equal(15);
+      expect(transport.refreshes, 'metadata refreshed before each retry').to.be.at.least(14);
+      await producer.stop();
+    });
+
+    it('waits out a broker it cannot reach with maxRetries 0, and fails then only at deliveryTimeoutMs, as not written', async () => {
+      const transport = new FakeTransport(1);
+      const { producer, reports } = producerWith(transport, { maxRetries: 0, retryBackoffMs: 1, retryBackoffMaxMs: 5 });
+      transport.setDown(0, true);
+      await producer.produce(value(0));
+      setTimeout(() => transport.setDown(0, false), 100);
+      await producer.flush();
+      expect(reports[0].error).to.equal(undefined);
+      expect(reports[0].message.attempts, 'sent once: the refused connections sent nothing').to.equal(1);
+      await producer.stop();
+
+      const down = new FakeTransport(1);
+      const second = producerWith(down, { maxRetries: 0, retryBackoffMs: 1, retryBackoffMaxMs: 5, deliveryTimeoutMs: 100 });
+      down.setDown(0, true);
+      await second.producer.produce(value(1));
+      await second.producer.flush();
+      expect(second.reports[0].error).to.be.instanceOf(DeliveryTimeoutError);
+      expect(second.reports[0].error).not.to.be.instanceOf(MaybeWrittenError);
+      await second.producer.stop();
+    });
+
+    it('counts the leader\'s refusals: 1 + maxRetries sends, however many failover errors come between them', async () => {
+      const transport = new FakeTransport(1);
+      const { producer, reports } = producerWith(transport, { maxRetries: 3, retryBackoffMs: 1, retryBackoffMaxMs: 2 });
+      transport.failNext(0, 19, 6, 6, 19, 5, 19, 6, 19); // NOT_ENOUGH_REPLICAS x4, failover errors between
+      await producer.produce(value(0));
+      await producer.flush();
+      expect(reports[0].error).to.be.instanceOf(NotEnoughReplicasError);
+      expect(reports[0].message.attempts).to.equal(8);
+      await producer.stop();
+    });
+  });
+
+  describe('honest outcomes: not written, or maybe written', () => {
+    it('a message whose request was in flight when its connection died, then timed out, is reported MaybeWrittenError(DeliveryTimeoutError)', async () => {
+      const transport = new FakeTransport(1);
+      const { producer, reports } = producerWith(transport, { deliveryTimeoutMs: 150, retryBackoffMs: 5, retryBackoffMaxMs: 5 });
+      transport.loseAnswers = 1_000;
+      await producer.produce(value(0));
+      await producer.flush();
+      const error = reports[0].error as MaybeWrittenError;
+      expect(error).to.be.instanceOf(MaybeWrittenError);
+      expect(error.cause).to.be.instanceOf(DeliveryTimeoutError);
+      expect(error.message).to.match(/may have been written/);
+      await producer.stop();
+    });
+
+    it('answers given after the leader appended the batch (REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND) leave it maybe written; a plain refusal does not', async () => {
+      for (const [code, maybe] of [[7, true], [20, true], [19, false]] as const) {
+        const transport = new FakeTransport(1);
+        const { producer, reports } = producerWith(transport, { maxRetries: 0 });
+        transport.failNext(0, code);
+        await producer.produce(value(0));
+        await producer.flush();
+        expect(reports[0].error instanceof MaybeWrittenError, `error code ${code}`).to.equal(maybe);
+        expect((maybe ? (reports[0].error as MaybeWrittenError).cause : reports[0].error) as KafkaError).to.have.property('code', code);
+        await producer.stop();
+      }
+    });
+
+    it('stop() giving up: messages on the wire are maybe written, those never sent are not written', async () => {
+      const transport = new FakeTransport(2, 2);
+      const { producer, reports } = producerWith(transport, { pendingTimeoutMs: 100, maxRetries: 1000, lingerMs: 1 });
+      transport.ackDelayMs = 2_000;
+      transport.setDown(1, true);
+      await producer.produce(value(0), { partition: 0 });
+      await producer.produce(value(1), { partition: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      await producer.stop();
+      expect(reports).to.have.length(2);
+      const byPartition = new Map(reports.map((r) => [r.message.partition, r.error]));
+      expect(byPartition.get(0), 'on the wire').to.be.instanceOf(MaybeWrittenError);
+      expect((byPartition.get(0) as MaybeWrittenError).cause).to.be.instanceOf(ProducerStoppedError);
+      expect(byPartition.get(1), 'never sent').to.be.instanceOf(ProducerStoppedError);
+      expect(byPartition.get(1)).not.to.be.instanceOf(MaybeWrittenError);
+    });
+  });
+
+  describe('flush() and stop() cover produce() calls not accepted yet', () => {
+    it('flush() on a fresh producer waits for 20,000 un-awaited produce() calls still waiting for metadata', async () => {
+      const transport = new FakeTransport(3);
+      const { producer, reports } = producerWith(transport, { lingerMs: 60_000, minQueuedMessages: 100_000, maxQueuedMessages: 5_000 });
+      const calls: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 20_000; i++) calls.push(producer.produce(value(i)));
+      await producer.flush();
+      expect(reports, 'every call reported by the time flush() resolves').to.have.length(20_000);
+      expect(reports.filter((r) => r.error !== undefined)).to.have.length(0);
+      await Promise.all(calls);
+      await producer.stop();
+    });
+
+    it('stop() right after un-awaited produce() calls on a fresh producer sends them all: none rejected, each reported once', async () => {
+      const transport = new FakeTransport(3);
+      const { producer, reports } = producerWith(transport, { lingerMs: 60_000, minQueuedMessages: 100_000, maxQueuedMessages: 2_000 });
+      const calls: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 10_000; i++) calls.push(producer.produce(value(i)));
+      await producer.stop();
+      const settled = await Promise.allSettled(calls);
+      expect(settled.filter((s) => s.status === 'rejected')).to.have.length(0);
+      expect(reports).to.have.length(10_000);
+      expect(new Set(reports.map((r) => r.message.value!.toString())).size).to.equal(10_000);
+      expect(reports.filter((r) => r.error !== undefined)).to.have.length(0);
+      const after = await producer.produce(value(0)).then(() => null, (e: unknown) => e);
+      expect(after).to.be.instanceOf(ProducerStoppedError);
+    });
+  });
+
+  describe('stop() giving up on calls still waiting for room', () => {
+    it('reports each of them failed, not sent: no produce() call made before stop() rejects', async () => {
+      const transport = new FakeTransport(1);
+      const { producer, reports } = producerWith(transport, { pendingTimeoutMs: 100, maxQueuedMessages: 10, maxRetries: 1000 });
+      transport.setDown(0, true);
+      const calls: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 30; i++) calls.push(producer.produce(value(i)));
+      await producer.stop();
+      const settled = await Promise.allSettled(calls);
+      expect(settled.filter((s) => s.status === 'rejected')).to.have.length(0);
+      expect(reports).to.have.length(30);
+      expect(new Set(reports.map((r) => r.message.value!.toString())).size).to.equal(30);
+      for (const report of reports) {
+        expect(report.error).to.be.instanceOf(ProducerStoppedError);
+        expect(report.error).not.to.be.instanceOf(MaybeWrittenError);
+      }
+      expect(producer.statsSnapshot().queued, 'queue places given back').to.equal(0);
+    });
   });
 
   describe('idempotence', () => {

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { Writer } from '../../lib/protocol/writer.js';
 import { Reader } from '../../lib/protocol/reader.js';
-import { ProtocolError } from '../../lib/errors.js';
+import { ProtocolError, VersionNotImplementedError } from '../../lib/errors.js';
+import type { KafkaApi } from '../../lib/protocol/api.js';
 import { readResponseHeader, responseHeaderIsFlexible, writeRequestHeader, writeRequestFrame, peekCorrelationId } from '../../lib/protocol/header.js';
 import { ApiVersions, negotiateVersion, retryVersionAfter } from '../../lib/protocol/api-versions.js';
 import { Metadata } from '../../lib/protocol/metadata.js';
@@ -92,6 +93,7 @@ describe('protocol known answers', () => {
       responses: [
         {
           name: 't',
+          topicId: null,
           partitionResponses: [
             { index: 0, errorCode: 0, baseOffset: 100n, logAppendTimeMs: -1n, logStartOffset: 0n, recordErrors: [], errorMessage: null, currentLeader: null },
           ],
@@ -108,7 +110,81 @@ describe('protocol known answers', () => {
       errorCode: 0,
       producerId: 1027n,
       producerEpoch: 1,
+      ongoingTxnProducerId: -1n,
+      ongoingTxnProducerEpoch: -1,
     });
+  });
+
+  it('ApiVersions v5 request body: software name and version, null cluster id, node -1', () => {
+    // "a" (0x02 61), "1" (0x02 31), COMPACT_NULLABLE_STRING null (0x00), INT32 -1, no tags
+    const body = written((w) => ApiVersions.encodeRequest(w, 5, { clientSoftwareName: 'a', clientSoftwareVersion: '1' }));
+    expect(body).to.equal('0261' + '0231' + '00' + 'ffffffff' + '00');
+    // and with both given: "c1" (0x03 6331), node 2
+    const named = written((w) => ApiVersions.encodeRequest(w, 5, { clientSoftwareName: 'a', clientSoftwareVersion: '1', clusterId: 'c1', nodeId: 2 }));
+    expect(named).to.equal('0261' + '0231' + '036331' + '00000002' + '00');
+  });
+
+  it('Metadata v13 request for one topic (as v12) and its response with the top-level error code', () => {
+    // compact array of 1, zero topic id, "t", topic tags, allow_auto 1, topic ops 0, tags
+    expect(written((w) => Metadata.encodeRequest(w, 13, { topics: ['t'] }))).to.equal('02' + '00'.repeat(16) + '0274' + '00' + '01' + '00' + '00');
+    // throttle 0, no brokers, null cluster id, controller 1, no topics, error_code 129, no tags
+    const response = Metadata.decodeResponse(hex('00000000 01 00 00000001 01 0081 00'), 13);
+    expect(response).to.include({ errorCode: 129, controllerId: 1, clusterId: null });
+    // v12 has no error code there: the same bytes leave two bytes over where v12 expects the tags
+    expect(Metadata.decodeResponse(hex('00000000 01 00 00000001 01 00'), 12).errorCode).to.equal(0);
+  });
+
+  it('InitProducerId v6 request and response', () => {
+    // null transactional id (0x00), timeout 1000, producer id -1, epoch -1, enable_2pc 0, keep_prepared 0, tags
+    const body = written((w) => InitProducerId.encodeRequest(w, 6, { transactionalId: null, transactionTimeoutMs: 1000 }));
+    expect(body).to.equal('00' + '000003e8' + 'ffffffffffffffff' + 'ffff' + '00' + '00' + '00');
+    expect(InitProducerId.decodeResponse(hex('00000000 0000 0000000000000403 0001 0000000000000401 0002 00'), 6)).to.deep.equal({
+      throttleTimeMs: 0,
+      errorCode: 0,
+      producerId: 1027n,
+      producerEpoch: 1,
+      ongoingTxnProducerId: 1025n,
+      ongoingTxnProducerEpoch: 2,
+    });
+  });
+
+  it('Produce v12 is v11 on the wire; v13 sends the topic id in place of the name', () => {
+    const id = hex('000102030405060708090a0b0c0d0e0f');
+    const request = { transactionalId: null, acks: -1 as const, timeoutMs: 1000, topics: [{ name: 't', topicId: id, partitions: [{ index: 2, records: Buffer.from([9]) }] }] };
+    const v11 = written((w) => Produce.encodeRequest(w, 11, request));
+    expect(written((w) => Produce.encodeRequest(w, 12, request))).to.equal(v11);
+    expect(written((w) => Produce.encodeRequest(w, 13, request))).to.equal('00' + 'ffff' + '000003e8' + '02' + id.toString('hex') + '02' + '00000002' + '02' + '09' + '00' + '00' + '00');
+  });
+
+  it('Produce v13 response names the topic by id', () => {
+    const body = hex(`
+      02 000102030405060708090a0b0c0d0e0f 02
+      00000000 0064 ffffffffffffffff ffffffffffffffff ffffffffffffffff
+      01 00 00
+      00
+      00000000 00`);
+    expect(Produce.decodeResponse(body, 13).responses).to.deep.equal([
+      {
+        name: null,
+        topicId: hex('000102030405060708090a0b0c0d0e0f'),
+        partitionResponses: [
+          { index: 0, errorCode: 100, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, recordErrors: [], errorMessage: null, currentLeader: null },
+        ],
+      },
+    ]);
+  });
+
+  it('refuses to encode a version it does not implement, before writing anything', () => {
+    for (const [api, version] of [[ApiVersions, 6], [Metadata, 14], [Produce, 14], [InitProducerId, 7], [Produce, 2], [Metadata, 0], [Produce, 12.5]] as Array<[KafkaApi<any, any>, number]>) {
+      const w = new Writer(4);
+      expect(() => writeRequestFrame(w, api, version, 1, 'rx', {} as never), `${api.name} v${version}`).to.throw(VersionNotImplementedError);
+      expect(() => writeRequestHeader(w, api, version, 1, 'rx')).to.throw(VersionNotImplementedError);
+      expect(w.length, `${api.name} v${version}`).to.equal(0);
+    }
+    const error = (() => { try { writeRequestHeader(new Writer(4), ApiVersions, 6, 1, null); } catch (e) { return e as VersionNotImplementedError; } })()!;
+    expect(error).to.include({ apiName: 'ApiVersions', version: 6 });
+    expect(error.implemented).to.deep.equal({ min: 0, max: 5 });
+    expect(error.message).to.equal('kafka-rx implements ApiVersions v0-v5, not v6');
   });
 
   it('ResponseHeader v0 and v1 (with a tagged field to skip)', () => {

@@ -26,13 +26,20 @@ describe('protocol round trips (client codec against the test broker codec)', ()
   describe('ApiVersions', () => {
     for (const version of versionsOf(ApiVersions)) {
       it(`v${version} request and response`, () => {
-        const request = { clientSoftwareName: 'kafka-rx', clientSoftwareVersion: '1.2.3-beta' };
+        const request = { clientSoftwareName: 'kafka-rx', clientSoftwareVersion: '1.2.3-beta', clusterId: 'Q2x1c3Rlci1JZC0xMjM0NQ', nodeId: 3 };
         const decoded = broker.decodeApiVersionsRequest(encode(ApiVersions, version, request), version);
-        expect(decoded).to.deep.equal(version >= 3 ? request : {});
+        const { clusterId, nodeId, ...software } = request;
+        expect(decoded).to.deep.equal(version >= 5 ? request : version >= 3 ? software : {});
         const response = samples.apiVersionsResponse(version);
         expect(ApiVersions.decodeResponse(broker.encodeApiVersionsResponse(response, version), version)).to.deep.equal(response);
       });
     }
+
+    it('v5 sends a null cluster id and node -1 when the request leaves them out', () => {
+      const decoded = broker.decodeApiVersionsRequest(encode(ApiVersions, 5, {}), 5);
+      expect(decoded.clusterId).to.equal(null);
+      expect(decoded.nodeId).to.equal(-1);
+    });
 
     it('fills in the software name and version when the request leaves them out', () => {
       const decoded = broker.decodeApiVersionsRequest(encode(ApiVersions, 3, {}), 3);
@@ -64,7 +71,7 @@ describe('protocol round trips (client codec against the test broker codec)', ()
   describe('Produce', () => {
     for (const version of versionsOf(Produce)) {
       it(`v${version} request and response`, () => {
-        const request = samples.produceRequest();
+        const request = samples.produceRequest(version);
         expect(broker.decodeProduceRequest(encode(Produce, version, request), version)).to.deep.equal(request);
         const response = samples.produceResponse(version);
         expect(Produce.decodeResponse(broker.encodeProduceResponse(response, version), version)).to.deep.equal(response);
@@ -72,13 +79,22 @@ describe('protocol round trips (client codec against the test broker codec)', ()
     }
 
     it('knows the exact encoded size of a request at every version (reserved before encoding)', () => {
-      const big = { ...samples.produceRequest(), transactionalId: null };
-      big.topics = [...big.topics, { name: 'x'.repeat(200), partitions: [{ index: 9, records: Buffer.alloc(70000) }] }];
       for (const version of versionsOf(Produce)) {
-        for (const request of [samples.produceRequest(), big]) {
+        const big = { ...samples.produceRequest(version), transactionalId: null };
+        big.topics = [...big.topics, { name: 'x'.repeat(200), topicId: Buffer.alloc(16, 9), partitions: [{ index: 9, records: Buffer.alloc(70000) }] }];
+        for (const request of [samples.produceRequest(version), big]) {
           expect(produceRequestSize(version, request), `v${version}`).to.equal(encode(Produce, version, request).length);
         }
       }
+    });
+
+    it('names topics up to v12 and sends their ids from v13, refusing a topic without one', () => {
+      const id = Buffer.alloc(16, 0x5a);
+      const request = { transactionalId: null, acks: 1 as const, timeoutMs: 1, topics: [{ name: 'named', topicId: id, partitions: [{ index: 0, records: null }] }] };
+      expect(broker.decodeProduceRequest(encode(Produce, 12, request), 12).topics[0]).to.deep.equal({ name: 'named', partitions: [{ index: 0, records: null }] });
+      expect(broker.decodeProduceRequest(encode(Produce, 13, request), 13).topics[0]).to.deep.equal({ name: '', topicId: id, partitions: [{ index: 0, records: null }] });
+      const nameOnly = { ...request, topics: [{ name: 'named', partitions: [] }] };
+      expect(() => encode(Produce, 13, nameOnly)).to.throw().with.property('name', 'UnsupportedVersionError');
     });
 
     it('expects no response with acks=0 only', () => {
@@ -106,10 +122,11 @@ describe('protocol round trips (client codec against the test broker codec)', ()
   describe('InitProducerId', () => {
     for (const version of versionsOf(InitProducerId)) {
       it(`v${version} request and response`, () => {
-        const request = { transactionalId: version % 2 ? null : 'tx', transactionTimeoutMs: 60000, producerId: 77n, producerEpoch: 3 };
+        const request = { transactionalId: version % 2 ? null : 'tx', transactionTimeoutMs: 60000, producerId: 77n, producerEpoch: 3, enable2Pc: true, keepPreparedTxn: true };
         const decoded = broker.decodeInitProducerIdRequest(encode(InitProducerId, version, request), version);
-        expect(decoded).to.deep.equal(version >= 3 ? request : { ...request, producerId: -1n, producerEpoch: -1 });
-        const response = samples.initProducerIdResponse();
+        const unsent = { enable2Pc: false, keepPreparedTxn: false };
+        expect(decoded).to.deep.equal(version >= 6 ? request : version >= 3 ? { ...request, ...unsent } : { ...request, ...unsent, producerId: -1n, producerEpoch: -1 });
+        const response = samples.initProducerIdResponse(version);
         expect(InitProducerId.decodeResponse(broker.encodeInitProducerIdResponse(response, version), version)).to.deep.equal(response);
       });
     }
@@ -118,6 +135,8 @@ describe('protocol round trips (client codec against the test broker codec)', ()
       const decoded = broker.decodeInitProducerIdRequest(encode(InitProducerId, 5, { transactionalId: null, transactionTimeoutMs: 1 }), 5);
       expect(decoded.producerId).to.equal(-1n);
       expect(decoded.producerEpoch).to.equal(-1);
+      const v6 = broker.decodeInitProducerIdRequest(encode(InitProducerId, 6, { transactionalId: null, transactionTimeoutMs: 1 }), 6);
+      expect(v6).to.include({ enable2Pc: false, keepPreparedTxn: false });
     });
   });
 

@@ -7,7 +7,8 @@
 // and a 1 MB value.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { ApiVersions, brokerRangeOf, type ApiVersionsResponse } from '../../lib/protocol/api-versions.js';
+import { ApiVersions, brokerRangeOf, negotiateVersion, type ApiVersionsResponse } from '../../lib/protocol/api-versions.js';
+import { Metadata } from '../../lib/protocol/metadata.js';
 import { Produce, type ProducePartitionResponse } from '../../lib/protocol/produce.js';
 import { zstdReady, type Compression } from '../../lib/records/codecs/index.js';
 import { encodeRecordBatch, type BatchRecord } from '../../lib/records/record-batch.js';
@@ -90,11 +91,13 @@ describe('record batches in every codec and several Produce versions, read back 
   after(() => client?.close());
 
   async function produceBatches(topic: string, version: number, batches: Buffer[]): Promise<ProducePartitionResponse[]> {
+    // Produce v13 names the topic by its id.
+    const topicId = version >= 13 ? (await client.request(Metadata, negotiateVersion(Metadata, versions), { topics: [topic] })).response.topics[0].topicId : null;
     const { response } = await client.request(Produce, version, {
       transactionalId: null,
       acks: -1,
       timeoutMs: 15_000,
-      topics: [{ name: topic, partitions: batches.map((records, index) => ({ index, records })) }],
+      topics: [{ name: topic, topicId, partitions: batches.map((records, index) => ({ index, records })) }],
     });
     expect(response.responses).to.have.length(1);
     return [...response.responses[0].partitionResponses].sort((a, b) => a.index - b.index);

@@ -29,6 +29,7 @@ const badProducerOptions: Record<keyof ProducerOptions, unknown[]> = {
   compression: ['brotli', 5, -1, true, {}],
   maxRetries: ['3', -1, 1.5, NaN, Infinity, null],
   retryBackoffMs: ['100', -1, 0.5, NaN],
+  retryBackoffMaxMs: ['1000', -1, 0.5, NaN, null],
   requiredAcks: ['1', 2, -2, 'one', null, true],
   ackTimeoutMs: ['10', -1, 2 ** 31, 1.5],
   maxQueuedMessages: ['10', 0, -1, 2.5],

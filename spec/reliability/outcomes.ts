@@ -2,7 +2,7 @@
 // what kcat read back, counted the same way in every scenario (produced / acked / failed /
 // reported twice / missing / duplicated in the topic) and printed, so the numbers can be quoted.
 import { expect } from 'chai';
-import type { DeliveryReport, Producer, ProducerOptions } from '../../lib/index.js';
+import { MaybeWrittenError, type DeliveryReport, type Producer, type ProducerOptions } from '../../lib/index.js';
 import type { KcatRecord } from '../support/kcat.js';
 
 /** Values start with their index (7 digits) then the scenario label, so a read-back maps to its message. */
@@ -30,6 +30,8 @@ export interface Tally {
   duplicated: number;
   /** Failed messages kcat found anyway (a failure that was in fact written). */
   failedButWritten: number;
+  /** Reported failed as not written (any error but MaybeWrittenError), yet found by kcat (must be 0). */
+  notWrittenButFound: number;
   retries: number;
   errorsByName: Record<string, number>;
 }
@@ -68,7 +70,7 @@ export class Outcomes {
     }
     const t: Tally = {
       label: this.label, produced: this.produced, acked: 0, failed: 0, reportedTwice: 0, unreported: 0,
-      lost: 0, duplicated: 0, failedButWritten: 0, retries, errorsByName: {},
+      lost: 0, duplicated: 0, failedButWritten: 0, notWrittenButFound: 0, retries, errorsByName: {},
     };
     for (let index = 0; index < this.produced; index++) {
       const list = this.reports.get(index);
@@ -85,13 +87,15 @@ export class Outcomes {
         if (found === 0) t.lost++;
       } else {
         t.failed++;
-        t.errorsByName[error.name] = (t.errorsByName[error.name] ?? 0) + 1;
+        const name = errorName(error);
+        t.errorsByName[name] = (t.errorsByName[name] ?? 0) + 1;
         if (found > 0) t.failedButWritten++;
+        if (found > 0 && !(error instanceof MaybeWrittenError)) t.notWrittenButFound++;
       }
     }
     // eslint-disable-next-line no-console
     console.log(`      [${t.label}] produced ${t.produced} acked ${t.acked} failed ${t.failed} lost ${t.lost} duplicated ${t.duplicated} retries ${t.retries}` +
-      (t.failed > 0 ? ` errors ${JSON.stringify(t.errorsByName)}` : '') + (t.failedButWritten > 0 ? ` failed-but-written ${t.failedButWritten}` : ''));
+      (t.failed > 0 ? ` errors ${JSON.stringify(t.errorsByName)}` : '') + (t.failedButWritten > 0 ? ` failed-but-written ${t.failedButWritten}` : '') + ` not-written-but-found ${t.notWrittenButFound}`);
     return t;
   }
 }
@@ -102,6 +106,12 @@ export function expectEveryMessageReportedOnce(t: Tally): void {
   expect(t.reportedTwice, `${t.label}: messages reported twice`).to.equal(0);
   expect(t.acked + t.failed, `${t.label}: reports`).to.equal(t.produced);
   expect(t.lost, `${t.label}: acknowledged messages missing from the topic`).to.equal(0);
+  expect(t.notWrittenButFound, `${t.label}: reported not written (${JSON.stringify(t.errorsByName)}), yet in the topic`).to.equal(0);
+}
+
+/** An error's class name; a MaybeWrittenError also names its cause: MaybeWrittenError(RequestTimeoutError). */
+export function errorName(error: Error): string {
+  return error instanceof MaybeWrittenError ? `MaybeWrittenError(${error.cause.name})` : error.name;
 }
 
 /** Per partition, message indices in offset order never go backwards (produce() order kept). */

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { kafkaLibs } from './kafka-version.js';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const KAFKA_SCRIPT = join(REPO_ROOT, 'scripts', 'kafka');
@@ -34,6 +35,10 @@ export interface StartClusterOptions {
   dir?: string;
   /** Startup budget; scripts/kafka has its own limit as well. */
   timeoutMs?: number;
+  /** Another Apache Kafka release than the run's (KAFKA_VERSION), e.g. to test across versions. */
+  kafkaVersion?: string;
+  /** Broker settings added to every node's server.properties. */
+  brokerSettings?: Record<string, string>;
 }
 
 /** The brokers the specs must use: KAFKA_BROKERS, set by the root hook or by the caller. */
@@ -63,16 +68,11 @@ function onPath(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-function kafkaVersion(): string {
-  const m = /^KAFKA_VERSION=(\S+)/m.exec(readFileSync(KAFKA_SCRIPT, 'utf8'));
-  if (!m) throw new Error(`${KAFKA_SCRIPT} does not name a KAFKA_VERSION`);
-  return m[1];
-}
 
 /** null when a local broker can be started, else what is missing, as words for a sentence. */
-export function missingForLocalBroker(): string | null {
+export function missingForLocalBroker(version?: string): string | null {
   const java = javaPath() !== null;
-  const cached = existsSync(join(process.env.KAFKA_RX_CACHE ?? join(REPO_ROOT, '.cache'), `kafka-${kafkaVersion()}`, 'libs', '.complete'));
+  const cached = existsSync(join(kafkaLibs(version), '.complete'));
   const maven = cached || onPath('mvn');
   if (!java && !maven) return 'Java 17 and Maven';
   if (!java) return 'Java 17';
@@ -96,9 +96,10 @@ export async function freePorts(n: number): Promise<number[]> {
 
 interface RunResult { code: number | null; stdout: string; stderr: string }
 
-function runScript(args: string[], timeoutMs: number): Promise<RunResult> {
+function runScript(args: string[], timeoutMs: number, kafkaVersion?: string): Promise<RunResult> {
+  const env = kafkaVersion === undefined ? process.env : { ...process.env, KAFKA_VERSION: kafkaVersion };
   return new Promise((ok, fail) => {
-    const child = execFile(KAFKA_SCRIPT, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, killSignal: 'SIGKILL' },
+    const child = execFile(KAFKA_SCRIPT, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, killSignal: 'SIGKILL', env },
       (err, stdout, stderr) => {
         // execFile's error carries the exit status as a number, or a string such as ENOENT.
         const status = (err as { code?: unknown } | null)?.code;
@@ -143,7 +144,9 @@ function installExitHooks(): void {
  */
 export async function startCluster(options: StartClusterOptions = {}): Promise<LocalCluster> {
   const nodes = options.nodes ?? 1;
-  const missing = missingForLocalBroker();
+  const version = options.kafkaVersion;
+  const settings = Object.entries(options.brokerSettings ?? {}).flatMap(([key, value]) => ['--set', `${key}=${value}`]);
+  const missing = missingForLocalBroker(version);
   if (missing) throw new Error(`Cannot start Apache Kafka for the tests: ${missing} not found (install it, or set KAFKA_BROKERS=host:port to use a running cluster).`);
   const removeDir = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'kafka-rx-'));
@@ -157,11 +160,11 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<L
     const controllerPorts = ports.slice(nodes);
     running.set(dir, { dir, removeDir });
     last = await runScript(['start', '--nodes', String(nodes), '--dir', dir,
-      '--ports', brokerPorts.join(','), '--controller-ports', controllerPorts.join(',')], timeoutMs);
+      '--ports', brokerPorts.join(','), '--controller-ports', controllerPorts.join(','), ...settings], timeoutMs, version);
     if (last.code === 0) {
       const lines = last.stdout.trim().split('\n');
       const boot = lines[lines.length - 1].trim();
-      return makeCluster(dir, boot, nodes, removeDir);
+      return makeCluster(dir, boot, nodes, removeDir, version);
     }
     killDirSync(dir, false);
     if (!/already in use|Address already in use|BindException/i.test(last.stderr + readLogs(dir))) break;
@@ -177,14 +180,14 @@ function readLogs(dir: string): string {
   return readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => readFileSync(join(dir, f), 'utf8').slice(-4000)).join('\n');
 }
 
-function makeCluster(dir: string, boot: string, nodes: number, removeDir: boolean): LocalCluster {
+function makeCluster(dir: string, boot: string, nodes: number, removeDir: boolean, version: string | undefined): LocalCluster {
   let stopped = false;
   const list = boot.split(',');
   const checkNode = (n: number) => {
     if (!Number.isInteger(n) || n < 1 || n > nodes) throw new RangeError(`node must be 1..${nodes}, got ${n}`);
   };
   const must = async (args: string[], what: string, timeoutMs = 120_000) => {
-    const r = await runScript([...args, '--dir', dir], timeoutMs);
+    const r = await runScript([...args, '--dir', dir], timeoutMs, version);
     if (r.code !== 0) throw new Error(`scripts/kafka ${what} failed: ${r.stderr.trim().split('\n').slice(-10).join('\n')}`);
   };
   return {
@@ -199,7 +202,7 @@ function makeCluster(dir: string, boot: string, nodes: number, removeDir: boolea
       if (stopped) return;
       stopped = true;
       // The data is thrown away, so a short grace period is enough.
-      await runScript(['stop', '--dir', dir, '--timeout', '5'], 60_000);
+      await runScript(['stop', '--dir', dir, '--timeout', '5'], 60_000, version);
       killDirSync(dir, removeDir);
       running.delete(dir);
     },

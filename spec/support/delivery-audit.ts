@@ -5,7 +5,7 @@
 // once), unreported (produced, no report), reported twice, order broken within a partition, and
 // offsets reported that are not where kcat found the record.
 import { expect } from 'chai';
-import { KafkaRxError, type DeliveryReport, type Producer } from '../../lib/index.js';
+import { KafkaRxError, MaybeWrittenError, type DeliveryReport, type Producer } from '../../lib/index.js';
 import { consumeAll } from './kcat.js';
 
 /** Marks this run's records, so a record written by anything else is counted as foreign. */
@@ -26,8 +26,12 @@ export interface AuditCounts {
   lost: number;
   /** Extra copies in the topic beyond the first (must be 0 with idempotence). */
   duplicated: number;
-  /** Reported failed, yet in the topic (allowed: e.g. a timeout after the write; informational). */
+  /** Reported failed, yet in the topic (allowed only as MaybeWrittenError; informational). */
   failedButWritten: number;
+  /** Reported failed as not written (any error but MaybeWrittenError), yet in the topic (must be 0). */
+  notWrittenButFound: number;
+  /** Reported MaybeWrittenError (outcome unknown). */
+  maybeWritten: number;
   /** Neither acknowledged nor failed, not produced by this run: unknown records. */
   foreign: number;
   /** Pairs of neighbouring records of a partition whose ids go backwards. */
@@ -46,6 +50,8 @@ export class DeliveryAudit {
   failed = 0;
   untypedFailures = 0;
   private readonly reports: Uint8Array;
+  /** Per message: 1 when its failure said "not written", 2 when it said "maybe written". */
+  private readonly failureKind: Uint8Array;
   private readonly ackPartition: Int32Array;
   private readonly ackOffset: BigInt64Array;
   private readonly failuresByType: Record<string, number> = {};
@@ -54,6 +60,7 @@ export class DeliveryAudit {
   constructor(readonly count: number, private readonly valueSize = 64) {
     if (valueSize < HEADER) throw new RangeError(`valueSize must be >= ${HEADER}`);
     this.reports = new Uint8Array(count);
+    this.failureKind = new Uint8Array(count);
     this.ackPartition = new Int32Array(count).fill(-1);
     this.ackOffset = new BigInt64Array(count).fill(-1n);
   }
@@ -81,7 +88,8 @@ export class DeliveryAudit {
     if (report.error) {
       this.failed++;
       if (!(report.error instanceof KafkaRxError)) this.untypedFailures++;
-      const name = report.error.constructor.name;
+      this.failureKind[id] = report.error instanceof MaybeWrittenError ? 2 : 1;
+      const name = report.error instanceof MaybeWrittenError ? `MaybeWrittenError(${report.error.cause.name})` : report.error.constructor.name;
       this.failuresByType[name] = (this.failuresByType[name] ?? 0) + 1;
     } else {
       this.acknowledged++;
@@ -146,6 +154,8 @@ export class DeliveryAudit {
     let lost = 0;
     let duplicated = 0;
     let failedButWritten = 0;
+    let notWrittenButFound = 0;
+    let maybeWritten = 0;
     let placementMismatches = 0;
     for (let id = 0; id < this.produced; id++) {
       if (this.reports[id] === 0) unreported++;
@@ -155,6 +165,8 @@ export class DeliveryAudit {
       if (acknowledged && copies[id] === 0) lost++;
       if (acknowledged && copies[id] > 0 && placed[id] === 0) placementMismatches++;
       if (this.reports[id] > 0 && !acknowledged && copies[id] > 0) failedButWritten++;
+      if (this.failureKind[id] === 1 && copies[id] > 0) notWrittenButFound++;
+      if (this.failureKind[id] === 2) maybeWritten++;
     }
     return {
       produced: this.produced,
@@ -166,6 +178,8 @@ export class DeliveryAudit {
       lost,
       duplicated,
       failedButWritten,
+      notWrittenButFound,
+      maybeWritten,
       foreign,
       orderViolations,
       placementMismatches,
@@ -180,7 +194,7 @@ export function formatCounts(label: string, c: AuditCounts): string {
   const failures = Object.entries(c.failuresByType).map(([k, v]) => `${k}=${v}`).join(',') || 'none';
   return `[${label}] produced=${c.produced} acknowledged=${c.acknowledged} failed=${c.failed} lost=${c.lost} ` +
     `duplicated=${c.duplicated} unreported=${c.unreported} reportedTwice=${c.reportedTwice} inTopic=${c.inTopic} ` +
-    `failedButWritten=${c.failedButWritten} foreign=${c.foreign} orderViolations=${c.orderViolations} ` +
+    `failedButWritten=${c.failedButWritten} notWrittenButFound=${c.notWrittenButFound} maybeWritten=${c.maybeWritten} foreign=${c.foreign} orderViolations=${c.orderViolations} ` +
     `placementMismatches=${c.placementMismatches} failures=${failures} untypedFailures=${c.untypedFailures}`;
 }
 
@@ -188,10 +202,11 @@ export function formatCounts(label: string, c: AuditCounts): string {
  * Produces `count` messages with ids 0..count-1 at about `ratePerSecond` (0: as fast as the
  * producer takes them), so faults injected meanwhile land in the middle of the run.
  */
-export async function producePaced(producer: Producer, audit: DeliveryAudit, count: number, ratePerSecond = 0): Promise<void> {
+export async function producePaced(producer: Producer, audit: DeliveryAudit, count: number, ratePerSecond = 0, keyed = false): Promise<void> {
   const started = Date.now();
+  const keys = keyed ? Array.from({ length: 1000 }, (_, k) => Buffer.from(`k${k}`)) : null;
   for (let id = 0; id < count; id++) {
-    await producer.produce(audit.valueFor(id), null);
+    await producer.produce(audit.valueFor(id), keys === null ? null : keys[id % 1000]);
     audit.produced++;
     if (ratePerSecond > 0 && id % 500 === 499) {
       const ahead = started + ((id + 1) / ratePerSecond) * 1000 - Date.now();
@@ -211,6 +226,7 @@ export function expectEveryMessageAccounted(c: AuditCounts, idempotent: boolean)
   expect(c.unreported, 'unreported').to.equal(0);
   expect(c.reportedTwice, 'reported twice').to.equal(0);
   expect(c.lost, 'acknowledged but not in the topic').to.equal(0);
+  expect(c.notWrittenButFound, 'reported not written, yet in the topic').to.equal(0);
   expect(c.placementMismatches, 'reported partition/offset vs kcat').to.equal(0);
   expect(c.untypedFailures, 'untyped failures').to.equal(0);
   expect(c.foreign).to.equal(0);

@@ -1,5 +1,5 @@
 import { Subject } from 'rxjs';
-import { ConnectionError } from '../../lib/errors.js';
+import { ConnectionError, RequestNotSentError } from '../../lib/errors.js';
 import type { ProduceRequest, ProduceResponse } from '../../lib/protocol/produce.js';
 import type { ProducerIdentity } from '../../lib/producer/idempotence.js';
 import type { ProducerTransport } from '../../lib/producer/transport.js';
@@ -33,11 +33,15 @@ export class FakeTransport implements ProducerTransport {
   private readonly seen = new Map<number, number>();
   private readonly logEnds = new Map<number, bigint>();
   private readonly errorQueues = new Map<number, number[]>();
+  private readonly refusals = new Map<number, Array<{ code: number; batchIndexes: number[]; message: (batchIndex: number) => string }>>();
   private readonly downBrokers = new Set<number>();
   private readonly partitions: number[];
   /** Per partition: the sequence ranges of the last 5 batches written, as a broker keeps them per producer. */
   private readonly lastBatches = new Map<number, Array<{ producerId: bigint; epoch: number; first: number; last: number }>>();
   private nextProducerId = 1000n;
+  /** The topic's id in the cluster, and as the client last saw it (for Produce v13+); undefined: none. */
+  topicId: Buffer | undefined;
+  private seenTopicId: Buffer | undefined;
   /** Acknowledge but "lose" the answers of the next requests (the broker wrote them). */
   loseAnswers = 0;
   duplicatesRejected = 0;
@@ -63,8 +67,13 @@ export class FakeTransport implements ProducerTransport {
     return this.seen.get(partition) ?? -1;
   }
 
+  topicIdOf(): Buffer | undefined {
+    return this.seenTopicId;
+  }
+
   async refreshMetadata(): Promise<void> {
     this.refreshes++;
+    this.seenTopicId = this.topicId;
     for (const [partition, leader] of this.truth) this.seen.set(partition, leader);
     this.metadataChanges$.next();
   }
@@ -75,16 +84,27 @@ export class FakeTransport implements ProducerTransport {
   }
 
   async produce(broker: number, request: ProduceRequest): Promise<ProduceResponse | undefined> {
-    if (this.downBrokers.has(broker)) throw new ConnectionError(`broker ${broker} is down`, { broker: String(broker) });
+    if (this.downBrokers.has(broker)) throw new RequestNotSentError(`broker ${broker} is down`, { broker: String(broker) });
     this.requests.push(request);
     if (this.ackDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.ackDelayMs));
     if (this.downBrokers.has(broker)) throw new ConnectionError(`broker ${broker} went down`, { broker: String(broker) });
     const responses = request.topics.map((topic) => ({
-      name: topic.name,
+      // From v13 the broker answers by topic id (and the request carried one).
+      name: topic.topicId ? null : topic.name,
+      topicId: topic.topicId ?? null,
       partitionResponses: topic.partitions.map((data) => {
+        if (topic.topicId && !(this.topicId?.equals(topic.topicId) ?? false)) {
+          return { index: data.index, errorCode: 100, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, recordErrors: [], errorMessage: null, currentLeader: null }; // UNKNOWN_TOPIC_ID
+        }
         const records = data.records as Buffer;
         const count = records.readInt32BE(RECORD_COUNT_OFFSET);
         this.sent.push({ broker, partition: data.index, count, bytes: records.length, acks: request.acks });
+        const refusal = this.refusals.get(data.index)?.shift();
+        if (refusal !== undefined) {
+          // As a broker refusing records (Produce v8+): the whole batch unwritten, the culprits named.
+          const recordErrors = refusal.batchIndexes.filter((i) => i < count).map((batchIndex) => ({ batchIndex, message: refusal.message(batchIndex) }));
+          return { index: data.index, errorCode: refusal.code, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: 0n, recordErrors, errorMessage: 'One or more records have been rejected', currentLeader: null };
+        }
         const queued = this.errorQueues.get(data.index);
         let errorCode = queued && queued.length > 0 ? queued.shift()! : 0;
         if (errorCode === 0 && this.truth.get(data.index) !== broker) errorCode = 6; // NOT_LEADER_OR_FOLLOWER
@@ -138,6 +158,13 @@ export class FakeTransport implements ProducerTransport {
     const queue = this.errorQueues.get(partition) ?? [];
     queue.push(...codes);
     this.errorQueues.set(partition, queue);
+  }
+
+  /** The next request for this partition is refused with `code`, naming these records of its batch. */
+  refuseRecordsNext(partition: number, code: number, batchIndexes: number[], message: (batchIndex: number) => string): void {
+    const queue = this.refusals.get(partition) ?? [];
+    queue.push({ code, batchIndexes, message });
+    this.refusals.set(partition, queue);
   }
 
   /** Moves a partition's leader in the cluster; the client learns of it only by refreshing. */

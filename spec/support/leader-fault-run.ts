@@ -28,6 +28,8 @@ export interface LeaderFaultRunOptions {
   /** Applied one after another. */
   faults: LeaderFault[];
   valueSize?: number;
+  /** Records carry keys (k0..k999). */
+  keyed?: boolean;
 }
 
 export interface LeaderFaultRunResult {
@@ -62,7 +64,7 @@ export async function runUnderLeaderFaults(o: LeaderFaultRunOptions): Promise<Le
       note(`progress produced=${audit.produced} acknowledged=${s.acknowledged} failed=${s.failed} pending=${s.pending} queued=${JSON.stringify(s.queuedPerBroker)} retries=${s.retries} errors=${s.errors} epochBumps=${s.epochBumps} leaders=${leaders}`);
       console.log(`        ${events[events.length - 1]}`);
     }, 2_000) : undefined;
-    const producing = producePaced(producer, audit, o.count, o.ratePerSecond);
+    const producing = producePaced(producer, audit, o.count, o.ratePerSecond, o.keyed === true);
     const faulting = (async () => {
       for (const fault of o.faults) {
         await within(audit.whenAcknowledged(Math.min(fault.atAcknowledged, o.count)), 180_000, `${fault.atAcknowledged} acknowledged before the ${fault.kind}`);

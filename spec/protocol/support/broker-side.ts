@@ -47,7 +47,11 @@ export function decodeApiVersionsRequest(body: Buffer, version: number): ApiVers
     done(r);
     return {};
   }
-  const request = { clientSoftwareName: r.string(true), clientSoftwareVersion: r.string(true) };
+  const request: ApiVersionsRequest = { clientSoftwareName: r.string(true), clientSoftwareVersion: r.string(true) };
+  if (version >= 5) {
+    request.clusterId = r.nullableString(true);
+    request.nodeId = r.int32();
+  }
   r.taggedFields();
   done(r);
   return request;
@@ -155,6 +159,7 @@ export function encodeMetadataResponse(response: MetadataResponse, version: numb
     tags(w, flexible);
   }
   if (version >= 8 && version <= 10) w.int32(response.clusterAuthorizedOperations);
+  if (version >= 13) w.int16(response.errorCode);
   tags(w, flexible);
   return w.toBuffer();
 }
@@ -167,10 +172,11 @@ export function decodeProduceRequest(body: Buffer, version: number): ProduceRequ
   const transactionalId = r.nullableString(flexible);
   const acks = r.int16() as 0 | 1 | -1;
   const timeoutMs = r.int32();
-  const topics: Array<{ name: string; partitions: Array<{ index: number; records: Buffer | null }> }> = [];
+  const topics: ProduceRequest['topics'][number][] = [];
   const tn = r.arrayLength(flexible, 1);
   for (let t = 0; t < tn; t++) {
-    const name = r.string(flexible);
+    const name = version >= 13 ? null : r.string(flexible);
+    const topicId = version >= 13 ? r.uuid() : null;
     const partitions: Array<{ index: number; records: Buffer | null }> = [];
     const pn = r.arrayLength(flexible, 1);
     for (let p = 0; p < pn; p++) {
@@ -180,7 +186,7 @@ export function decodeProduceRequest(body: Buffer, version: number): ProduceRequ
       if (flexible) r.taggedFields();
     }
     if (flexible) r.taggedFields();
-    topics.push({ name, partitions });
+    topics.push(name === null ? { name: '', topicId, partitions } : { name, partitions });
   }
   if (flexible) r.taggedFields();
   done(r);
@@ -192,7 +198,8 @@ export function encodeProduceResponse(response: ProduceResponse, version: number
   const flexible = version >= 9;
   len(w, flexible, response.responses.length);
   for (const t of response.responses) {
-    str(w, flexible, t.name);
+    if (version >= 13) w.uuid(t.topicId!);
+    else str(w, flexible, t.name);
     len(w, flexible, t.partitionResponses.length);
     for (const p of t.partitionResponses) {
       w.int32(p.index).int16(p.errorCode).int64(p.baseOffset).int64(p.logAppendTimeMs);
@@ -240,14 +247,17 @@ export function decodeInitProducerIdRequest(body: Buffer, version: number): Requ
   const transactionTimeoutMs = r.int32();
   const producerId = version >= 3 ? r.int64() : -1n;
   const producerEpoch = version >= 3 ? r.int16() : -1;
+  const enable2Pc = version >= 6 ? r.boolean() : false;
+  const keepPreparedTxn = version >= 6 ? r.boolean() : false;
   if (flexible) r.taggedFields();
   done(r);
-  return { transactionalId, transactionTimeoutMs, producerId, producerEpoch };
+  return { transactionalId, transactionTimeoutMs, producerId, producerEpoch, enable2Pc, keepPreparedTxn };
 }
 
 export function encodeInitProducerIdResponse(response: InitProducerIdResponse, version: number): Buffer {
   const w = new Writer();
   w.int32(response.throttleTimeMs).int16(response.errorCode).int64(response.producerId).int16(response.producerEpoch);
+  if (version >= 6) w.int64(response.ongoingTxnProducerId).int16(response.ongoingTxnProducerEpoch);
   tags(w, version >= 2);
   return w.toBuffer();
 }

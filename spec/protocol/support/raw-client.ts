@@ -5,6 +5,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import type { KafkaApi } from '../../../lib/protocol/api.js';
+import { ApiVersions, retryVersionAfter, type ApiVersionsResponse } from '../../../lib/protocol/api-versions.js';
 import { readResponseHeader, responseHeaderIsFlexible, writeRequestFrame } from '../../../lib/protocol/header.js';
 import { Writer } from '../../../lib/protocol/writer.js';
 
@@ -39,9 +40,24 @@ export class RawClient {
 
   /** Sends one request; resolves with the response body (header checked and removed). */
   async request<Req, Res>(api: KafkaApi<Req, Res>, version: number, request: Req): Promise<{ body: Buffer; response: Res }> {
+    return this.exchange(api, version, version, request);
+  }
+
+  /**
+   * Sends a request whose header names `headerVersion` over the body of `bodyVersion`, as a client
+   * that knows a newer version than kafka-rx would; the answer is read as `headerVersion`. Only for
+   * asking a broker about a version kafka-rx does not implement (ApiVersions above its maximum).
+   */
+  async requestAsVersion<Req, Res>(api: KafkaApi<Req, Res>, headerVersion: number, bodyVersion: number, request: Req): Promise<{ body: Buffer; response: Res }> {
+    return this.exchange(api, headerVersion, bodyVersion, request);
+  }
+
+  private async exchange<Req, Res>(api: KafkaApi<Req, Res>, version: number, bodyVersion: number, request: Req): Promise<{ body: Buffer; response: Res }> {
     const correlationId = ++this.correlationId;
     const writer = new Writer(256);
-    writeRequestFrame(writer, api, version, correlationId, 'kafka-rx-protocol-spec', request);
+    writeRequestFrame(writer, api, bodyVersion, correlationId, 'kafka-rx-protocol-spec', request);
+    // The header's version field sits after the 4-byte size and the 2-byte api key.
+    writer.patchInt32(4, (api.apiKey << 16) | version);
     const frame = await new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no answer to ${api.name} v${version} within 15 s`)), 15000);
       this.waiting = (f) => {
@@ -65,5 +81,19 @@ export class RawClient {
 
   close(): void {
     this.socket.destroy();
+  }
+
+  /** The broker's ApiVersions answer, asked as lib/network's connection asks: kafka-rx's newest version, then the broker's. */
+  static async versionsOf(address: string): Promise<ApiVersionsResponse> {
+    const client = await RawClient.open(address);
+    try {
+      let versions = (await client.request(ApiVersions, ApiVersions.maxVersion, {})).response;
+      const retry = retryVersionAfter(versions, ApiVersions.maxVersion);
+      if (retry !== null) versions = (await client.request(ApiVersions, retry, {})).response;
+      if (versions.errorCode !== 0) throw new Error(`ApiVersions from ${address} answered error ${versions.errorCode}`);
+      return versions;
+    } finally {
+      client.close();
+    }
   }
 }

@@ -20,7 +20,7 @@ export function apiVersionsResponse(version: number): ApiVersionsResponse {
     apiKeys: [
       { apiKey: 0, minVersion: 0, maxVersion: 11 },
       { apiKey: 3, minVersion: 0, maxVersion: 12 },
-      { apiKey: 18, minVersion: 0, maxVersion: 4 },
+      { apiKey: 18, minVersion: 0, maxVersion: 5 },
     ],
     throttleTimeMs: version >= 1 ? 17 : 0,
     supportedFeatures: flexible ? [{ name: 'metadata.version', minVersion: 1, maxVersion: 21 }] : [],
@@ -78,24 +78,28 @@ export function metadataResponse(version: number): MetadataResponse {
       },
     ],
     clusterAuthorizedOperations: version >= 8 && version <= 10 ? 1234 : UNSET,
+    errorCode: version >= 13 ? 129 : 0,
   };
 }
 
-export function produceRequest(): ProduceRequest {
+/** From v13 topics go by id: the sample then carries ids, and no names (the broker never sees them). */
+export function produceRequest(version = 3): ProduceRequest {
+  const byId = version >= 13;
+  const topic = (name: string, seed: number) => (byId ? { name: '', topicId: uuid(seed) } : { name });
   return {
     transactionalId: 'tx-1',
     acks: -1,
     timeoutMs: 30000,
     topics: [
       {
-        name: 'events',
+        ...topic('events', 21),
         partitions: [
           { index: 0, records: Buffer.from('batch-bytes-0') },
           { index: 3, records: Buffer.alloc(300, 7) },
           { index: 4, records: null },
         ],
       },
-      { name: 'other', partitions: [{ index: 1, records: Buffer.alloc(0) }] },
+      { ...topic('other', 22), partitions: [{ index: 1, records: Buffer.alloc(0) }] },
     ],
   };
 }
@@ -106,7 +110,8 @@ export function produceResponse(version: number): ProduceResponse {
   return {
     responses: [
       {
-        name: 'events',
+        name: version >= 13 ? null : 'events',
+        topicId: version >= 13 ? uuid(21) : null,
         partitionResponses: [
           {
             index: 0,
@@ -136,8 +141,16 @@ export function produceResponse(version: number): ProduceResponse {
   };
 }
 
-export function initProducerIdResponse(): InitProducerIdResponse {
-  return { throttleTimeMs: 1, errorCode: 0, producerId: 4000000000123n, producerEpoch: 32767 };
+export function initProducerIdResponse(version: number): InitProducerIdResponse {
+  const v6 = version >= 6;
+  return {
+    throttleTimeMs: 1,
+    errorCode: 0,
+    producerId: 4000000000123n,
+    producerEpoch: 32767,
+    ongoingTxnProducerId: v6 ? 4000000000100n : -1n,
+    ongoingTxnProducerEpoch: v6 ? 12 : -1,
+  };
 }
 
 export function createTopicsRequest(): Required<CreateTopicsRequest> {

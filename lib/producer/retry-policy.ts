@@ -1,0 +1,45 @@
+import { ConnectionError, RequestNotSentError, RequestTimeoutError, type KafkaRxError } from '../errors.js';
+import type { ResolvedProducerOptions } from './options.js';
+
+/**
+ * Whether a failed attempt counts against maxRetries. A failover shows up as a lost or refused
+ * connection, a partition without a leader, NOT_LEADER_OR_FOLLOWER or a topic the broker does not
+ * know yet: errors that ask for fresh metadata. They last as long as the cluster takes to elect a
+ * new leader (seconds), however often the producer looks, so counting them would fail messages
+ * faster than any failover completes: they are waited out, deliveryTimeoutMs the bound. A request
+ * unanswered for the whole request timeout counts: it cannot recur faster than that timeout.
+ */
+export function countsAgainstRetries(error: KafkaRxError): boolean {
+  if (error instanceof RequestTimeoutError) return true;
+  return !error.refreshMetadata;
+}
+
+/**
+ * The pause before a batch's next attempt, after `failures` failed ones (1 for the first retry):
+ * retryBackoffMs doubled at each failure, capped at retryBackoffMaxMs (KIP-580, without its jitter,
+ * so that a schedule can be checked exactly).
+ */
+export function retryDelayMs(options: Pick<ResolvedProducerOptions, 'retryBackoffMs' | 'retryBackoffMaxMs'>, failures: number): number {
+  const { retryBackoffMs, retryBackoffMaxMs } = options;
+  if (retryBackoffMs === 0) return 0;
+  const doublings = Math.min(Math.max(failures - 1, 0), 30);
+  return Math.min(retryBackoffMs * 2 ** doublings, retryBackoffMaxMs);
+}
+
+/**
+ * Whether a Produce request that failed with this error may have been written: a request refused
+ * before it was written (RequestNotSentError) or one that could not be encoded was not; one lost
+ * with its connection, or unanswered within the timeout, may have been.
+ */
+export function requestMayHaveBeenWritten(error: unknown): boolean {
+  if (error instanceof RequestNotSentError) return false;
+  return error instanceof ConnectionError || error instanceof RequestTimeoutError;
+}
+
+const REQUEST_TIMED_OUT = 7;
+const NOT_ENOUGH_REPLICAS_AFTER_APPEND = 20;
+
+/** Broker answers that come after the leader appended the batch to its log: it may yet be kept. */
+export function answerAfterAppend(errorCode: number): boolean {
+  return errorCode === REQUEST_TIMED_OUT || errorCode === NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+}
