@@ -2,6 +2,7 @@ import { ClientClosedError, ConfigError, ConnectionError, RequestNotSentError } 
 import { functionOption, integerOption, refuseUnknownOptions } from './option-checks.js';
 import { Cluster, type ClusterOptions } from './cluster/cluster.js';
 import { DEFAULT_MAX_IN_FLIGHT_REQUESTS } from './network/connection.js';
+import { ConnectionSecurity, type SaslOptions, type TlsOption } from './network/security.js';
 import { kafkaErrorFor } from './errors.js';
 import { InitProducerId } from './protocol/init-producer-id.js';
 import { Produce, type ProduceRequest, type ProduceResponse } from './protocol/produce.js';
@@ -10,12 +11,20 @@ import { Producer } from './producer/producer.js';
 import { resolveProducerOptions, type ProducerOptions } from './producer/options.js';
 import type { ProducerTransport } from './producer/transport.js';
 
-export interface KafkaClientOptions extends Omit<ClusterOptions, 'brokers' | 'clientId'> {
+export interface KafkaClientOptions extends Omit<ClusterOptions, 'brokers' | 'clientId' | 'security'> {
   /** Bootstrap brokers, as 'host:port' strings or one comma-separated string. */
   brokers: string[] | string;
   clientId?: string;
   /** Longest wait for any response (Produce waits at least ackTimeoutMs plus a second). */
   requestTimeoutMs?: number;
+  /**
+   * TLS on every connection: true (the system's CAs) or tls.connect options (ca, cert, key,
+   * passphrase, servername, rejectUnauthorized, ...). The broker's host name is verified unless
+   * rejectUnauthorized is false or checkServerIdentity says otherwise.
+   */
+  tls?: TlsOption;
+  /** SASL on every connection: PLAIN, SCRAM-SHA-256/512, OAUTHBEARER or a custom mechanism. */
+  sasl?: SaslOptions;
 }
 
 /**
@@ -46,8 +55,10 @@ export class KafkaClient {
     this.clientId = clientId;
     this.requestTimeoutMs = requestTimeoutMs;
     this.maxInFlightRequests = options.maxInFlightRequests ?? DEFAULT_MAX_IN_FLIGHT_REQUESTS;
-    const { requestTimeoutMs: _ignored, ...clusterOptions } = options;
-    this.cluster = new Cluster({ ...clusterOptions, brokers, clientId, requestTimeoutMs });
+    // The raw tls and sasl options (passwords, keys) are not kept: only the checked, opaque security.
+    const security = ConnectionSecurity.from(options.tls, options.sasl);
+    const { requestTimeoutMs: _ignored, tls: _tls, sasl: _sasl, ...clusterOptions } = options;
+    this.cluster = new Cluster({ ...clusterOptions, brokers, clientId, requestTimeoutMs, security });
     this.transport = clusterTransport(this.cluster, clientId, requestTimeoutMs);
   }
 
@@ -91,6 +102,11 @@ export class KafkaClient {
     await this.close();
   }
 
+  /** What the client is, for logs: its id, bootstrap and security kind; never credentials. */
+  toJSON(): { clientId: string; cluster: ReturnType<Cluster['toJSON']>; producers: string[] } {
+    return { clientId: this.clientId, cluster: this.cluster.toJSON(), producers: [...this.producers].map((p) => p.topic) };
+  }
+
   /** @internal the transport producers of this client use */
   get producerTransport(): ProducerTransport {
     return this.transport;
@@ -101,7 +117,7 @@ const MAX_IDEMPOTENT_IN_FLIGHT = 5;
 
 const clientOptionNames = [
   'brokers', 'clientId', 'requestTimeoutMs', 'connectTimeoutMs', 'metadataMaxAgeMs',
-  'reconnectBackoffMs', 'reconnectBackoffMaxMs', 'maxInFlightRequests', 'socketFactory',
+  'reconnectBackoffMs', 'reconnectBackoffMaxMs', 'maxInFlightRequests', 'socketFactory', 'tls', 'sasl',
 ] as const satisfies ReadonlyArray<keyof KafkaClientOptions>;
 
 /** The options handed on to the cluster, refused here rather than misbehaving later. */

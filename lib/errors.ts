@@ -182,3 +182,20 @@ export class UnsupportedRuntimeError extends KafkaRxError {
     super(`kafka-rx needs Node.js ${oldestSupported} or newer (the releases that are not end-of-life); this is Node.js ${version}`);
   }
 }
+
+/**
+ * The TLS handshake with a broker failed in a way another attempt would repeat: a certificate
+ * signed by a CA not trusted here, a certificate that does not cover the host name, a client
+ * certificate the broker refused, or a port that does not speak TLS. Not retried.
+ */
+export class TlsHandshakeError extends KafkaRxError {
+  readonly broker: string | undefined;
+  /** Node's error code, e.g. SELF_SIGNED_CERT_IN_CHAIN or ERR_TLS_CERT_ALTNAME_INVALID. */
+  readonly code: string | undefined;
+
+  constructor(message: string, options: { broker?: string; code?: string } = {}) {
+    super(message, { retriable: false, refreshMetadata: false });
+    this.broker = options.broker;
+    this.code = options.code;
+  }
+}

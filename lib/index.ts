@@ -10,3 +10,6 @@ export * from './producer/partitioners.js';
 export * from './producer/serializers.js';
 export * from './errors.js';
 export type { Compression } from './records/index.js';
+export type { TlsOption, SaslOptions, CustomSaslOptions } from './network/security.js';
+export type { OAuthBearerToken, OAuthBearerTokenProvider } from './network/sasl/oauthbearer.js';
+export type { SaslExchange, SaslPeer } from './network/sasl/mechanism.js';

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { ConnectionError, type KafkaRxError } from '../errors.js';
 import { Connection } from '../network/connection.js';
+import type { ConnectionSecurity } from '../network/security.js';
 
 export interface BrokerPoolOptions {
   clientId: string;
@@ -10,6 +11,7 @@ export interface BrokerPoolOptions {
   reconnectBackoffMs?: number;
   reconnectBackoffMaxMs?: number;
   socketFactory?: (host: string, port: number) => Socket;
+  security?: ConnectionSecurity;
 }
 
 interface Slot {
@@ -57,6 +59,11 @@ export class BrokerPool {
     return undefined;
   }
 
+  /** The connections open now (for stats and specs: re-authentications happen on these). */
+  openConnections(): Connection[] {
+    return [...this.slots.values()].flatMap((slot) => (slot.open !== null && slot.open.isConnected ? [slot.open] : []));
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const open = [...this.slots.values()].map((slot) => slot.connection);
@@ -73,6 +80,7 @@ export class BrokerPool {
       requestTimeoutMs: this.options.requestTimeoutMs,
       maxInFlightRequests: this.options.maxInFlightRequests,
       socketFactory: this.options.socketFactory,
+      security: this.options.security,
     });
     try {
       await connection.connect();

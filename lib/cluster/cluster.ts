@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { BehaviorSubject } from 'rxjs';
 import { ConnectionError, KafkaRxError, kafkaErrorFor } from '../errors.js';
 import type { Connection } from '../network/connection.js';
+import type { ConnectionSecurity } from '../network/security.js';
 import { CreateTopics } from '../protocol/create-topics.js';
 import { DeleteTopics } from '../protocol/delete-topics.js';
 import { Metadata } from '../protocol/metadata.js';
@@ -20,6 +21,8 @@ export interface ClusterOptions {
   reconnectBackoffMaxMs?: number;
   maxInFlightRequests?: number;
   socketFactory?: (host: string, port: number) => Socket;
+  /** TLS and SASL for every connection (bootstrap and per broker). */
+  security?: ConnectionSecurity;
 }
 
 export interface NewTopic {
@@ -63,11 +66,17 @@ export class Cluster {
       reconnectBackoffMs: options.reconnectBackoffMs,
       reconnectBackoffMaxMs: options.reconnectBackoffMaxMs,
       socketFactory: options.socketFactory,
+      security: options.security,
     });
     this.ageTimer = setInterval(() => {
       if (this.wanted.size > 0) this.refreshMetadata([]).catch(() => undefined);
     }, options.metadataMaxAgeMs ?? 300_000);
     this.ageTimer.unref();
+  }
+
+  /** What the cluster is, for logs: no timers, sockets or secrets. */
+  toJSON(): { bootstrap: string[]; security: { tls: boolean; sasl: string | null } } {
+    return { bootstrap: this.options.brokers, security: this.options.security?.describe() ?? { tls: false, sasl: null } };
   }
 
   get metadata(): ClusterMetadata {
@@ -142,6 +151,11 @@ export class Cluster {
     return this.pool.get(broker.host, broker.port);
   }
 
+  /** @internal the connections open now (specs check that re-authentication kept them). */
+  openConnections(): Connection[] {
+    return this.pool.openConnections();
+  }
+
   /** Any broker that answers: an open connection, else the known brokers, else the bootstrap list. */
   async anyConnection(): Promise<Connection> {
     const open = this.pool.anyOpen();
@@ -151,13 +165,17 @@ export class Cluster {
     }
     const candidates = [...this.metadata.brokers.values(), ...this.bootstrap];
     const failures: string[] = [];
+    let refusal: KafkaRxError | undefined;
     for (const { host, port } of candidates) {
       try {
         return await this.pool.get(host, port);
       } catch (error) {
         failures.push(`${host}:${port} (${(error as Error).message})`);
+        // A broker that refused us (TLS, SASL) would refuse again: that, not "no answer", is the news.
+        if (error instanceof KafkaRxError && !error.retriable) refusal ??= error;
       }
     }
+    if (refusal !== undefined) throw refusal;
     throw new ConnectionError(`no broker answered: ${failures.join('; ')}`);
   }
 

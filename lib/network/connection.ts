@@ -1,4 +1,4 @@
-import { connect as tcpConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import {
   ConnectionError,
   CorrelationError,
@@ -6,14 +6,19 @@ import {
   ProtocolError,
   RequestNotSentError,
   RequestTimeoutError,
+  TlsHandshakeError,
+  UnsupportedSaslMechanismError,
   kafkaErrorFor,
 } from '../errors.js';
 import type { KafkaApi } from '../protocol/api.js';
 import { ApiVersions, negotiateVersion, retryVersionAfter, type ApiVersionsResponse } from '../protocol/api-versions.js';
 import { readResponseHeader, responseHeaderIsFlexible, writeRequestFrame } from '../protocol/header.js';
 import { FrameWriter } from '../protocol/frame-writer.js';
+import { SaslAuthenticate } from '../protocol/sasl-authenticate.js';
+import { SaslHandshake } from '../protocol/sasl-handshake.js';
 import { Fifo } from '../fifo.js';
 import { FrameDecoder } from './frame-decoder.js';
+import { ConnectionSecurity } from './security.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -31,9 +36,19 @@ export interface ConnectionOptions {
   maxInFlightRequests?: number;
   /** Largest response frame accepted. */
   maxResponseSize?: number;
-  /** Opens the socket (tls.connect for TLS, or a test's own); default a plain TCP connection. */
+  /** Opens the socket instead of `security` (a test's own, e.g. through a fault proxy). */
   socketFactory?: (host: string, port: number) => Socket;
+  /** TLS and SASL; default none. */
+  security?: ConnectionSecurity;
 }
+
+/**
+ * Re-authentication (KIP-368) starts this share of the session lifetime after an authentication,
+ * with some spread so that a client's connections do not all pause at once (the Java client uses
+ * 85-95% likewise); requests made meanwhile wait while the ones in flight finish.
+ */
+const REAUTH_AT_SHARE = 0.8;
+const REAUTH_SPREAD = 0.1;
 
 interface InFlight {
   correlationId: number;
@@ -75,6 +90,14 @@ export class Connection {
   private deadlineTimer: ReturnType<typeof setTimeout> | null = null;
   private deadlineTimerDue = Infinity;
   private readonly checkDeadlines = (): void => this.onDeadlineTimer();
+  private readonly security: ConnectionSecurity;
+  /** A SASL exchange runs: nothing else may be written (the broker reads its tokens next). */
+  private authenticating = false;
+  /** The session nears its end: no new request starts; re-authentication begins once none is in flight. */
+  private reauthDue = false;
+  private reauthTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Completed re-authentications on this connection (stats, tests). */
+  reauthentications = 0;
 
   constructor(private readonly options: ConnectionOptions) {
     this.address = `${options.host}:${options.port}`;
@@ -82,6 +105,7 @@ export class Connection {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.maxInFlight = options.maxInFlightRequests ?? DEFAULT_MAX_IN_FLIGHT_REQUESTS;
     this.decoder = new FrameDecoder(options.maxResponseSize ?? 100 * 1024 * 1024);
+    this.security = options.security ?? ConnectionSecurity.none;
   }
 
   /** Opens the socket and negotiates API versions. */
@@ -102,8 +126,82 @@ export class Connection {
         throw error;
       }
       this.versions = response;
-      return;
+      break;
     }
+    if (this.security.sasl !== null) {
+      this.authenticating = true;
+      try {
+        const lifetimeMs = await this.authenticate();
+        this.authenticating = false;
+        this.scheduleReauthentication(lifetimeMs);
+      } catch (error) {
+        const failure = error instanceof KafkaRxError ? error : new ConnectionError(`authenticating with ${this.address} failed: ${String(error)}`, { broker: this.address, cause: error });
+        this.destroy(failure);
+        throw failure;
+      }
+    }
+  }
+
+  /**
+   * SaslHandshake v1 names the mechanism, then SaslAuthenticate carries its tokens (KIP-152).
+   * Resolves with the session lifetime the broker gave (0: none).
+   */
+  private async authenticate(): Promise<number> {
+    const mechanism = this.security.sasl!;
+    const handshake = await this.request(SaslHandshake, this.versionOf(SaslHandshake), { mechanism: mechanism.name }, this.requestTimeoutMs, true);
+    if (handshake.errorCode !== 0) {
+      const offered = handshake.mechanisms.length > 0 ? handshake.mechanisms.join(', ') : 'none';
+      if (handshake.errorCode === UnsupportedSaslMechanismError.code) {
+        throw new UnsupportedSaslMechanismError(`${this.address} does not offer ${mechanism.name} on this listener (it offers: ${offered})`);
+      }
+      throw kafkaErrorFor(handshake.errorCode, `SaslHandshake for ${mechanism.name} with ${this.address}`);
+    }
+    const version = this.versionOf(SaslAuthenticate);
+    let lifetimeMs = 0;
+    await mechanism.authenticate(async (clientMessage) => {
+      const response = await this.request(SaslAuthenticate, version, { authBytes: clientMessage }, this.requestTimeoutMs, true);
+      if (response.errorCode !== 0) {
+        const said = response.errorMessage === null ? '' : `: ${this.security.redact(response.errorMessage)}`;
+        throw kafkaErrorFor(response.errorCode, `${mechanism.name} authentication with ${this.address} failed${said}`);
+      }
+      lifetimeMs = response.sessionLifetimeMs;
+      return response.authBytes;
+    }, { host: this.options.host, port: this.options.port });
+    return lifetimeMs;
+  }
+
+  private scheduleReauthentication(lifetimeMs: number): void {
+    if (!(lifetimeMs > 0) || this.failure !== null) return;
+    const delay = Math.min(MAX_TIMER_MS, Math.max(1, Math.floor(lifetimeMs * (REAUTH_AT_SHARE + Math.random() * REAUTH_SPREAD))));
+    this.reauthTimer = setTimeout(() => {
+      this.reauthTimer = null;
+      this.reauthDue = true;
+      this.maybeReauthenticate();
+    }, delay);
+    this.reauthTimer.unref();
+  }
+
+  /** Re-authenticates once the session is due and no request is in flight; requests wait meanwhile. */
+  private maybeReauthenticate(): void {
+    if (!this.reauthDue || this.authenticating || this.inFlight.size > 0 || this.failure !== null) return;
+    this.reauthDue = false;
+    this.authenticating = true;
+    this.authenticate().then(
+      (lifetimeMs) => {
+        this.authenticating = false;
+        this.reauthentications++;
+        this.scheduleReauthentication(lifetimeMs);
+        this.releaseSlot();
+      },
+      (error) => {
+        this.destroy(error instanceof KafkaRxError ? error : new ConnectionError(`re-authenticating with ${this.address} failed: ${String(error)}`, { broker: this.address, cause: error }));
+      },
+    );
+  }
+
+  /** New requests wait: a SASL exchange runs or is about to. */
+  private get gated(): boolean {
+    return this.authenticating || this.reauthDue;
   }
 
   get isConnected(): boolean {
@@ -148,7 +246,17 @@ export class Connection {
 
   private open(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const socket = this.options.socketFactory?.(this.options.host, this.options.port) ?? tcpConnect({ host: this.options.host, port: this.options.port });
+      let socket: Socket;
+      let readyEvent: 'connect' | 'secureConnect' = 'connect';
+      try {
+        if (this.options.socketFactory !== undefined) socket = this.options.socketFactory(this.options.host, this.options.port);
+        else ({ socket, readyEvent } = this.security.connect(this.options.host, this.options.port));
+      } catch (cause) {
+        const error = new TlsHandshakeError(`opening a TLS connection to ${this.address} failed: ${this.security.redact((cause as Error).message)}`, { broker: this.address, code: (cause as { code?: string }).code });
+        this.failure = error;
+        reject(error);
+        return;
+      }
       this.socket = socket;
       socket.setNoDelay(true);
       const timer = setTimeout(() => {
@@ -156,14 +264,16 @@ export class Connection {
         this.destroy(error);
         reject(error);
       }, this.connectTimeoutMs);
-      socket.once('connect', () => {
+      socket.once(readyEvent, () => {
         clearTimeout(timer);
         resolve();
       });
       socket.on('data', (chunk: Buffer) => this.onData(chunk));
-      socket.on('error', (cause) => {
+      socket.on('error', (cause: Error & { code?: string }) => {
         clearTimeout(timer);
-        const error = new ConnectionError(`connection to ${this.address} failed: ${cause.message}`, { broker: this.address, cause });
+        const error = this.security.tls && isTlsFailure(cause)
+          ? new TlsHandshakeError(`TLS with ${this.address} failed: ${this.security.redact(cause.message)}`, { broker: this.address, code: cause.code })
+          : new ConnectionError(`connection to ${this.address} failed: ${this.security.redact(cause.message)}`, { broker: this.address, cause });
         this.destroy(error);
         reject(error);
       });
@@ -227,6 +337,11 @@ export class Connection {
   private sendWithoutResponse<Req>(api: KafkaApi<Req, any>, version: number, request: Req): Promise<undefined> {
     return new Promise((resolve, reject) => {
       if (this.failure !== null || this.socket === null) return reject(this.notSent());
+      if (this.gated) {
+        // Written only after the SASL exchange (the broker would read it as a token).
+        this.waiting.push(() => this.sendWithoutResponse(api, version, request).then(resolve, reject));
+        return;
+      }
       let frame: Buffer[];
       try {
         frame = this.frame(api, version, this.nextId(), request);
@@ -240,7 +355,8 @@ export class Connection {
     });
   }
 
-  private request<Req, Res>(api: KafkaApi<Req, Res>, version: number, request: Req, timeoutMs: number): Promise<Res> {
+  /** `duringAuthentication`: a SASL request, which goes ahead of (and past) the gate that holds the others. */
+  private request<Req, Res>(api: KafkaApi<Req, Res>, version: number, request: Req, timeoutMs: number, duringAuthentication = false): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
       const start = () => {
         if (this.failure !== null || this.socket === null) return reject(this.notSent());
@@ -272,7 +388,7 @@ export class Connection {
         // unsent with the connection, it is never read at all.
         if (written.partial) this.destroy(new ConnectionError(`connection to ${this.address} dropped after a write failed midway`, { broker: this.address, cause: written.cause }));
       };
-      if (this.inFlight.size < this.maxInFlight && this.waiting.length === 0) start();
+      if (duringAuthentication || (!this.gated && this.inFlight.size < this.maxInFlight && this.waiting.length === 0)) start();
       else this.waiting.push(start);
     });
   }
@@ -310,7 +426,8 @@ export class Connection {
   }
 
   private releaseSlot(): void {
-    while (this.inFlight.size < this.maxInFlight && this.waiting.length > 0) this.waiting.shift()!();
+    if (this.reauthDue) this.maybeReauthenticate();
+    while (!this.gated && this.inFlight.size < this.maxInFlight && this.waiting.length > 0) this.waiting.shift()!();
   }
 
   private onData(chunk: Buffer): void {
@@ -318,7 +435,11 @@ export class Connection {
     try {
       frames = this.decoder.push(chunk);
     } catch (error) {
-      this.destroy(error as KafkaRxError);
+      if (error instanceof TlsHandshakeError) {
+        this.destroy(new TlsHandshakeError(`${this.address}: ${error.message}`, { broker: this.address, code: error.code }));
+      } else {
+        this.destroy(error as KafkaRxError);
+      }
       return;
     }
     for (const frame of frames) {
@@ -365,9 +486,14 @@ export class Connection {
   private destroy(error: KafkaRxError): void {
     if (this.failure !== null) return;
     this.failure = error;
-    const failure = error instanceof ConnectionError ? error : new ConnectionError(`connection to ${this.address} dropped: ${error.message}`, { broker: this.address, cause: error });
+    // A TLS refusal stays what it is (not retriable); anything else makes the requests' fate unknown.
+    const failure = error instanceof ConnectionError || error instanceof TlsHandshakeError
+      ? error
+      : new ConnectionError(`connection to ${this.address} dropped: ${error.message}`, { broker: this.address, cause: error });
     if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
     this.deadlineTimer = null;
+    if (this.reauthTimer !== null) clearTimeout(this.reauthTimer);
+    this.reauthTimer = null;
     for (const entry of this.inFlight.values()) entry.reject(failure);
     this.inFlight.clear();
     for (const start of this.waiting.drain()) start();
@@ -375,4 +501,14 @@ export class Connection {
     for (const listener of this.closeListeners) listener(failure);
     this.closeListeners.clear();
   }
+}
+
+/**
+ * Node's codes for a TLS handshake that cannot succeed by trying again: an untrusted or expired
+ * certificate, a host name it does not cover, an alert from the broker (client certificate
+ * refused), or a peer that does not speak TLS (EPROTO: a plaintext port).
+ */
+function isTlsFailure(error: { code?: string }): boolean {
+  const code = error.code ?? '';
+  return code === 'EPROTO' || /CERT|SSL|TLS|UNABLE_TO|SELF_SIGNED|HOSTNAME|SIGNATURE/.test(code);
 }

@@ -1,4 +1,4 @@
-import { ProtocolError } from '../errors.js';
+import { ProtocolError, TlsHandshakeError } from '../errors.js';
 
 /**
  * Cuts a TCP byte stream into Kafka frames (INT32 size + that many bytes). Chunks are kept in a
@@ -23,6 +23,11 @@ export class FrameDecoder {
         if (this.buffered < 4) break;
         const size = this.peekInt32();
         if (size < 0 || size > this.maxFrameSize) {
+          // A TLS record (handshake 0x16 or alert 0x15, version 3.x): a TLS listener answering plaintext.
+          const contentType = size >>> 24;
+          if ((contentType === 0x15 || contentType === 0x16) && ((size >>> 16) & 0xff) === 0x03) {
+            throw new TlsHandshakeError('the broker answered with a TLS record: this listener expects TLS (set the client option tls)', { code: 'TLS_EXPECTED' });
+          }
           throw new ProtocolError(`a frame of ${size} bytes is outside 0..${this.maxFrameSize}: the stream is not Kafka's or is corrupt`);
         }
         this.consume(4);

@@ -113,6 +113,11 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     if (this.options.autoStart) this.start();
   }
 
+  /** What the producer is, for logs: its topic and state (JSON.stringify would meet timers and subjects). */
+  toJSON(): { topic: string; state: string } {
+    return { topic: this.topic, state: this.state };
+  }
+
   /** Starts the pipeline and fetches the topic's metadata. */
   start(): void {
     if (this.state === 'running') return;

@@ -14,12 +14,12 @@ export interface RetryBackoffConfig extends Pick<ResolvedProducerOptions, 'retry
  * will not be tried again itself, so the stream then completes rather than errors).
  *
  * ```
- * source:  -#   (each subscription fails after 1 frame; retryBackoffMs 2, retryBackoffMaxMs 4)
- * subs:    ^!
- *             ^!            after 2
- *                ^!         after 4
- *                     ^!    after 4 (the cap); retryAfter false on the 4th failure
- * result:  ----------------|
+ * source:  -#                     each subscription fails after 1 frame
+ * subs:    ^!                     (retryBackoffMs 2, retryBackoffMaxMs 4)
+ *          ---^!                  after a pause of 2
+ *          --------^!             of 4
+ *          -------------^!        of 4 (the cap); retryAfter says no at this failure
+ * result:  --------------|
  * ```
  */
 export function retryBackoff<T>(config: RetryBackoffConfig): MonoTypeOperatorFunction<T> {

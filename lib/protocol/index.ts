@@ -15,3 +15,5 @@ export * from './produce.js';
 export * from './init-producer-id.js';
 export * from './create-topics.js';
 export * from './delete-topics.js';
+export * from './sasl-handshake.js';
+export * from './sasl-authenticate.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ProtocolError } from '../../lib/errors.js';
+import { ProtocolError, TlsHandshakeError } from '../../lib/errors.js';
 import { FrameDecoder } from '../../lib/network/frame-decoder.js';
 
 function frame(body: string): Buffer {
@@ -10,6 +10,15 @@ function frame(body: string): Buffer {
 }
 
 describe('FrameDecoder', () => {
+  it('names a TLS record (a TLS listener answering a plaintext client) instead of a huge frame', () => {
+    // A TLS 1.2 alert record header: content type 0x15, version 3.3, length 2.
+    const error = (() => { try { new FrameDecoder(1024).push(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28])); } catch (e) { return e; } })();
+    expect(error).to.be.instanceOf(TlsHandshakeError);
+    expect((error as Error).message).to.match(/expects TLS/);
+    // Any other oversized prefix stays a ProtocolError.
+    expect(() => new FrameDecoder(1024).push(Buffer.from([0x7f, 0x03, 0x03, 0x00]))).to.throw(ProtocolError);
+  });
+
   it('cuts several frames out of one chunk', () => {
     const decoder = new FrameDecoder(1024);
     const frames = decoder.push(Buffer.concat([frame('one'), frame(''), frame('three')]));

@@ -478,6 +478,23 @@ describe('Producer (against a cluster double)', () => {
       await second.producer.stop();
     });
 
+    it('after NOT_LEADER_OR_FOLLOWER, re-sends only once the metadata refresh is in: to the new leader, not the old one again', async () => {
+      class SlowMetadata extends FakeTransport {
+        override async refreshMetadata(): Promise<void> {
+          await new Promise((resolve) => setTimeout(resolve, 80));
+          return super.refreshMetadata();
+        }
+      }
+      const transport = new SlowMetadata(1, 2);
+      const { producer, reports } = producerWith(transport, { retryBackoffMs: 1, retryBackoffMaxMs: 1_000 });
+      transport.moveLeader(0, 1);
+      await producer.produce(value(0));
+      await producer.flush();
+      expect(reports[0].error).to.equal(undefined);
+      expect(transport.sent.map((b) => b.broker), 'brokers the batch went to').to.deep.equal([0, 1]);
+      await producer.stop();
+    });
+
     it('counts the leader\'s refusals: 1 + maxRetries sends, however many failover errors come between them', async () => {
       const transport = new FakeTransport(1);
       const { producer, reports } = producerWith(transport, { maxRetries: 3, retryBackoffMs: 1, retryBackoffMaxMs: 2 });

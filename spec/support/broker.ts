@@ -27,6 +27,48 @@ export interface LocalCluster {
   startNode(n: number): Promise<void>;
   /** Stops every node and removes the folder. */
   stop(): Promise<void>;
+  /** The secured listeners, certificates and users of a cluster started with `secure: true`. */
+  readonly security?: SecuredEndpoints;
+}
+
+/**
+ * What scripts/kafka start --secure made (DIR/security/cluster.env): one bootstrap list per
+ * listener kind, the CA and client certificate files, and the users' passwords (random per run).
+ */
+export interface SecuredEndpoints {
+  ssl: string;
+  mtls: string;
+  saslPlaintext: string;
+  saslSsl: string;
+  caFile: string;
+  clientCertFile: string;
+  /** Encrypted with clientKeyPassphrase. */
+  clientKeyFile: string;
+  clientKeyPassphrase: string;
+  /** Super user. */
+  adminPassword: string;
+  /** May write (and describe) topics named writable-* only. */
+  alicePassword: string;
+  /** The broker's connections.max.reauth.ms (0: none). */
+  reauthMs: number;
+}
+
+function readSecuredEndpoints(dir: string): SecuredEndpoints {
+  const env = new Map(readFileSync(join(dir, 'security', 'cluster.env'), 'utf8').trim().split('\n').map((line) => {
+    const at = line.indexOf('=');
+    return [line.slice(0, at), line.slice(at + 1)] as const;
+  }));
+  const get = (name: string) => {
+    const value = env.get(name);
+    if (value === undefined) throw new Error(`${dir}/security/cluster.env lacks ${name}`);
+    return value;
+  };
+  return {
+    ssl: get('SSL'), mtls: get('MTLS'), saslPlaintext: get('SASL_PLAINTEXT'), saslSsl: get('SASL_SSL'),
+    caFile: get('CA_FILE'), clientCertFile: get('CLIENT_CERT_FILE'), clientKeyFile: get('CLIENT_KEY_FILE'),
+    clientKeyPassphrase: get('CLIENT_KEY_PASSPHRASE'), adminPassword: get('ADMIN_PASSWORD'), alicePassword: get('ALICE_PASSWORD'),
+    reauthMs: Number(get('REAUTH_MS')),
+  };
 }
 
 export interface StartClusterOptions {
@@ -35,6 +77,10 @@ export interface StartClusterOptions {
   dir?: string;
   /** Startup budget; scripts/kafka has its own limit as well. */
   timeoutMs?: number;
+  /** TLS and SASL listeners, certificates, users and ACLs (scripts/kafka start --secure). */
+  secure?: boolean;
+  /** With secure: the broker's connections.max.reauth.ms (KIP-368). */
+  reauthMs?: number;
   /** Another Apache Kafka release than the run's (KAFKA_VERSION), e.g. to test across versions. */
   kafkaVersion?: string;
   /** Broker settings added to every node's server.properties. */
@@ -155,16 +201,19 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<L
   let last: RunResult | undefined;
   // A port picked as free can be taken by someone else before the JVM binds it: retry with new ones.
   for (let attempt = 0; attempt < 3; attempt++) {
-    const ports = await freePorts(2 * nodes);
+    const secure = options.secure === true;
+    const ports = await freePorts((secure ? 6 : 2) * nodes);
     const brokerPorts = ports.slice(0, nodes);
-    const controllerPorts = ports.slice(nodes);
+    const controllerPorts = ports.slice(nodes, 2 * nodes);
     running.set(dir, { dir, removeDir });
+    const secureArgs = secure ? ['--secure', '--secure-ports', ports.slice(2 * nodes).join(',')] : [];
+    if (secure && options.reauthMs !== undefined) secureArgs.push('--reauth-ms', String(options.reauthMs));
     last = await runScript(['start', '--nodes', String(nodes), '--dir', dir,
-      '--ports', brokerPorts.join(','), '--controller-ports', controllerPorts.join(','), ...settings], timeoutMs, version);
+      '--ports', brokerPorts.join(','), '--controller-ports', controllerPorts.join(','), ...settings, ...secureArgs], timeoutMs, version);
     if (last.code === 0) {
       const lines = last.stdout.trim().split('\n');
       const boot = lines[lines.length - 1].trim();
-      return makeCluster(dir, boot, nodes, removeDir, version);
+      return makeCluster(dir, boot, nodes, removeDir, version, secure ? readSecuredEndpoints(dir) : undefined);
     }
     killDirSync(dir, false);
     if (!/already in use|Address already in use|BindException/i.test(last.stderr + readLogs(dir))) break;
@@ -180,7 +229,7 @@ function readLogs(dir: string): string {
   return readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => readFileSync(join(dir, f), 'utf8').slice(-4000)).join('\n');
 }
 
-function makeCluster(dir: string, boot: string, nodes: number, removeDir: boolean, version: string | undefined): LocalCluster {
+function makeCluster(dir: string, boot: string, nodes: number, removeDir: boolean, version: string | undefined, security?: SecuredEndpoints): LocalCluster {
   let stopped = false;
   const list = boot.split(',');
   const checkNode = (n: number) => {
@@ -195,6 +244,7 @@ function makeCluster(dir: string, boot: string, nodes: number, removeDir: boolea
     brokers: list,
     nodes,
     dir,
+    security,
     killNode: async (n) => { checkNode(n); await must(['kill-node', String(n)], `kill-node ${n}`); },
     stopNode: async (n) => { checkNode(n); await must(['stop-node', String(n), '--timeout', '60'], `stop-node ${n}`); },
     startNode: async (n) => { checkNode(n); await must(['start-node', String(n)], `start-node ${n}`); },

@@ -120,8 +120,9 @@ export class DeliveryAudit {
   }
 
   /** Reads the whole topic back with kcat and counts both sides. */
-  async verify(topic: string, bootstrap: string, timeoutMs = 120_000): Promise<AuditCounts> {
-    const records = await consumeAll(topic, { bootstrap, timeoutMs, headers: false });
+  /** `config`: kcat's librdkafka properties, to read back through a secured listener. */
+  async verify(topic: string, bootstrap: string, timeoutMs = 120_000, config?: Record<string, string>): Promise<AuditCounts> {
+    const records = await consumeAll(topic, { bootstrap, timeoutMs, headers: false, config });
     const copies = new Uint8Array(this.count);
     const placed = new Uint8Array(this.count);
     let foreign = 0;

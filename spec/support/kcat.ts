@@ -43,6 +43,12 @@ export interface ConsumeOptions {
   timeoutMs?: number;
   /** false skips the header pass even when records carry headers (faster for large reads). */
   headers?: boolean;
+  /** librdkafka properties (-X), e.g. security.protocol and sasl.* for a secured listener. */
+  config?: Record<string, string>;
+}
+
+function configArgs(config: Record<string, string> | undefined): string[] {
+  return Object.entries(config ?? {}).flatMap(([k, v]) => ['-X', `${k}=${v}`]);
 }
 
 const TERMINATOR = Buffer.from('\x1eKRX\x1f\n', 'latin1');
@@ -52,7 +58,7 @@ const FORMAT = '%p %o %T %K %S\\n%k%s%h\\x1eKRX\\x1f\\n';
 export async function consumeAll(topic: string, options: ConsumeOptions = {}): Promise<KcatRecord[]> {
   const boot = options.bootstrap ?? defaultBootstrap();
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const args = ['-C', '-q', '-b', boot, '-t', topic, '-o', 'beginning', '-X', 'check.crcs=true', '-m', '10'];
+  const args = ['-C', '-q', '-b', boot, '-t', topic, '-o', 'beginning', '-X', 'check.crcs=true', '-m', '10', ...configArgs(options.config)];
   if (options.partition !== undefined) args.push('-p', String(options.partition));
   if (options.count !== undefined) args.push('-c', String(options.count));
   else args.push('-e');
@@ -75,7 +81,7 @@ export async function consumeAll(topic: string, options: ConsumeOptions = {}): P
 
 async function readHeaders(topic: string, boot: string, options: ConsumeOptions, records: KcatRecord[]): Promise<void> {
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const args = ['-C', '-q', '-J', '-e', '-b', boot, '-t', topic, '-o', 'beginning', '-m', '10'];
+  const args = ['-C', '-q', '-J', '-e', '-b', boot, '-t', topic, '-o', 'beginning', '-m', '10', ...configArgs(options.config)];
   if (options.partition !== undefined) args.push('-p', String(options.partition));
   const byPosition = new Map<string, KcatHeader[]>();
   let rest = '';

@@ -1,6 +1,6 @@
 // One audited producer run on a real three-node cluster while partition leaders are killed
 // (SIGKILL) or stopped cleanly (SIGTERM) and restarted: shared by the reliability spec and the soak.
-import { KafkaClient, type ProducerOptions } from '../../lib/index.js';
+import { KafkaClient, type KafkaClientOptions, type ProducerOptions } from '../../lib/index.js';
 import type { LocalCluster } from './broker.js';
 import { DeliveryAudit, formatCounts, producePaced, type AuditCounts } from './delivery-audit.js';
 import { leaderOf, waitForFullIsr, waitForNewLeader, within } from './leader-faults.js';
@@ -28,6 +28,10 @@ export interface LeaderFaultRunOptions {
   /** Applied one after another. */
   faults: LeaderFault[];
   valueSize?: number;
+  /** Client options beyond the defaults (brokers, tls, sasl for a secured listener). */
+  client?: Partial<KafkaClientOptions>;
+  /** Where and how kcat reads back (default: the cluster's plain bootstrap). */
+  readBack?: { bootstrap: string; config: Record<string, string> };
   /** Records carry keys (k0..k999). */
   keyed?: boolean;
 }
@@ -53,7 +57,7 @@ export async function runUnderLeaderFaults(o: LeaderFaultRunOptions): Promise<Le
   const note = (what: string) => events.push(`${((Date.now() - started) / 1000).toFixed(1)}s ${what}`);
   const producedAtFault: number[] = [];
   const audit = new DeliveryAudit(o.count, o.valueSize);
-  const client = new KafkaClient({ brokers: cluster.bootstrap, clientId: `kafka-rx-${o.label}`, requestTimeoutMs: 10_000 });
+  const client = new KafkaClient({ brokers: cluster.bootstrap, clientId: `kafka-rx-${o.label}`, requestTimeoutMs: 10_000, ...o.client });
   try {
     const producer = client.producer(topic, o.producer);
     audit.watch(producer);
@@ -98,7 +102,7 @@ export async function runUnderLeaderFaults(o: LeaderFaultRunOptions): Promise<Le
     await client.close();
   }
   const durationMs = Date.now() - started;
-  const counts = await audit.verify(topic, cluster.bootstrap, 180_000);
+  const counts = await audit.verify(topic, o.readBack?.bootstrap ?? cluster.bootstrap, 180_000, o.readBack?.config);
   console.log(`      ${formatCounts(o.label, counts)}`);
   for (const e of events) console.log(`        ${e}`);
   return { counts, topic, events, producedAtFault, durationMs };

@@ -3,6 +3,7 @@
 // otherwise a one-node cluster is started on free ports and stopped at the end. There is no
 // fallback that skips: without a broker the run fails with one sentence saying what is missing.
 import { assertBrokerAnswers, missingForLocalBroker, startCluster, type LocalCluster } from './broker.js';
+import { stopSecuredCluster } from './secured-cluster.js';
 
 let cluster: LocalCluster | undefined;
 
@@ -26,6 +27,7 @@ export const mochaHooks = {
 
   async afterAll(this: Mocha.Context): Promise<void> {
     this.timeout(60_000);
+    await stopSecuredCluster();
     if (cluster) {
       await cluster.stop();
       cluster = undefined;
