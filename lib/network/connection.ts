@@ -16,6 +16,7 @@ import { readResponseHeader, responseHeaderIsFlexible, writeRequestFrame } from 
 import { FrameWriter } from '../protocol/frame-writer.js';
 import { SaslAuthenticate } from '../protocol/sasl-authenticate.js';
 import { SaslHandshake } from '../protocol/sasl-handshake.js';
+import { Fifo } from '../fifo.js';
 import { FrameDecoder } from './frame-decoder.js';
 import { ConnectionSecurity } from './security.js';
 
@@ -73,7 +74,7 @@ export class Connection {
   private readonly inFlight = new Map<number, InFlight>();
   private readonly order: number[] = [];
   private orderHead = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly waiting = new Fifo<() => void>();
   private nextCorrelationId = 0;
   private failure: KafkaRxError | null = null;
   private readonly closeListeners = new Set<(error: KafkaRxError) => void>();
@@ -495,7 +496,7 @@ export class Connection {
     this.reauthTimer = null;
     for (const entry of this.inFlight.values()) entry.reject(failure);
     this.inFlight.clear();
-    for (const start of this.waiting.splice(0)) start();
+    for (const start of this.waiting.drain()) start();
     this.socket?.destroy();
     for (const listener of this.closeListeners) listener(failure);
     this.closeListeners.clear();
