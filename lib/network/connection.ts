@@ -95,6 +95,8 @@ export class Connection {
   /** The session nears its end: no new request starts; re-authentication begins once none is in flight. */
   private reauthDue = false;
   private reauthTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Responses read on this connection. */
+  private responses = 0;
   /** Completed re-authentications on this connection (stats, tests). */
   reauthentications = 0;
 
@@ -153,7 +155,8 @@ export class Connection {
       if (handshake.errorCode === UnsupportedSaslMechanismError.code) {
         throw new UnsupportedSaslMechanismError(`${this.address} does not offer ${mechanism.name} on this listener (it offers: ${offered})`);
       }
-      throw kafkaErrorFor(handshake.errorCode, `SaslHandshake for ${mechanism.name} with ${this.address}`);
+      const hint = handshake.errorCode === 34 ? ': this listener does not take SASL (PLAINTEXT or SSL): remove the sasl option or use a SASL_* listener' : '';
+      throw kafkaErrorFor(handshake.errorCode, `SaslHandshake for ${mechanism.name} with ${this.address}${hint}`);
     }
     const version = this.versionOf(SaslAuthenticate);
     let lifetimeMs = 0;
@@ -278,7 +281,12 @@ export class Connection {
       });
       socket.on('close', () => {
         clearTimeout(timer);
-        const error = new ConnectionError(`connection to ${this.address} closed by the peer`, { broker: this.address });
+        // A SASL listener answers ApiVersions, then closes a connection whose next request is not
+        // SaslHandshake: say so when that is what just happened to a client without sasl.
+        const hint = this.security.sasl === null && this.responses === 1 && this.inFlight.size > 0
+          ? ' after ApiVersions (a listener that requires SASL does this: check the sasl option)'
+          : '';
+        const error = new ConnectionError(`connection to ${this.address} closed by the peer${hint}`, { broker: this.address });
         this.destroy(error);
         reject(error);
       });
@@ -449,6 +457,7 @@ export class Connection {
   }
 
   private onFrame(frame: Buffer): void {
+    this.responses++;
     if (frame.length < 4) {
       this.destroy(new ProtocolError(`a ${frame.length}-byte response from ${this.address} has no header`));
       return;

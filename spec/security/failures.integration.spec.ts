@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import {
   ClusterAuthorizationFailedError,
+  IllegalSaslStateError,
   KafkaClient,
   KafkaRxError,
   SaslAuthenticationFailedError,
@@ -91,6 +92,16 @@ describe('security: refusals are typed, bounded, reported once per message, and 
     delete options.tls;
     const run = await refused(options);
     expectRefused(run, TlsHandshakeError, /expects TLS/);
+  });
+
+  it('no client certificate on the mutual-TLS listener: TlsHandshakeError (the broker refuses the handshake)', async () => {
+    const run = await refused({ ...clientOptions(sec, 'MTLS'), tls: { ca: readFileSync(sec.caFile) } });
+    expectRefused(run, TlsHandshakeError, /certificate/);
+  });
+
+  it('SASL on a listener without SASL: IllegalSaslStateError that says so', async () => {
+    const run = await refused({ ...clientOptions(sec, 'SSL'), sasl: { mechanism: 'PLAIN', username: 'admin', password: sec.adminPassword } });
+    expectRefused(run, IllegalSaslStateError, /does not take SASL/);
   });
 
   for (const mechanism of ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const) {
