@@ -6,6 +6,7 @@ import {
   ProtocolError,
   RequestNotSentError,
   RequestTimeoutError,
+  SaslAuthenticationFailedError,
   TlsHandshakeError,
   UnsupportedSaslMechanismError,
   kafkaErrorFor,
@@ -160,7 +161,7 @@ export class Connection {
     }
     const version = this.versionOf(SaslAuthenticate);
     let lifetimeMs = 0;
-    await mechanism.authenticate(async (clientMessage) => {
+    const exchanged = mechanism.authenticate(async (clientMessage) => {
       const response = await this.request(SaslAuthenticate, version, { authBytes: clientMessage }, this.requestTimeoutMs, true);
       if (response.errorCode !== 0) {
         const said = response.errorMessage === null ? '' : `: ${this.security.redact(response.errorMessage)}`;
@@ -169,6 +170,17 @@ export class Connection {
       lifetimeMs = response.sessionLifetimeMs;
       return response.authBytes;
     }, { host: this.options.host, port: this.options.port });
+    // A token provider or custom mechanism that never settles must not hold the connection (and
+    // every produce() waiting for it) for ever: the exchange gets the request timeout as a whole.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SaslAuthenticationFailedError(`${mechanism.name} authentication with ${this.address} did not finish within ${this.requestTimeoutMs} ms`)), this.requestTimeoutMs);
+    });
+    try {
+      await Promise.race([exchanged, limit]);
+    } finally {
+      clearTimeout(timer);
+    }
     return lifetimeMs;
   }
 

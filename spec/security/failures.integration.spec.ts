@@ -134,6 +134,13 @@ describe('security: refusals are typed, bounded, reported once per message, and 
     expectRefused(run, SaslAuthenticationFailedError, /token provider failed .*identity provider unreachable/);
   });
 
+  it('a token provider that never answers: SaslAuthenticationFailedError after the request timeout', async () => {
+    const options = { ...clientOptions(sec, 'SASL_SSL', 'OAUTHBEARER'), requestTimeoutMs: 2_000 };
+    options.sasl = { mechanism: 'OAUTHBEARER', tokenProvider: () => new Promise(() => undefined) };
+    const run = await refused(options);
+    expectRefused(run, SaslAuthenticationFailedError, /did not finish within 2000 ms/);
+  });
+
   it('a user without a WRITE ACL on the topic: TopicAuthorizationFailedError naming the topic', async () => {
     const run = await refused(clientOptions(sec, 'SASL_SSL', 'SCRAM-SHA-256', 'alice'), 'not-writable');
     expectRefused(run, TopicAuthorizationFailedError, new RegExp(run.topic));
