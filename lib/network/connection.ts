@@ -6,18 +6,15 @@ import {
   ProtocolError,
   RequestNotSentError,
   RequestTimeoutError,
-  SaslAuthenticationFailedError,
   TlsHandshakeError,
-  UnsupportedSaslMechanismError,
   kafkaErrorFor,
 } from '../errors.js';
 import type { KafkaApi } from '../protocol/api.js';
 import { ApiVersions, negotiateVersion, retryVersionAfter, type ApiVersionsResponse } from '../protocol/api-versions.js';
 import { readResponseHeader, responseHeaderIsFlexible, writeRequestFrame } from '../protocol/header.js';
 import { FrameWriter } from '../protocol/frame-writer.js';
-import { SaslAuthenticate } from '../protocol/sasl-authenticate.js';
-import { SaslHandshake } from '../protocol/sasl-handshake.js';
 import { FrameDecoder } from './frame-decoder.js';
+import { saslAuthenticate } from './sasl/authenticate.js';
 import { ConnectionSecurity } from './security.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -144,44 +141,15 @@ export class Connection {
     }
   }
 
-  /**
-   * SaslHandshake v1 names the mechanism, then SaslAuthenticate carries its tokens (KIP-152).
-   * Resolves with the session lifetime the broker gave (0: none).
-   */
-  private async authenticate(): Promise<number> {
-    const mechanism = this.security.sasl!;
-    const handshake = await this.request(SaslHandshake, this.versionOf(SaslHandshake), { mechanism: mechanism.name }, this.requestTimeoutMs, true);
-    if (handshake.errorCode !== 0) {
-      const offered = handshake.mechanisms.length > 0 ? handshake.mechanisms.join(', ') : 'none';
-      if (handshake.errorCode === UnsupportedSaslMechanismError.code) {
-        throw new UnsupportedSaslMechanismError(`${this.address} does not offer ${mechanism.name} on this listener (it offers: ${offered})`);
-      }
-      const hint = handshake.errorCode === 34 ? ': this listener does not take SASL (PLAINTEXT or SSL): remove the sasl option or use a SASL_* listener' : '';
-      throw kafkaErrorFor(handshake.errorCode, `SaslHandshake for ${mechanism.name} with ${this.address}${hint}`);
-    }
-    const version = this.versionOf(SaslAuthenticate);
-    let lifetimeMs = 0;
-    const exchanged = mechanism.authenticate(async (clientMessage) => {
-      const response = await this.request(SaslAuthenticate, version, { authBytes: clientMessage }, this.requestTimeoutMs, true);
-      if (response.errorCode !== 0) {
-        const said = response.errorMessage === null ? '' : `: ${this.security.redact(response.errorMessage)}`;
-        throw kafkaErrorFor(response.errorCode, `${mechanism.name} authentication with ${this.address} failed${said}`);
-      }
-      lifetimeMs = response.sessionLifetimeMs;
-      return response.authBytes;
-    }, { host: this.options.host, port: this.options.port });
-    // A token provider or custom mechanism that never settles must not hold the connection (and
-    // every produce() waiting for it) for ever: the exchange gets the request timeout as a whole.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const limit = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new SaslAuthenticationFailedError(`${mechanism.name} authentication with ${this.address} did not finish within ${this.requestTimeoutMs} ms`)), this.requestTimeoutMs);
+  /** One SASL exchange on this connection (lib/network/sasl/authenticate.ts); resolves with the session lifetime. */
+  private authenticate(): Promise<number> {
+    return saslAuthenticate(this.security.sasl!, {
+      address: this.address,
+      peer: { host: this.options.host, port: this.options.port },
+      timeoutMs: this.requestTimeoutMs,
+      send: (api, request) => this.request(api, this.versionOf(api), request, this.requestTimeoutMs, true),
+      redact: (text) => this.security.redact(text),
     });
-    try {
-      await Promise.race([exchanged, limit]);
-    } finally {
-      clearTimeout(timer);
-    }
-    return lifetimeMs;
   }
 
   private scheduleReauthentication(lifetimeMs: number): void {
