@@ -1,4 +1,4 @@
-import { ConfigError, ConnectionError, RequestNotSentError } from './errors.js';
+import { ClientClosedError, ConfigError, ConnectionError, RequestNotSentError } from './errors.js';
 import { functionOption, integerOption, refuseUnknownOptions } from './option-checks.js';
 import { Cluster, type ClusterOptions } from './cluster/cluster.js';
 import { DEFAULT_MAX_IN_FLIGHT_REQUESTS } from './network/connection.js';
@@ -39,6 +39,7 @@ export class KafkaClient {
   private readonly transport: ProducerTransport;
   private readonly requestTimeoutMs: number;
   private readonly maxInFlightRequests: number;
+  private closed = false;
 
   constructor(options: KafkaClientOptions) {
     if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object with at least { brokers }', options);
@@ -63,6 +64,8 @@ export class KafkaClient {
 
   /** A producer for one topic (pykafka's topic.get_producer()). */
   producer<V = Buffer | null, K = Buffer | null>(topic: string, options: ProducerOptions = {}): Producer<V, K> {
+    // A producer of a closed client would only fail later, at its first produce().
+    if (this.closed) throw new ClientClosedError('the client is closed: create a new KafkaClient for new producers');
     // The producer bounds its own requests per broker, but one of its sends may take several
     // requests: only the connection's bound keeps an idempotent partition within the 5 batches
     // a broker remembers per producer (the Java client refuses more than 5 in flight likewise).
@@ -89,6 +92,7 @@ export class KafkaClient {
 
   /** Stops every producer made from this client (each flushes first), then closes connections. */
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.producers].map((producer) => producer.stop()));
     this.producers.clear();
     await this.cluster.close();

@@ -129,8 +129,25 @@ export class BackpressureOverflowError extends KafkaRxError {}
 /** A partitioner's answer, or an explicit partition, that is not one of the topic's partitions. */
 export class InvalidPartitionError extends KafkaRxError {}
 
-/** A partitioner that cannot place this message (e.g. a hashing partitioner given a null key). */
-export class PartitionerError extends KafkaRxError {}
+/**
+ * A partitioner that cannot place this message (e.g. a hashing partitioner given a null key), or a
+ * caller's partitioner that threw: its error is the cause.
+ */
+export class PartitionerError extends KafkaRxError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, options);
+  }
+}
+
+/** The producer's serializer threw for this record (jsonSerializer on a circular object, say); its error is the cause. */
+export class SerializationError extends KafkaRxError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, options);
+  }
+}
+
+/** client.producer() (or another request) on a KafkaClient after close(). */
+export class ClientClosedError extends KafkaRxError {}
 
 /**
  * A value, key or header of the wrong type (and no serializer to turn it into bytes). A TypeError,

@@ -1,5 +1,6 @@
-import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
+import { Observable, Subject, takeUntil, type OperatorFunction } from 'rxjs';
 import { BackpressureOverflowError, ConfigError, KafkaRxError, RecordTypeError } from '../lib/errors.js';
+import { Fifo } from '../lib/fifo.js';
 import { functionOption, integerOption, oneOfOption, refuseUnknownOptions } from '../lib/option-checks.js';
 import type { DeliveryReport, Message, RecordHeader } from '../lib/producer/message.js';
 import type { ProduceOptions } from '../lib/producer/producer.js';
@@ -9,7 +10,7 @@ import { pullIteratorOf } from './lazy-from.js';
 export interface KafkaRecord<V = Buffer | null, K = Buffer | null> {
   value: V;
   key?: K | null;
-  headers?: RecordHeader[] | Record<string, string | Buffer | null>;
+  headers?: ProduceOptions['headers'];
   timestamp?: number | Date;
   partition?: number;
 }
@@ -108,15 +109,30 @@ export function toKafka<T, P = T, V = Buffer | null, K = Buffer | null>(
     new Observable<SourceReport<P, V, K>>((subscriber) => {
       const emitQueue: Array<Entry<P, V, K>> = [];
       let emitHead = 0;
-      const waiting: Array<Prepared<T, V, K>> = [];
+      const waiting = new Fifo<Prepared<T, V, K>>();
       let inFlightRecords = 0;
       let inFlightBytes = 0;
       let sourceDone = false;
       let failure: KafkaRxError | undefined;
       let finished = false;
-      let sourceSubscription: Subscription | undefined;
       const iterator = pullIteratorOf(source);
       let pulling = false;
+      const stopSource$ = new Subject<void>();
+
+      /**
+       * Stops reading the source at once, even in the middle of a synchronous source's emissions
+       * (range(), from(array)): takeUntil's subscriber exists before the source runs, so the source
+       * sees itself closed at its next value instead of running to its end into the buffer.
+       */
+      const stopReading = () => {
+        if (!sourceDone) void iterator?.return?.();
+        sourceDone = true;
+        waiting.clear();
+        stopSource$.next();
+      };
+      // Added before the source is subscribed: an error or unsubscribe during a synchronous
+      // source's run stops it then, not after it returns (a teardown returned below would wait).
+      subscriber.add(stopReading);
 
       const prepare = (value: T): Prepared<T, V, K> => {
         const mapped = toRecord(value);
@@ -145,10 +161,7 @@ export function toKafka<T, P = T, V = Buffer | null, K = Buffer | null>(
         if (entry.error !== undefined && failFast && failure === undefined) {
           failure = entry.error;
           // Stop reading; what is already handed over is still reported before the error.
-          sourceDone = true;
-          waiting.length = 0;
-          sourceSubscription?.unsubscribe();
-          void iterator?.return?.();
+          stopReading();
         }
       };
 
@@ -205,7 +218,7 @@ export function toKafka<T, P = T, V = Buffer | null, K = Buffer | null>(
       };
 
       const drain = () => {
-        while (waiting.length > 0 && failure === undefined && fits(waiting[0])) dispatch(waiting.shift()!);
+        while (waiting.length > 0 && failure === undefined && fits(waiting.peek()!)) dispatch(waiting.shift()!);
         if (iterator !== undefined && waiting.length === 0) pull();
       };
 
@@ -274,22 +287,16 @@ export function toKafka<T, P = T, V = Buffer | null, K = Buffer | null>(
       if (iterator !== undefined) {
         pull();
       } else {
-        sourceSubscription = source.subscribe({
+        source.pipe(takeUntil(stopSource$)).subscribe({
           next: accept,
           error: (error) => fail(asKafkaRxError(error)),
           complete: () => {
+            if (sourceDone) return;
             sourceDone = true;
             finishIfDone();
           },
         });
       }
-
-      return () => {
-        sourceSubscription?.unsubscribe();
-        if (!sourceDone) void iterator?.return?.();
-        sourceDone = true;
-        waiting.length = 0;
-      };
     });
 }
 

@@ -13,6 +13,7 @@ import type { KafkaApi } from '../protocol/api.js';
 import { ApiVersions, negotiateVersion, retryVersionAfter, type ApiVersionsResponse } from '../protocol/api-versions.js';
 import { readResponseHeader, responseHeaderIsFlexible, writeRequestFrame } from '../protocol/header.js';
 import { FrameWriter } from '../protocol/frame-writer.js';
+import { Fifo } from '../fifo.js';
 import { FrameDecoder } from './frame-decoder.js';
 import { saslAuthenticate } from './sasl/authenticate.js';
 import { ConnectionSecurity } from './security.js';
@@ -71,7 +72,7 @@ export class Connection {
   private readonly inFlight = new Map<number, InFlight>();
   private readonly order: number[] = [];
   private orderHead = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly waiting = new Fifo<() => void>();
   private nextCorrelationId = 0;
   private failure: KafkaRxError | null = null;
   private readonly closeListeners = new Set<(error: KafkaRxError) => void>();
@@ -484,7 +485,7 @@ export class Connection {
     this.reauthTimer = null;
     for (const entry of this.inFlight.values()) entry.reject(failure);
     this.inFlight.clear();
-    for (const start of this.waiting.splice(0)) start();
+    for (const start of this.waiting.drain()) start();
     this.socket?.destroy();
     for (const listener of this.closeListeners) listener(failure);
     this.closeListeners.clear();

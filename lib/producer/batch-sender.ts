@@ -1,4 +1,4 @@
-import { defer, from, type Observable } from 'rxjs';
+import { defer, from, timer, type Observable, type SchedulerLike } from 'rxjs';
 import {
   DeliveryTimeoutError,
   KafkaRxError,
@@ -60,7 +60,15 @@ export function sendBatch(context: SenderContext, broker: number, batch: Pending
   const { options, outcomes, stats } = context;
   let pending = batch;
 
+  /** The metadata refresh the last failure asked for: the next attempt goes out once it is in. */
+  let refreshing: Promise<void> | null = null;
+
   const attempt = async (): Promise<void> => {
+    if (refreshing !== null) {
+      const refresh = refreshing;
+      refreshing = null;
+      await refreshedOrCap(refresh, options.retryBackoffMaxMs, options.scheduler);
+    }
     pending = routeAndExpire(context, broker, pending);
     if (context.idempotence !== null) pending = releaseHeldBack(context, pending);
     if (pending.length === 0) return;
@@ -103,7 +111,7 @@ export function sendBatch(context: SenderContext, broker: number, batch: Pending
         if (pending.length === 0) return false;
         stats.retries += pending.length;
         if (error.refreshMetadata) {
-          context.transport.refreshMetadata(context.topic).catch(() => {
+          refreshing = context.transport.refreshMetadata(context.topic).catch(() => {
             // A failed refresh shows up again as a retriable error on the next attempt.
           });
         }
@@ -111,6 +119,20 @@ export function sendBatch(context: SenderContext, broker: number, batch: Pending
       },
     }),
   ) as Observable<never>;
+}
+
+/**
+ * Waits for a metadata refresh, so that a retry after a leader move goes where the cluster now
+ * says, but no longer than `capMs`: a cluster that does not answer is the next attempt's problem.
+ */
+function refreshedOrCap(refresh: Promise<void>, capMs: number, scheduler: SchedulerLike): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const cap = timer(capMs, scheduler).subscribe(() => resolve());
+    void refresh.then(() => {
+      cap.unsubscribe();
+      resolve();
+    });
+  });
 }
 
 /** Messages whose partition's leader is this broker, and those whose partition has none known. */

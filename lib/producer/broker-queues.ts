@@ -1,4 +1,10 @@
 import { BehaviorSubject } from 'rxjs';
+import { Fifo } from '../fifo.js';
+
+interface Waiter {
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
 
 /**
  * How many messages wait for each leader broker, bounded by maxQueuedMessages per broker as in
@@ -9,7 +15,8 @@ import { BehaviorSubject } from 'rxjs';
  */
 export class BrokerQueues {
   private readonly queued = new Map<number, number>();
-  private readonly waiters = new Map<number, Array<{ resolve: () => void; reject: (error: Error) => void }>>();
+  /** Callers waiting for room, per broker: a million un-awaited produce() calls may wait here. */
+  private readonly waiters = new Map<number, Fifo<Waiter>>();
   private total = 0;
   /** True while the producer holds more than the high watermark of its total room. */
   readonly pressure$: BehaviorSubject<boolean>;
@@ -34,7 +41,7 @@ export class BrokerQueues {
   waitForRoom(broker: number): Promise<void> {
     return new Promise((resolve, reject) => {
       let line = this.waiters.get(broker);
-      if (line === undefined) this.waiters.set(broker, (line = []));
+      if (line === undefined) this.waiters.set(broker, (line = new Fifo()));
       line.push({ resolve, reject });
     });
   }
@@ -65,7 +72,7 @@ export class BrokerQueues {
   /** Fails every caller still waiting for room (stop()). */
   rejectWaiters(error: Error): void {
     for (const line of this.waiters.values()) {
-      for (const waiter of line.splice(0)) waiter.reject(error);
+      for (const waiter of line.drain()) waiter.reject(error);
     }
   }
 

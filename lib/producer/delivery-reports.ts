@@ -1,7 +1,8 @@
 import type { Observable } from 'rxjs';
 import { ConfigError, MaybeWrittenError, type KafkaRxError } from '../errors.js';
+import { Fifo } from '../fifo.js';
 import type { SealedBatch } from './idempotence.js';
-import type { DeliveryReport, PendingMessage } from './message.js';
+import { reportOf, type DeliveryReport, type PendingMessage } from './message.js';
 import { ReportStream } from './report-stream.js';
 
 interface Waiter<T> {
@@ -26,7 +27,8 @@ export class DeliveryOutcomes {
   private pulledHead = 0;
   private readonly pullWaiters: Array<Waiter<DeliveryReport | undefined>> = [];
   private readonly idleWaiters: Array<() => void> = [];
-  private readonly roomWaiters: Array<() => void> = [];
+  /** produce() calls waiting for getDeliveryReport() to make room: as many as the caller made. */
+  private readonly roomWaiters = new Fifo<() => void>();
   acknowledged = 0;
   failed = 0;
   /** Told when a message of a sealed (idempotent) batch gets its outcome. */
@@ -54,11 +56,10 @@ export class DeliveryOutcomes {
     if (message.settled) return;
     message.settled = true;
     this.unlink(message);
-    // The message is its own report ({ message, error }): no allocation per outcome.
     // A message that may be on the broker is never reported as simply failed: a caller that
     // re-sends failures would write it twice.
     if (error !== null) message.error = (message.inFlight || message.mayBeWritten) && !(error instanceof MaybeWrittenError) ? new MaybeWrittenError(error) : error;
-    const report: DeliveryReport = message;
+    const report = reportOf(message);
     if (error === null) this.acknowledged++;
     else this.failed++;
     if (message.sealed !== null) this.sealedSettled?.(message.sealed, error !== null);
@@ -99,7 +100,7 @@ export class DeliveryOutcomes {
   /** pykafka's pull-style report API; undefined when none came within the wait. */
   getDeliveryReport(options: { block?: boolean; timeoutMs?: number } = {}): Promise<DeliveryReport | undefined> {
     if (!this.keepForPull) {
-      throw new ConfigError('deliveryReports', 'true (getDeliveryReport() needs deliveryReports: true and sync: false)', false);
+      return Promise.reject(new ConfigError('deliveryReports', 'true to keep reports for getDeliveryReport()', false));
     }
     const report = this.takeKept();
     if (report !== undefined || options.block === false) return Promise.resolve(report);
@@ -122,7 +123,7 @@ export class DeliveryOutcomes {
       if (waiter.timer) clearTimeout(waiter.timer);
       waiter.resolve(undefined);
     }
-    for (const wake of this.roomWaiters.splice(0)) wake();
+    for (const wake of this.roomWaiters.drain()) wake();
   }
 
   private unlink(message: PendingMessage): void {

@@ -47,14 +47,15 @@ interface Inputs<V, K> {
 
 /**
  * The producer's own record of a message in flight. One object per message carries it from
- * produce() to its report, so the hot path allocates nothing else per message: the record batch
- * encoder reads key, value, timestamp and headers from it directly.
+ * produce() to its outcome: the record batch encoder reads key, value, timestamp and headers from
+ * it directly. It never reaches the caller, who gets plain copies (publicMessage, reportOf): its
+ * links, callbacks and retry state are the producer's to change.
  */
-export class PendingMessage<V = unknown, K = unknown> implements Message<V, K>, DeliveryReport<V, K> {
+export class PendingMessage<V = unknown, K = unknown> implements Message<V, K> {
   /** Base offset of the acknowledged batch and this message's place in it; the offset is made on read. */
   private baseOffset = -1n;
   private offsetDelta = 0;
-  /** The failure, once reported failed (the message doubles as its own delivery report). */
+  /** The failure, once reported failed. */
   error: KafkaRxError | undefined = undefined;
   /** Links of the producer's list of pending messages. */
   previousPending: PendingMessage | null = null;
@@ -120,11 +121,6 @@ export class PendingMessage<V = unknown, K = unknown> implements Message<V, K>, 
     this.offsetDelta = delta;
   }
 
-  /** As a delivery report: the message is itself. */
-  get message(): Message<V, K> {
-    return this;
-  }
-
   constructor(
     readonly topic: string,
     public partition: number,
@@ -143,4 +139,26 @@ export class PendingMessage<V = unknown, K = unknown> implements Message<V, K>, 
     // Without a serializer the input is the value itself: no second pair of fields for it.
     this.inputs = (input as unknown) === value && inputKey === (key ?? undefined) ? null : { input, inputKey };
   }
+}
+
+/** The message as the caller sees it: the documented fields only, as they are now. */
+export function publicMessage<V, K>(message: PendingMessage<V, K>): Message<V, K> {
+  return {
+    topic: message.topic,
+    partition: message.partition,
+    offset: message.offset,
+    timestamp: message.timestamp,
+    value: message.value,
+    key: message.key,
+    headers: message.headers,
+    input: message.input,
+    inputKey: message.inputKey,
+    attempts: message.attempts,
+  };
+}
+
+/** The delivery report of a message that has its outcome: `{ message }`, or `{ message, error }` when it failed. */
+export function reportOf<V, K>(message: PendingMessage<V, K>): DeliveryReport<V, K> {
+  const copy = publicMessage(message);
+  return message.error === undefined ? { message: copy } : { message: copy, error: message.error };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { InvalidPartitionError, PartitionerError } from '../errors.js';
+import { ConfigError, InvalidPartitionError, PartitionerError } from '../errors.js';
 
 /** Picks a partition id from the topic's partition ids (sorted ascending) for a message's key. */
 export type PartitionFunction = (key: Buffer | null, partitions: readonly number[]) => number;
@@ -27,6 +27,11 @@ export function sha1Hash(key: Buffer): bigint {
 
 export type HashFunction = (key: Buffer) => bigint | number;
 
+/** Refused at construction: a hash that is not a function would fail every partition() call. */
+function checkHash(hash: unknown): void {
+  if (typeof hash !== 'function') throw new ConfigError('hash', 'a function (key: Buffer) => bigint | number (or leave it out for SHA-1)', hash);
+}
+
 /** pykafka's `abs(hash) % count`: a negative hash maps as its absolute value, not by floored modulo. */
 function indexOf(hash: bigint | number, count: number): number {
   if (typeof hash === 'number') return Math.abs(hash) % count;
@@ -38,7 +43,9 @@ function indexOf(hash: bigint | number, count: number): number {
  * sorted by id, so a team moving from pykafka keeps its key-to-partition mapping.
  */
 export class HashingPartitioner {
-  constructor(private readonly hash: HashFunction = sha1Hash) {}
+  constructor(private readonly hash: HashFunction = sha1Hash) {
+    checkHash(hash);
+  }
 
   partition(key: Buffer | null, partitions: readonly number[]): number {
     if (key === null) throw new PartitionerError('HashingPartitioner needs a key: produce(value, key)');
@@ -57,6 +64,8 @@ export class GroupHashingPartitioner {
     private readonly random: () => number = Math.random,
   ) {
     if (!Number.isInteger(groupSize) || groupSize < 1) throw new PartitionerError(`groupSize must be a positive integer, got ${groupSize}`);
+    checkHash(hash);
+    if (typeof random !== 'function') throw new ConfigError('random', 'a function () => number in [0, 1)', random);
   }
 
   partition(key: Buffer | null, partitions: readonly number[]): number {

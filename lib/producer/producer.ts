@@ -1,11 +1,11 @@
 import { asyncScheduler, BehaviorSubject, interval, map, Subject, type Observable, type Subscription } from 'rxjs';
-import { KafkaRxError, ProducerStoppedError, QueueFullError, DeliveryTimeoutError, RecordTypeError } from '../errors.js';
+import { ConfigError, KafkaRxError, PartitionerError, ProducerStoppedError, QueueFullError, DeliveryTimeoutError, RecordTypeError, SerializationError } from '../errors.js';
 import { prepareCodec } from '../records/index.js';
 import { recordSizeBound } from '../records/record-batch.js';
 import { BrokerQueues } from './broker-queues.js';
 import { DeliveryOutcomes } from './delivery-reports.js';
 import { IdempotentState } from './idempotence.js';
-import { PendingMessage, type DeliveryReport, type Message, type RecordHeader } from './message.js';
+import { PendingMessage, publicMessage, type DeliveryReport, type Message, type RecordHeader } from './message.js';
 import { resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './options.js';
 import { RandomPartitioner, checkedPartition, type PartitionFunction } from './partitioners.js';
 import { producerPipeline } from './pipeline.js';
@@ -19,7 +19,8 @@ export interface ProduceOptions<K = unknown> {
   key?: K | null;
   /** Milliseconds since the epoch, or a Date; default now. */
   timestamp?: number | Date;
-  headers?: RecordHeader[] | Record<string, string | Buffer | null>;
+  /** As a list of { key, value } (keys may repeat), an object or a Map; values strings (UTF-8), bytes or null. */
+  headers?: RecordHeader[] | Record<string, string | Buffer | null> | Map<string, string | Buffer | Uint8Array | null>;
   /** An explicit partition, bypassing the partitioner. */
   partition?: number;
 }
@@ -236,6 +237,9 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     explicitPartition: number | undefined,
     partitions: readonly number[],
   ): PendingMessage<V, K> {
+    // undefined is a caller's slip (a missing field, a function that returned nothing), not a
+    // tombstone: writing one would delete the key's data under compaction. null is the tombstone.
+    if (value === undefined) throw new RecordTypeError('value', 'a Buffer, a Uint8Array or null (null is the tombstone; undefined is refused)', value);
     let valueBytes: Buffer | null;
     let keyBytes: Buffer | null;
     const serializer = this.options.serializer;
@@ -243,14 +247,20 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       valueBytes = assertBytes(value, 'value');
       keyBytes = assertBytes(key, 'key');
     } else {
-      const result = serializer(value, key);
+      let result: unknown;
+      try {
+        result = serializer(value, key);
+      } catch (error) {
+        if (error instanceof KafkaRxError) throw error;
+        throw new SerializationError(`the serializer threw: ${errorText(error)}`, { cause: error });
+      }
       if (!Array.isArray(result) || result.length !== 2) throw new RecordTypeError('serializer result', 'a [value, key] pair of Buffers or nulls', result);
       valueBytes = assertBytes(result[0], 'value');
       keyBytes = assertBytes(result[1], 'key');
     }
     const headers = normaliseHeaders(rawHeaders);
     if (explicitPartition !== undefined && !Number.isInteger(explicitPartition)) throw new RecordTypeError('partition', 'an integer partition id', explicitPartition);
-    const partition = checkedPartition(explicitPartition !== undefined ? explicitPartition : this.partition(keyBytes, partitions), partitions);
+    const partition = checkedPartition(explicitPartition !== undefined ? explicitPartition : this.partitionOf(keyBytes, partitions), partitions);
     const now = Date.now();
     const time = timestamp === undefined ? now : toMillis(timestamp);
     // Read while key and value are in cache; the planner sizes batches with it, not with them.
@@ -262,6 +272,16 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     );
     message.broker = this.transport.leaderOf(this.topic, partition);
     return message;
+  }
+
+  /** The partitioner's choice; a caller's partitioner that throws fails this record alone, with a typed error. */
+  private partitionOf(key: Buffer | null, partitions: readonly number[]): number {
+    try {
+      return this.partition(key, partitions);
+    } catch (error) {
+      if (error instanceof KafkaRxError) throw error;
+      throw new PartitionerError(`the partitioner threw: ${errorText(error)}`, { cause: error });
+    }
   }
 
   /** Takes a place in the broker's queue now if there is one; throws QueueFullError if full and not blocking. */
@@ -315,7 +335,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     this.idempotence?.sequences.accept(message as PendingMessage);
     this.stats.produced++;
     this.stage(message as PendingMessage);
-    return settled ?? Promise.resolve(message);
+    return settled ?? Promise.resolve(publicMessage(message));
   }
 
   private stage(message: PendingMessage): void {
@@ -427,8 +447,15 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     return sendAll(this, items, options);
   }
 
-  /** pykafka's pull-style delivery reports (deliveryReports: true). */
+  /**
+   * pykafka's pull-style delivery reports (deliveryReports: true). Rejects with ConfigError when
+   * none are kept: deliveryReports is false, or sync is true (each produce() then resolves or
+   * rejects with its own outcome, and reports are not kept twice).
+   */
   getDeliveryReport(options: { block?: boolean; timeoutMs?: number } = {}): Promise<DeliveryReport<V, K> | undefined> {
+    if (this.options.sync && this.options.deliveryReports) {
+      return Promise.reject(new ConfigError('sync', 'false for getDeliveryReport(): with sync: true each produce() resolves or rejects with its own outcome and no reports are kept', true));
+    }
     return this.outcomes.getDeliveryReport(options) as Promise<DeliveryReport<V, K> | undefined>;
   }
 
@@ -521,26 +548,60 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   }
 }
 
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * Milliseconds since the epoch as a record can hold them: 0 or later (a negative time other than
+ * -1, "none", is not a time to Kafka, and the Java client refuses it likewise) and exact in a
+ * JavaScript number (2^53 - 1, far inside int64). Anything else would be written wrapped or fail
+ * its whole batch at encoding.
+ */
 function toMillis(timestamp: number | Date): number {
   const millis = timestamp instanceof Date ? timestamp.getTime() : timestamp;
   if (typeof millis !== 'number' || !Number.isFinite(millis)) throw new RecordTypeError('timestamp', 'milliseconds since the epoch or a Date', timestamp);
-  return Math.trunc(millis);
+  const whole = Math.trunc(millis);
+  if (whole < 0 || whole > Number.MAX_SAFE_INTEGER) {
+    throw new RecordTypeError('timestamp', `milliseconds since the epoch from 0 to ${Number.MAX_SAFE_INTEGER} (or a Date)`, timestamp);
+  }
+  return whole;
+}
+
+/** A header value as bytes: a string as UTF-8, bytes as they are, null as null; undefined is refused. */
+function headerBytes(value: unknown, field: string): Buffer | null {
+  if (typeof value === 'string') return Buffer.from(value);
+  if (value === undefined) throw new RecordTypeError(field, 'a string, a Buffer, a Uint8Array or null', value);
+  return assertBytes(value, field);
 }
 
 function normaliseHeaders(headers: ProduceOptions['headers']): RecordHeader[] | undefined {
   if (headers === undefined || headers === null) return undefined;
+  if (headers instanceof Map) {
+    const list: RecordHeader[] = [];
+    for (const [key, value] of headers) {
+      if (typeof key !== 'string') throw new RecordTypeError('headers key', 'a string', key);
+      list.push({ key, value: headerBytes(value, `headers.${key}`) });
+    }
+    return list;
+  }
   // Object.entries() would take a string's characters (or nothing of a number) as headers.
   if (!Array.isArray(headers) && (typeof headers !== 'object' || Buffer.isBuffer(headers) || headers instanceof Uint8Array)) {
-    throw new RecordTypeError('headers', 'an array of { key, value } or an object of header values', headers);
+    throw new RecordTypeError('headers', 'an array of { key, value }, an object or a Map of header values', headers);
   }
-  const list: RecordHeader[] = Array.isArray(headers)
-    ? headers
-    : Object.entries(headers).map(([key, value]) => ({ key, value: typeof value === 'string' ? Buffer.from(value) : value }));
-  list.forEach((header, index) => {
+  if (!Array.isArray(headers)) return Object.entries(headers).map(([key, value]) => ({ key, value: headerBytes(value, `headers.${key}`) }));
+  let list: RecordHeader[] = headers;
+  headers.forEach((header, index) => {
     if (header === null || typeof header !== 'object' || typeof header.key !== 'string') {
       throw new RecordTypeError(`headers[${index}].key`, 'a string', header?.key);
     }
-    assertBytes(header.value, `headers[${index}].value`);
+    if (header.value === undefined) throw new RecordTypeError(`headers[${index}].value`, 'a Buffer, a Uint8Array or null', header.value);
+    const bytes = assertBytes(header.value, `headers[${index}].value`);
+    // A Uint8Array is sent through a Buffer view of it: the caller's array is left as given.
+    if (bytes !== header.value) {
+      if (list === headers) list = headers.slice();
+      list[index] = { key: header.key, value: bytes };
+    }
   });
   return list;
 }

@@ -2,11 +2,12 @@ import { ConfigError, KafkaRxError } from '../errors.js';
 import { functionOption, integerOption, refuseUnknownOptions } from '../option-checks.js';
 import type { DeliveryReport, Message, RecordHeader } from './message.js';
 import type { ProduceOptions } from './producer.js';
+import { Fifo } from '../fifo.js';
 
 export interface SendAllRecord<V, K> {
   value: V;
   key?: K | null;
-  headers?: RecordHeader[] | Record<string, string | Buffer | null>;
+  headers?: ProduceOptions['headers'];
   timestamp?: number | Date;
   partition?: number;
 }
@@ -35,7 +36,7 @@ export async function* sendAll<T, V, K>(producer: Sender<V, K>, items: Iterable<
   const toRecord: (item: T) => SendAllRecord<V, K> = functionOption<(item: T) => SendAllRecord<V, K>>('toRecord', options.toRecord, 'a function (item) => record')
     ?? ((item: T) => ({ value: item as unknown as V }));
   const iterator = Symbol.asyncIterator in items ? (items as AsyncIterable<T>)[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]();
-  const outstanding: Array<Promise<DeliveryReport<V, K>>> = [];
+  const outstanding = new Fifo<Promise<DeliveryReport<V, K>>>();
   let exhausted = false;
   try {
     for (;;) {

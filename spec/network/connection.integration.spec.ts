@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { ConnectionError, KafkaRxError, ProtocolError, RequestTimeoutError } from '../../lib/errors.js';
+import { ConnectionError, KafkaRxError, ProtocolError, RequestNotSentError, RequestTimeoutError } from '../../lib/errors.js';
 import { Connection } from '../../lib/network/connection.js';
 import { ApiVersions, brokerRangeOf } from '../../lib/protocol/api-versions.js';
 import { Metadata } from '../../lib/protocol/metadata.js';
@@ -113,6 +113,26 @@ describe('Connection against the real broker', function () {
     expect(error).to.be.instanceOf(RequestTimeoutError);
     expect(Date.now() - started).to.be.within(250, 2000);
     expect(closed).to.be.instanceOf(ConnectionError);
+    await connection.close();
+    server.close();
+  });
+
+  it('tells a request that never left (RequestNotSentError) from one lost on the wire (a plain ConnectionError)', async () => {
+    // The peer closes the connection on the first request after negotiation: that request was
+    // written (maybe read), the one waiting for a slot behind it and the one sent after were not.
+    const { server, port } = await misbehavingPeer((socket) => socket.destroy());
+    const connection = new Connection({ host: '127.0.0.1', port, clientId: 'x', maxInFlightRequests: 1 });
+    await connection.connect();
+    const [written, queued] = await Promise.all([
+      connection.send(Metadata, { topics: [] }).catch((e: unknown) => e),
+      connection.send(Metadata, { topics: [] }).catch((e: unknown) => e),
+    ]);
+    const after = await connection.send(Metadata, { topics: [] }).catch((e: unknown) => e);
+    expect(written).to.be.instanceOf(ConnectionError);
+    expect(written).not.to.be.instanceOf(RequestNotSentError);
+    expect(queued).to.be.instanceOf(RequestNotSentError);
+    expect(after).to.be.instanceOf(RequestNotSentError);
+    expect((after as RequestNotSentError).retriable).to.equal(true);
     await connection.close();
     server.close();
   });

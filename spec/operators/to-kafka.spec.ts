@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { catchError, map, of } from 'rxjs';
+import { catchError, map, Observable, of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { BackpressureOverflowError, KafkaRxError, NotEnoughReplicasError } from '../../lib/errors.js';
 import { lazyFrom, toKafka, type SourceReport } from '../../operators/index.js';
@@ -95,6 +95,35 @@ describe('toKafka (virtual time)', () => {
         catchError((error) => of(error instanceof BackpressureOverflowError ? 'overflow' : 'other')),
       );
       expectObservable(result).toBe('----(o|)', { o: 'overflow' });
+    });
+  });
+
+  it('unsubscribes the source the moment it overflows', () => {
+    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const producer = new ProducerDouble(scheduler, {}, new Set(), 10);
+      const source = cold('a-b-c-d-e-f-g|');
+      const result = source.pipe(toKafka(producer, { maxInFlight: 2, maxBuffered: 1 }), catchError(() => of('overflow')));
+      expectObservable(result).toBe('------(o|)', { o: 'overflow' });
+      // a and b are handed over, c waits, d is one too many: e, f and g are never read.
+      expectSubscriptions(source.subscriptions).toBe('^-----!');
+    });
+  });
+
+  it('stops a synchronous source in the middle of its run on overflow, holding no more than the budget', () => {
+    scheduler.run(({ expectObservable, flush }) => {
+      const producer = new ProducerDouble(scheduler, {}, new Set(), 10);
+      let read = 0;
+      // As range(0, 1e6): every value emitted synchronously in subscribe, until the subscriber closes.
+      const synchronous = new Observable<string>((subscriber) => {
+        while (!subscriber.closed && read < 1_000_000) subscriber.next(`v${read++}`);
+        subscriber.complete();
+      });
+      const result = synchronous.pipe(toKafka(producer, { maxInFlight: 2, maxBuffered: 3 }), catchError((error) => of(error instanceof BackpressureOverflowError ? 'overflow' : 'other')));
+      expectObservable(result).toBe('(o|)', { o: 'overflow' });
+      flush();
+      // 2 handed over, 3 buffered, the sixth one too many; nothing read after it.
+      expect(read).to.equal(6);
+      expect(producer.sentValues()).to.deep.equal(['v0', 'v1']);
     });
   });
 

@@ -4,7 +4,7 @@ import { DeliveryTimeoutError } from '../../lib/errors.js';
 import { sendBatch, type SenderContext } from '../../lib/producer/batch-sender.js';
 import { DeliveryOutcomes } from '../../lib/producer/delivery-reports.js';
 import type { SealedBatch } from '../../lib/producer/idempotence.js';
-import { PendingMessage } from '../../lib/producer/message.js';
+import { PendingMessage, type DeliveryReport } from '../../lib/producer/message.js';
 import { resolveProducerOptions } from '../../lib/producer/options.js';
 import { ProducerStats } from '../../lib/producer/stats.js';
 import { encodeRecordBatch } from '../../lib/records/record-batch.js';
@@ -40,13 +40,13 @@ describe('sendBatch', () => {
       m.attempts = 1;
       outcomes.track(m);
     }
-    const reports: PendingMessage[] = [];
-    early.onReport = late.onReport = (report) => reports.push(report as PendingMessage);
+    const reports: DeliveryReport[] = [];
+    early.onReport = late.onReport = (report) => reports.push(report);
 
     await lastValueFrom(sendBatch(context, 0, [early, late]), { defaultValue: undefined });
 
     expect(transport.sent, 'requests sent after the batch had failed').to.deep.equal([]);
-    expect(reports.map((r) => r.value?.toString())).to.have.members(['early', 'late']);
+    expect(reports.map((r) => r.message.value?.toString())).to.have.members(['early', 'late']);
     expect(reports).to.have.length(2);
     for (const report of reports) expect(report.error).to.be.instanceOf(DeliveryTimeoutError);
     expect(outcomes.pendingCount).to.equal(0);

@@ -300,6 +300,79 @@ describe('Producer (against a cluster double)', () => {
     await producer.stop();
   });
 
+  describe('delivery reports are plain public objects', () => {
+    const messageFields = ['topic', 'partition', 'offset', 'timestamp', 'value', 'key', 'headers', 'input', 'inputKey', 'attempts'];
+    /** JSON text of a report as a user would log it (offsets are bigint, which JSON cannot hold as such). */
+    const serialised = (report: unknown) => JSON.parse(JSON.stringify(report, (_key, v) => (typeof v === 'bigint' ? v.toString() : v)));
+
+    it('serialises an acknowledged report to exactly { message } and its documented fields', async () => {
+      const transport = new FakeTransport(1);
+      const { producer, reports } = producerWith(transport);
+      const queued = await producer.produce(value(0), { key: Buffer.from('k'), headers: { h: 'v' } });
+      await producer.flush();
+      const [report] = reports;
+      expect(Object.keys(serialised(report))).to.deep.equal(['message']);
+      expect(Object.keys(serialised(report).message)).to.deep.equal(messageFields);
+      expect(Object.keys(report.message)).to.deep.equal(messageFields);
+      expect(Object.getPrototypeOf(report)).to.equal(Object.prototype);
+      expect(Object.getPrototypeOf(report.message)).to.equal(Object.prototype);
+      expect(report.message).to.not.equal(report);
+      expect(report.message.offset).to.equal(0n);
+      // What produce() resolved with is a public copy too, taken when the message was queued.
+      expect(Object.keys(queued)).to.deep.equal(messageFields);
+      expect(queued.offset).to.equal(-1n);
+      await producer.stop();
+    });
+
+    it('serialises a failed report to exactly { message, error }', async () => {
+      const transport = new FakeTransport(1);
+      const { producer, reports } = producerWith(transport, { deliveryTimeoutMs: 50, maxRetries: 1000, retryBackoffMs: 10 });
+      transport.setDown(0, true);
+      await producer.produce(value(0));
+      await producer.flush();
+      const [report] = reports;
+      expect(report.error).to.be.instanceOf(DeliveryTimeoutError);
+      expect(Object.keys(report)).to.deep.equal(['message', 'error']);
+      expect(Object.keys(serialised(report))).to.deep.equal(['message', 'error']);
+      expect(Object.keys(report.message)).to.deep.equal(messageFields);
+      await producer.stop();
+    });
+
+    it('keeps the producer unharmed by a caller who changes a report', async () => {
+      const transport = new FakeTransport(1);
+      const { producer, reports } = producerWith(transport);
+      producer.deliveryReports$.subscribe((report) => {
+        (report.message as { partition: number }).partition = 99;
+        (report as { error?: unknown }).error = new Error('scribbled');
+      });
+      await producer.produce(value(0));
+      await producer.produce(value(1));
+      await producer.flush();
+      expect(reports).to.have.length(2);
+      expect(producer.statsSnapshot().acknowledged).to.equal(2);
+      expect(producer.statsSnapshot().failed).to.equal(0);
+      await producer.stop();
+    });
+  });
+
+  it('rejects getDeliveryReport() (never throws) with a ConfigError that says why when no reports are kept', async () => {
+    const off = new Producer(new FakeTransport(1), 'events', { autoStart: false });
+    let pending: Promise<unknown> | undefined;
+    expect(() => (pending = off.getDeliveryReport())).to.not.throw();
+    const offError = await pending!.then(() => undefined, (error: unknown) => error);
+    expect(offError).to.be.instanceOf(ConfigError);
+    expect((offError as ConfigError).option).to.equal('deliveryReports');
+    expect((offError as Error).message).to.contain('got boolean false');
+
+    const sync = new Producer(new FakeTransport(1), 'events', { autoStart: false, sync: true, deliveryReports: true });
+    const syncError = await sync.getDeliveryReport().then(() => undefined, (error: unknown) => error);
+    expect(syncError).to.be.instanceOf(ConfigError);
+    expect((syncError as ConfigError).option).to.equal('sync');
+    expect((syncError as Error).message).to.contain('sync: true').and.not.contain('got boolean false');
+    await off.stop();
+    await sync.stop();
+  });
+
   it('validates options with ConfigError naming the option and the accepted values', () => {
     const transport = new FakeTransport(1);
     const bad: Array<[ProducerOptions, string]> = [
@@ -403,6 +476,23 @@ describe('Producer (against a cluster double)', () => {
       expect(second.reports[0].error).to.be.instanceOf(DeliveryTimeoutError);
       expect(second.reports[0].error).not.to.be.instanceOf(MaybeWrittenError);
       await second.producer.stop();
+    });
+
+    it('after NOT_LEADER_OR_FOLLOWER, re-sends only once the metadata refresh is in: to the new leader, not the old one again', async () => {
+      class SlowMetadata extends FakeTransport {
+        override async refreshMetadata(): Promise<void> {
+          await new Promise((resolve) => setTimeout(resolve, 80));
+          return super.refreshMetadata();
+        }
+      }
+      const transport = new SlowMetadata(1, 2);
+      const { producer, reports } = producerWith(transport, { retryBackoffMs: 1, retryBackoffMaxMs: 1_000 });
+      transport.moveLeader(0, 1);
+      await producer.produce(value(0));
+      await producer.flush();
+      expect(reports[0].error).to.equal(undefined);
+      expect(transport.sent.map((b) => b.broker), 'brokers the batch went to').to.deep.equal([0, 1]);
+      await producer.stop();
     });
 
     it('counts the leader\'s refusals: 1 + maxRetries sends, however many failover errors come between them', async () => {

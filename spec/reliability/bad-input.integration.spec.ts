@@ -4,7 +4,7 @@
 // after the metadata retries instead of hanging.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { KafkaClient, MessageSizeTooLargeError, UnknownTopicOrPartitionError, type Producer, type ProducerOptions } from '../../lib/index.js';
+import { KafkaClient, MessageSizeTooLargeError, RecordTypeError, UnknownTopicOrPartitionError, type DeliveryReport, type Producer, type ProducerOptions } from '../../lib/index.js';
 import { brokers } from '../support/broker.js';
 import { consumeAll } from '../support/kcat.js';
 import { uniqueTopic } from '../support/topics.js';
@@ -84,5 +84,31 @@ describe('reliability: bad input against the real broker', function () {
     const read = await consumeAll(topic, { count: 1, timeoutMs: 20_000 });
     expect(read.map((r) => r.value!.toString())).to.deep.equal(['after creation']);
     console.log(`      [unknown topic] 50 produce() calls rejected with UnknownTopicOrPartitionError after ${elapsed} ms of metadata retries; delivered once created`);
+  });
+
+  it('refuses timestamps a record cannot hold (1e20, -1e20, 2^63) one by one; the batch around them is written as reported, Map headers included', async () => {
+    const topic = uniqueTopic('bad-timestamps');
+    await client.createTopics([{ name: topic, numPartitions: 1, replicationFactor: 1 }]);
+    const producer = client.producer(topic, { lingerMs: 50, requiredAcks: 1 });
+    const reports: DeliveryReport[] = [];
+    producer.deliveryReports$.subscribe((report) => reports.push(report));
+    const base = Date.now();
+    const refused: unknown[] = [];
+    for (let i = 0; i < 1000; i++) {
+      await producer.produce(Buffer.from(`good-${i}`), { timestamp: base + i, headers: new Map([['n', String(i)]]) });
+      if (i % 100 === 50) {
+        for (const timestamp of [1e20, -1e20, 2 ** 63]) refused.push(await producer.produce(Buffer.from('bad'), { timestamp }).then(() => 'accepted', (e: unknown) => e));
+      }
+    }
+    await producer.stop();
+    expect(refused).to.have.length(30);
+    for (const error of refused) expect(error).to.be.instanceOf(RecordTypeError);
+    expect(reports).to.have.length(1000);
+    expect(reports.filter((r) => r.error !== undefined)).to.have.length(0);
+    const read = await consumeAll(topic, { count: 1000, timeoutMs: 30_000 });
+    expect(read.map((r) => r.value!.toString())).to.deep.equal(Array.from({ length: 1000 }, (_, i) => `good-${i}`));
+    expect(read.map((r) => r.timestamp)).to.deep.equal(reports.map((r) => r.message.timestamp));
+    expect(read.map((r) => r.timestamp)).to.deep.equal(Array.from({ length: 1000 }, (_, i) => base + i));
+    expect(read[7].headers).to.deep.equal([{ key: 'n', value: Buffer.from('7') }]);
   });
 });

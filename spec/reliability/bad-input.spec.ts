@@ -5,7 +5,19 @@
 // a broker (oversize records, unknown topics) is in bad-input.integration.spec.ts.
 import { expect } from 'chai';
 import { of, lastValueFrom, toArray } from 'rxjs';
-import { ConfigError, InvalidPartitionError, KafkaClient, RecordTypeError, type ProducerOptions } from '../../lib/index.js';
+import {
+  ClientClosedError,
+  ConfigError,
+  GroupHashingPartitioner,
+  HashingPartitioner,
+  InvalidPartitionError,
+  jsonSerializer,
+  KafkaClient,
+  PartitionerError,
+  RecordTypeError,
+  SerializationError,
+  type ProducerOptions,
+} from '../../lib/index.js';
 import type { DeliveryReport } from '../../lib/producer/message.js';
 import { Producer } from '../../lib/producer/producer.js';
 import { toKafka } from '../../operators/index.js';
@@ -228,6 +240,128 @@ describe('reliability: bad input is refused with typed errors', () => {
       );
       await producer.stop();
       expect(reports.map((r) => [r.passThrough, r.error?.name])).to.deep.equal([['a', undefined], ['b', 'RecordTypeError'], ['c', undefined]]);
+    });
+  });
+
+  describe('records that used to slip through (issue 15): each refused alone, with a typed error', () => {
+    /** Produces good-0, the bad record, good-1; returns the bad one's error and the reports. */
+    async function between(options: ProducerOptions, bad: (producer: Producer<any, any>) => Promise<unknown>) {
+      const producer = new Producer<any, any>(new FakeTransport(3), 'events', { lingerMs: 1, retryBackoffMs: 1, ...options });
+      const reports: DeliveryReport[] = [];
+      producer.deliveryReports$.subscribe((report) => reports.push(report));
+      const good = (i: number) => (options.serializer ? `good-${i}` : Buffer.from(`good-${i}`));
+      await producer.produce(good(0));
+      const error = await rejection(bad(producer));
+      await producer.produce(good(1));
+      await producer.flush();
+      await producer.stop();
+      expect(reports.map((r) => [String(r.message.input), r.error])).to.deep.equal([['good-0', undefined], ['good-1', undefined]]);
+      return { error: error as Error, reports };
+    }
+
+    it('refuses a timestamp beyond what a record holds (1e20, 2^63, 2^53) instead of failing its batch', async () => {
+      for (const timestamp of [1e20, 2 ** 63, 2 ** 53]) {
+        const { error } = await between({}, (p) => p.produce(Buffer.from('bad'), { timestamp }));
+        expect(error, String(timestamp)).to.be.instanceOf(RecordTypeError);
+        expect((error as RecordTypeError).field).to.equal('timestamp');
+      }
+    });
+
+    it('refuses a negative timestamp such as -1e20 (it would be written wrapped) and -1', async () => {
+      for (const timestamp of [-1e20, -1, new Date(-1000)]) {
+        const { error } = await between({}, (p) => p.produce(Buffer.from('bad'), null, timestamp));
+        expect(error, String(timestamp)).to.be.instanceOf(RecordTypeError);
+        expect((error as RecordTypeError).field).to.equal('timestamp');
+      }
+    });
+
+    it('refuses an undefined value; null stays the tombstone', async () => {
+      const { error } = await between({}, (p) => p.produce(undefined, Buffer.from('k')));
+      expect(error).to.be.instanceOf(RecordTypeError);
+      expect((error as RecordTypeError).field).to.equal('value');
+      const withSerializer = await between({ serializer: jsonSerializer }, (p) => p.produce(undefined, 'k'));
+      expect(withSerializer.error).to.be.instanceOf(RecordTypeError);
+      const producer = new Producer(new FakeTransport(1), 'events', { lingerMs: 1 });
+      const reports: DeliveryReport[] = [];
+      producer.deliveryReports$.subscribe((report) => reports.push(report));
+      await producer.produce(null, Buffer.from('k'));
+      await producer.flush();
+      await producer.stop();
+      expect(reports.map((r) => [r.message.value, r.message.key?.toString(), r.error])).to.deep.equal([[null, 'k', undefined]]);
+    });
+
+    it('accepts headers given as a Map, strings as UTF-8', async () => {
+      const producer = new Producer(new FakeTransport(1), 'events', { lingerMs: 1 });
+      const reports: DeliveryReport[] = [];
+      producer.deliveryReports$.subscribe((report) => reports.push(report));
+      await producer.produce(Buffer.from('v'), { headers: new Map<string, string | Buffer | null>([['trace', 'abc'], ['raw', Buffer.from([1, 2])], ['none', null]]) });
+      await producer.flush();
+      await producer.stop();
+      expect(reports[0].error).to.equal(undefined);
+      expect(reports[0].message.headers).to.deep.equal([
+        { key: 'trace', value: Buffer.from('abc') },
+        { key: 'raw', value: Buffer.from([1, 2]) },
+        { key: 'none', value: null },
+      ]);
+    });
+
+    it('refuses an undefined header value, in every form, naming the header', async () => {
+      const forms: Array<[unknown, string]> = [
+        [{ a: undefined }, 'headers.a'],
+        [[{ key: 'a', value: undefined }], 'headers[0].value'],
+        [new Map([['a', undefined]]), 'headers.a'],
+      ];
+      for (const [headers, field] of forms) {
+        const { error } = await between({}, (p) => p.produce(Buffer.from('bad'), { headers: headers as never }));
+        expect(error, field).to.be.instanceOf(RecordTypeError);
+        expect((error as RecordTypeError).field).to.equal(field);
+      }
+    });
+
+    it('wraps a throwing partitioner in PartitionerError with the cause', async () => {
+      const cause = new Error('no partition for you');
+      const partitioner = (key: Buffer | null, partitions: readonly number[]) => {
+        if (key?.toString() === 'bad') throw cause;
+        return partitions[0];
+      };
+      const { error } = await between({ partitioner }, (p) => p.produce(Buffer.from('v'), Buffer.from('bad')));
+      expect(error).to.be.instanceOf(PartitionerError);
+      expect(error.cause).to.equal(cause);
+      expect(error.message).to.contain('no partition for you');
+    });
+
+    it('wraps a throwing serializer in SerializationError with the cause', async () => {
+      const cause = new RangeError('cannot serialise this');
+      const serializer = (value: unknown) => {
+        if (value === 'bad') throw cause;
+        return [Buffer.isBuffer(value) ? value : Buffer.from(String(value)), null] as [Buffer, null];
+      };
+      const { error } = await between({ serializer }, (p) => p.produce('bad'));
+      expect(error).to.be.instanceOf(SerializationError);
+      expect(error.cause).to.equal(cause);
+    });
+
+    it('wraps jsonSerializer on a circular object in SerializationError with the TypeError as cause', async () => {
+      const circular: Record<string, unknown> = { id: 1 };
+      circular.self = circular;
+      const { error } = await between({ serializer: jsonSerializer }, (p) => p.produce(circular));
+      expect(error).to.be.instanceOf(SerializationError);
+      expect(error.cause).to.be.instanceOf(TypeError);
+    });
+
+    it('refuses client.producer() after client.close(), at once', async () => {
+      const client = new KafkaClient({ brokers: ['127.0.0.1:9'] });
+      await client.close();
+      expect(caught(() => client.producer('events', { autoStart: false }))).to.be.instanceOf(ClientClosedError);
+    });
+
+    it('refuses a hashing partitioner without a hash function at construction', () => {
+      for (const make of [() => new HashingPartitioner(null as never), () => new GroupHashingPartitioner(1, null as never), () => new GroupHashingPartitioner(2, 'sha1' as never)]) {
+        const error = caught(make);
+        expect(error).to.be.instanceOf(ConfigError);
+        expect((error as ConfigError).option).to.equal('hash');
+      }
+      expect(new HashingPartitioner().partition(Buffer.from('foo'), [0, 1, 2])).to.equal(2);
     });
   });
 });
