@@ -5,12 +5,36 @@ import type { Codec } from './codec.js';
 /*
  * zstd through WebAssembly (@bokuweb/zstd-wasm): no native build and no download at install time.
  * Its module loads asynchronously once; the producer awaits zstdReady() before using the codec.
+ *
+ * The package keeps one WebAssembly instance per copy of the package in the process, and its
+ * init() must run only once per copy: a second init() instantiates a new instance and points the
+ * package's memory views (HEAP8, HEAPU8) at its memory, while the exported functions already
+ * called stay bound to the first instance. Input is then copied into one memory, compressed in
+ * the other, and the output read back from the first: bytes that are no zstd frame. Two copies of
+ * kafka-rx in one process (the CommonJS and ES module builds, or two installed versions) share the
+ * package's copy through Node's module cache, and each used to call init(). So the one init() per
+ * copy of the package is kept process-wide, keyed by that copy's init function (two installed
+ * versions of the package are two copies, each initialised once). An application that calls the
+ * package's init() itself, after kafka-rx did, still breaks both: that is the package's to fix.
  */
+const INITS = Symbol.for('kafka-rx.zstd-wasm.init');
+
 let ready = false;
 let loading: Promise<void> | null = null;
 
+function initOnce(): Promise<void> {
+  const shared = globalThis as typeof globalThis & { [INITS]?: WeakMap<object, Promise<void>> };
+  const inits = (shared[INITS] ??= new WeakMap());
+  let init = inits.get(zstdWasm.init);
+  if (init === undefined) {
+    init = zstdWasm.init();
+    inits.set(zstdWasm.init, init);
+  }
+  return init;
+}
+
 export function zstdReady(): Promise<void> {
-  loading ??= zstdWasm.init().then(() => {
+  loading ??= initOnce().then(() => {
     ready = true;
   });
   return loading;
