@@ -50,9 +50,9 @@ export function isWorthResending(error: KafkaRxError): boolean {
  * so it gives up the source's order: for ordered delivery rely on the producer's own retries.
  *
  * ```
- * reports: -a-B-c-|             (B failed, not written; the re-send is acknowledged after 1)
- * delay:       --                (2)
- * result:  -a---c--(b|)          b = { ..., resends: 1 }
+ * reports: -a-B-c-|        (B failed, not written; its re-send is acknowledged 1 after it leaves)
+ * delay:      --           (2)
+ * result:  -a---cb|        b = { ..., resends: 1 }
  * ```
  *
  * Unsubscribing cancels the re-sends still waiting for their delay; records already re-sent keep
