@@ -39,7 +39,8 @@ export function isWorthResending(error: KafkaRxError): boolean {
 }
 
 /**
- * Re-sends, through `producer`, records whose delivery report failed with a "not written" outcome
+ * Re-sends, through `producer` (or the one a function of the report picks, e.g. by
+ * `report.message.topic` after routeToKafka), records whose delivery report failed with a "not written" outcome
  * that `retryIf` accepts, up to `count` times each after `delay`; emits one report per input
  * report: acknowledged and other failed reports as they come, re-sent ones once their last send
  * is reported. A MaybeWrittenError (a request carrying the record was on the wire and no answer
@@ -59,9 +60,10 @@ export function isWorthResending(error: KafkaRxError): boolean {
  * their outcome on the producer's deliveryReports$.
  */
 export function retryFailed<V, K>(
-  producer: ProducerLike<V, K>,
+  producer: ProducerLike<V, K> | ((report: DeliveryReport<V, K>) => ProducerLike<V, K>),
   options: RetryFailedOptions,
 ): OperatorFunction<DeliveryReport<V, K>, RetriedReport<V, K>> {
+  const producerFor = typeof producer === 'function' ? producer : () => producer;
   if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object of retryFailed options ({ count, delay })', options);
   refuseUnknownOptions(options, optionNames);
   if (options.count === undefined) throw new ConfigError('count', 'the most re-sends of one record, an integer >= 0');
@@ -108,7 +110,14 @@ export function retryFailed<V, K>(
           handle(report, resends, attemptsBefore + attempts);
           finishIfDone();
         };
-        producer
+        let target: ProducerLike<V, K>;
+        try {
+          target = producerFor(failedReport);
+        } catch (error) {
+          subscriber.error(error);
+          return;
+        }
+        target
           .send(message.input, {
             key: message.inputKey ?? null,
             headers: message.headers === undefined ? undefined : [...message.headers],
