@@ -6,13 +6,13 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, relative } from 'node:path';
 import { KafkaClient } from '../lib/index.js';
-import { ensureBroker } from '../spec/support/broker.js';
+import { ensureBroker, startCluster, type SecuredEndpoints } from '../spec/support/broker.js';
 import { kafkaVersion } from '../spec/support/kafka-version.js';
 import { uniqueTopic } from '../spec/support/topics.js';
-import type { DriverConfig, DriverResult } from './drivers/harness.js';
+import type { BenchSecurity, DriverConfig, DriverResult } from './drivers/harness.js';
 import { throughputSvg } from './runner/chart.js';
 import { CLIENT_ALIASES, CLIENTS, ROOT, confluentBuilt, type ClientSpec } from './runner/clients.js';
-import { markdownTable, summarise, textTable, type Pass } from './runner/summary.js';
+import { markdownTable, summarise, textTable, tlsRatios, type Pass } from './runner/summary.js';
 import { BenchUsageError } from './runner/usage-error.js';
 import { parseWorkloads, type Workload } from './runner/workloads.js';
 
@@ -215,7 +215,18 @@ async function main(): Promise<void> {
   if (!specs.some((s) => s.name === 'kafka-rx')) log('bench: kafka-rx is not among the clients: no ratios');
 
   const brokerGiven = Boolean(process.env.KAFKA_BROKERS?.trim());
-  const broker = await ensureBroker();
+  // The TLS workload needs the secured listeners and users of a broker started here; then every
+  // workload runs on that broker (its PLAINTEXT listener for the others), so the TLS/plaintext
+  // ratios compare like with like.
+  const wantsTls = options.workloads.some((w) => w.security !== undefined);
+  let secured: SecuredEndpoints | undefined;
+  const broker = wantsTls && !brokerGiven
+    ? await startCluster({ nodes: 1, secure: true }).then((cluster) => {
+      secured = cluster.security;
+      return { bootstrap: cluster.bootstrap, stop: () => cluster.stop() };
+    })
+    : await ensureBroker();
+  const tlsSecurity: BenchSecurity | undefined = secured && { mechanism: 'SCRAM-SHA-256', username: 'admin', password: secured.adminPassword, caFile: secured.caFile };
   process.env.KAFKA_BROKERS = broker.bootstrap;
   const admin = new KafkaClient({ brokers: broker.bootstrap, clientId: 'bench-admin' });
   const passes: Pass[] = [];
@@ -243,6 +254,8 @@ async function main(): Promise<void> {
       unsupported,
       settings,
       summary: rows,
+      /** SASL_SSL/SCRAM throughput over plaintext throughput, per client (same workload otherwise). */
+      tlsOverPlaintext: tlsRatios(rows),
       passes,
     };
     mkdirSync(options.out, { recursive: true });
@@ -276,16 +289,19 @@ async function main(): Promise<void> {
         const order = specs.map((_, i) => specs[(i + round - 1) % specs.length]);
         let slot = 0;
         for (const spec of order) {
-          const why = spec.unsupported(workload);
+          const why = workload.security !== undefined && tlsSecurity === undefined
+            ? 'the SASL_SSL workload needs the secured broker a run starts itself (KAFKA_BROKERS was given)'
+            : spec.unsupported(workload);
           if (why !== null) {
             (unsupported[spec.name] ??= {})[workload.id] = why;
             continue;
           }
           const topic = await freshTopic(admin, 'bench');
+          const tls = workload.security !== undefined ? { bootstrap: secured!.saslSsl, security: tlsSecurity! } : {};
           const config: DriverConfig = {
             bootstrap: broker.bootstrap, topic, mode: workload.mode, records: recordsFor(workload, options),
             size: workload.size, keyed: workload.keyed, acks: workload.acks, compression: workload.compression,
-            warmup: warmupFor(workload, options), ...(workload.rate ? { rate: workload.rate } : {}),
+            warmup: warmupFor(workload, options), ...(workload.rate ? { rate: workload.rate } : {}), ...tls,
           };
           const outcome = await runPass(spec, config);
           // Acknowledged must mean stored: the broker's end offsets are checked against what was sent.
@@ -316,6 +332,8 @@ async function main(): Promise<void> {
   log('');
   log(textTable(rows));
   log('');
+  const ratios = Object.entries(tlsRatios(rows));
+  if (ratios.length > 0) log(`TLS/plaintext (100B keyless acks=1, SASL_SSL/SCRAM-SHA-256 over PLAINTEXT): ${ratios.map(([c, r]) => `${c} ${r}`).join(', ')}`);
   for (const [name, why] of Object.entries(excluded)) log(`excluded ${name}: ${why}`);
   for (const [name, map] of Object.entries(unsupported)) log(`not run by ${name}: ${[...new Set(Object.values(map))].join('; ')}`);
   log(`bench: results in ${relative(process.cwd(), options.out) || '.'}/ (latest.json, ${stamp}.json, throughput.svg, latest.md) after ${Math.round((finished.getTime() - started.getTime()) / 1000)} s`);

@@ -5,3 +5,6 @@ export { lazyFrom, type PullableObservable } from './lazy-from.js';
 export { acknowledged } from './acknowledged.js';
 export { failed } from './failed.js';
 export { throwOnFailure } from './throw-on-failure.js';
+export { routeToKafka, type Route } from './route-to-kafka.js';
+export { toDeadLetter, deadLetterRecord, type DeadLetterReport, type FailedReport, type ToDeadLetterOptions } from './to-dead-letter.js';
+export { retryFailed, isWorthResending, type RetriedReport, type RetryFailedOptions } from './retry-failed.js';

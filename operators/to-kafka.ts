@@ -66,6 +66,7 @@ interface Entry<P, V, K> {
 
 interface Prepared<T, V, K> {
   value: T;
+  producer: ProducerLike<V, K>;
   records: readonly KafkaRecord<V, K>[];
   bytes: number;
 }
@@ -90,6 +91,17 @@ function byteLength(data: unknown): number {
  */
 export function toKafka<T, P = T, V = Buffer | null, K = Buffer | null>(
   producer: ProducerLike<V, K>,
+  options: ToKafkaOptions<T, P, V, K> = {},
+): OperatorFunction<T, SourceReport<P, V, K>> {
+  return toKafkaThrough(() => producer, options);
+}
+
+/**
+ * toKafka with the producer chosen per source value (routeToKafka): one budget, one buffer and
+ * one report order over every producer the values are routed to.
+ */
+export function toKafkaThrough<T, P = T, V = Buffer | null, K = Buffer | null>(
+  producerFor: (value: T) => ProducerLike<V, K>,
   options: ToKafkaOptions<T, P, V, K> = {},
 ): OperatorFunction<T, SourceReport<P, V, K>> {
   if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object of toKafka options', options);
@@ -135,11 +147,12 @@ export function toKafka<T, P = T, V = Buffer | null, K = Buffer | null>(
       subscriber.add(stopReading);
 
       const prepare = (value: T): Prepared<T, V, K> => {
+        const producer = producerFor(value);
         const mapped = toRecord(value);
         const records = mapped === null || mapped === undefined ? [] : Array.isArray(mapped) ? mapped : [mapped as KafkaRecord<V, K>];
         let bytes = 0;
         for (const record of records) bytes += byteLength(record.value) + byteLength(record.key);
-        return { value, records, bytes };
+        return { value, producer, records, bytes };
       };
 
       const fits = (next: Prepared<T, V, K>) =>
@@ -195,6 +208,7 @@ export function toKafka<T, P = T, V = Buffer | null, K = Buffer | null>(
           entryDone(entry);
           return;
         }
+        const producer = prepared.producer;
         prepared.records.forEach((record, index) => {
           const bytes = byteLength(record.value) + byteLength(record.key);
           inFlightRecords++;

@@ -20,6 +20,8 @@ const done = [];
 // Add new ones here (e.g. ['gcc', 'gcc'], ['librdkafka-dev', '/usr/include/librdkafka/rdkafka_mock.h']).
 const DEBIAN_PACKAGES = [
   ['kcat', 'kcat'],
+  // Certificates for the secured broker (scripts/kafka start --secure) are made with it at run time.
+  ['openssl', 'openssl'],
   // librdkafka's mock cluster, compiled into a small helper by the fault-injection specs.
   ['gcc', 'gcc'],
   ['libc6-dev', '/usr/include/stdio.h'],

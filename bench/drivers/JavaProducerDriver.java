@@ -146,6 +146,14 @@ public class JavaProducerDriver {
     props.put("client.id", "bench-java");
     props.put("acks", acks);
     props.put("compression.type", compression);
+    // The TLS workload: SASL_SSL with SCRAM-SHA-256, the run's CA as a PEM trust store.
+    if (str(json, "caFile") != null) {
+      props.put("security.protocol", "SASL_SSL");
+      props.put("sasl.mechanism", str(json, "mechanism"));
+      props.put("sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"" + str(json, "username") + "\" password=\"" + str(json, "password") + "\";");
+      props.put("ssl.truststore.type", "PEM");
+      props.put("ssl.truststore.location", str(json, "caFile"));
+    }
     // Throughput settings as Kafka's docs advise (a linger like the other clients, 128 KiB batches).
     String settings;
     if (mode.equals("await-each")) {

@@ -21,6 +21,16 @@ export interface DriverConfig {
   compression: 'none' | 'lz4';
   warmup: number;
   rate?: number;
+  /** Set for the TLS workload: `bootstrap` is then the SASL_SSL listener. */
+  security?: BenchSecurity;
+}
+
+/** SASL_SSL with SCRAM-SHA-256: the broker's certificate is checked against caFile. */
+export interface BenchSecurity {
+  mechanism: 'SCRAM-SHA-256';
+  username: string;
+  password: string;
+  caFile: string;
 }
 
 export interface DriverResult {

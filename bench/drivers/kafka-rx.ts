@@ -1,5 +1,5 @@
 // kafka-rx, as its README shows it: produce() into the pipeline, outcomes from deliveryReports$.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Subscription } from 'rxjs';
 import type * as KafkaRx from '../../lib/index.js';
@@ -30,7 +30,12 @@ if (!existsSync(BUILD)) throw new Error(`kafka-rx is not built (${BUILD} is miss
 const { KafkaClient, Murmur2Partitioner } = require(BUILD) as typeof KafkaRx;
 
 runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
-  const client = new KafkaClient({ brokers: config.bootstrap, clientId: 'bench-kafka-rx' });
+  const security = config.security;
+  const client = new KafkaClient({
+    brokers: config.bootstrap,
+    clientId: 'bench-kafka-rx',
+    ...(security ? { tls: { ca: readFileSync(security.caFile) }, sasl: { mechanism: security.mechanism, username: security.username, password: security.password } } : {}),
+  });
   const keyed = config.keyed ? { partitioner: new Murmur2Partitioner() } : {};
   const common: ProducerOptions = { requiredAcks: config.acks, compression: config.compression, pendingTimeoutMs: 120_000, ...keyed };
   const options: ProducerOptions = config.mode === 'await-each' ? { ...common, sync: true } : { ...common, ...THROUGHPUT };

@@ -1,5 +1,6 @@
 // kafkajs 2: it has no linger of its own, so its docs' way to throughput is sending many messages
 // per send() call and several calls at once. lz4 comes from kafkajs-lz4, the codec its docs name.
+import { readFileSync } from 'node:fs';
 import { chunkedSender, loadPeer, packageVersion, runDriver, type ClientAdapter, type DriverConfig } from './harness.js';
 
 /** Messages per send() call, and send() calls outstanding at once (kafkajs bounds neither by default). */
@@ -13,7 +14,7 @@ interface KafkajsProducer {
   send(request: { topic: string; acks: number; compression: number; messages: KafkajsMessage[] }): Promise<unknown>;
 }
 interface KafkajsModule {
-  Kafka: new (config: { clientId: string; brokers: string[]; logLevel: number }) => { producer(options: Record<string, unknown>): KafkajsProducer };
+  Kafka: new (config: { clientId: string; brokers: string[]; logLevel: number; ssl?: object; sasl?: object }) => { producer(options: Record<string, unknown>): KafkajsProducer };
   CompressionTypes: { None: number; LZ4: number };
   CompressionCodecs: Record<number, unknown>;
   logLevel: { NOTHING: number };
@@ -28,7 +29,13 @@ runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
     CompressionCodecs[CompressionTypes.LZ4] = new lz4.default().codec;
     compression = CompressionTypes.LZ4;
   }
-  const kafka = new Kafka({ clientId: 'bench-kafkajs', brokers: config.bootstrap.split(','), logLevel: logLevel.NOTHING });
+  const security = config.security;
+  const kafka = new Kafka({
+    clientId: 'bench-kafkajs',
+    brokers: config.bootstrap.split(','),
+    logLevel: logLevel.NOTHING,
+    ...(security ? { ssl: { ca: readFileSync(security.caFile) }, sasl: { mechanism: 'scram-sha-256', username: security.username, password: security.password } } : {}),
+  });
   const producerOptions = { allowAutoTopicCreation: false, idempotent: false };
   const producer = kafka.producer(producerOptions);
   await producer.connect();

@@ -1,6 +1,7 @@
 // @platformatic/kafka 2.x (its engines ask for Node.js >= 22.22 or >= 24.6; the bench runs on 24).
 // It has no linger of its own: throughput comes from many messages per send() call and several
 // calls at once, bounded by its maxInflights (requests in flight per connection).
+import { readFileSync } from 'node:fs';
 import { chunkedSender, loadPeer, packageVersion, runDriver, type ClientAdapter, type DriverConfig } from './harness.js';
 
 const CHUNK = Number(process.env.BENCH_CHUNK ?? 1_000);
@@ -24,7 +25,13 @@ runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
     maxInflights: MAX_INFLIGHTS,
     idempotent: false,
   };
-  const producer = new Producer({ clientId: 'bench-platformatic', bootstrapBrokers: config.bootstrap.split(','), ...producerOptions });
+  const security = config.security;
+  const producer = new Producer({
+    clientId: 'bench-platformatic',
+    bootstrapBrokers: config.bootstrap.split(','),
+    ...producerOptions,
+    ...(security ? { tls: { ca: readFileSync(security.caFile) }, sasl: { mechanism: security.mechanism, username: security.username, password: security.password } } : {}),
+  });
   const topic = config.topic;
   const chunks = chunkedSender<PlatformaticMessage>(CHUNK, (messages) => producer.send({ messages }));
   return {

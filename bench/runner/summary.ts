@@ -141,3 +141,16 @@ export function markdownTable(rows: SummaryRow[]): string {
   for (const row of rows) out.push(`| ${cells(row).join(' | ')} |`);
   return [...out, '', ...TABLE_NOTES.map((n) => `- ${n}`)].join('\n');
 }
+
+/**
+ * Each client's SASL_SSL/SCRAM throughput over its plaintext throughput on the same workload
+ * otherwise (100 B keyless acks=1), from the medians: what TLS and SASL cost that client.
+ */
+export function tlsRatios(rows: SummaryRow[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const tls of rows.filter((r) => r.workload.endsWith(' SASL_SSL/SCRAM'))) {
+    const plain = rows.find((r) => r.client === tls.client && r.workload === tls.workload.replace(' SASL_SSL/SCRAM', ''));
+    if (plain && plain.recordsPerSec > 0 && tls.recordsPerSec > 0) out[tls.client] = Math.round((tls.recordsPerSec / plain.recordsPerSec) * 1000) / 1000;
+  }
+  return out;
+}

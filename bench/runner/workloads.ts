@@ -12,10 +12,12 @@ export interface Workload {
   acks: 1 | -1;
   compression: 'none' | 'lz4';
   rate?: number;
+  /** sasl_ssl: through the run's secured broker's SASL_SSL listener with SCRAM-SHA-256. */
+  security?: 'sasl_ssl';
 }
 
 export function workloadId(w: Omit<Workload, 'id'>): string {
-  const base = `${w.size === 1024 ? '1KiB' : `${w.size}B`} ${w.keyed ? 'keyed' : 'keyless'} acks=${w.acks === -1 ? 'all' : '1'} ${w.compression}`;
+  const base = `${w.size === 1024 ? '1KiB' : `${w.size}B`} ${w.keyed ? 'keyed' : 'keyless'} acks=${w.acks === -1 ? 'all' : '1'} ${w.compression}${w.security === 'sasl_ssl' ? ' SASL_SSL/SCRAM' : ''}`;
   if (w.mode === 'rate') return `latency@${w.rate}/s ${base}`;
   if (w.mode === 'await-each') return `await-each ${base}`;
   return base;
@@ -47,8 +49,14 @@ export function defaultWorkloads(rate: number): Workload[] {
     make({ mode: 'pipelined', size: 100, keyed: false, acks: 1, compression: 'lz4' }),
     make({ mode: 'pipelined', size: 1024, keyed: false, acks: 1, compression: 'none' }),
     make({ mode: 'pipelined', size: 1024, keyed: true, acks: -1, compression: 'lz4' }),
+    tlsWorkload(),
     ...latencyWorkloads(rate),
   ];
+}
+
+/** The TLS workload: 100 B keyless acks=1 over SASL_SSL with SCRAM-SHA-256 (compare with `100`). */
+export function tlsWorkload(): Workload {
+  return make({ mode: 'pipelined', size: 100, keyed: false, acks: 1, compression: 'none', security: 'sasl_ssl' });
 }
 
 export function latencyWorkloads(rate: number): Workload[] {
@@ -79,8 +87,9 @@ export function parseWorkloads(spec: string, rate: number): Workload[] {
     const name = raw.trim();
     if (name === 'latency') return latencyWorkloads(rate)[0];
     if (name === 'await-each') return latencyWorkloads(rate)[1];
+    if (name === '100-tls') return tlsWorkload();
     const m = /^(100|1k)(-keyed)?(-all)?(-lz4)?$/.exec(name);
-    if (!m) throw new BenchUsageError(`unknown workload "${name}" (try 100, 100-keyed, 100-all, 100-lz4, 1k, 1k-keyed-all-lz4, latency, await-each, default, quick, all)`);
+    if (!m) throw new BenchUsageError(`unknown workload "${name}" (try 100, 100-keyed, 100-all, 100-lz4, 1k, 1k-keyed-all-lz4, 100-tls, latency, await-each, default, quick, all)`);
     return make({ mode: 'pipelined', size: m[1] === '1k' ? 1024 : 100, keyed: Boolean(m[2]), acks: m[3] ? -1 : 1, compression: m[4] ? 'lz4' : 'none' });
   });
 }

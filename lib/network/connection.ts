@@ -8,17 +8,15 @@ import {
   RequestNotSentError,
   RequestTimeoutError,
   TlsHandshakeError,
-  UnsupportedSaslMechanismError,
   kafkaErrorFor,
 } from '../errors.js';
 import type { KafkaApi } from '../protocol/api.js';
 import { ApiVersions, negotiateVersion, retryVersionAfter, type ApiVersionsResponse } from '../protocol/api-versions.js';
 import { readResponseHeader, responseHeaderIsFlexible, writeRequestFrame } from '../protocol/header.js';
 import { FrameWriter } from '../protocol/frame-writer.js';
-import { SaslAuthenticate } from '../protocol/sasl-authenticate.js';
-import { SaslHandshake } from '../protocol/sasl-handshake.js';
 import { Fifo } from '../fifo.js';
 import { FrameDecoder } from './frame-decoder.js';
+import { saslAuthenticate } from './sasl/authenticate.js';
 import { ConnectionSecurity } from './security.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -105,6 +103,8 @@ export class Connection {
   /** The session nears its end: no new request starts; re-authentication begins once none is in flight. */
   private reauthDue = false;
   private reauthTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Responses read on this connection. */
+  private responses = 0;
   /** Completed re-authentications on this connection (stats, tests). */
   reauthentications = 0;
 
@@ -173,32 +173,15 @@ export class Connection {
     return error;
   }
 
-  /**
-   * SaslHandshake v1 names the mechanism, then SaslAuthenticate carries its tokens (KIP-152).
-   * Resolves with the session lifetime the broker gave (0: none).
-   */
-  private async authenticate(): Promise<number> {
-    const mechanism = this.security.sasl!;
-    const handshake = await this.request(SaslHandshake, this.versionOf(SaslHandshake), { mechanism: mechanism.name }, this.requestTimeoutMs, true);
-    if (handshake.errorCode !== 0) {
-      const offered = handshake.mechanisms.length > 0 ? handshake.mechanisms.join(', ') : 'none';
-      if (handshake.errorCode === UnsupportedSaslMechanismError.code) {
-        throw new UnsupportedSaslMechanismError(`${this.address} does not offer ${mechanism.name} on this listener (it offers: ${offered})`);
-      }
-      throw kafkaErrorFor(handshake.errorCode, `SaslHandshake for ${mechanism.name} with ${this.address}`);
-    }
-    const version = this.versionOf(SaslAuthenticate);
-    let lifetimeMs = 0;
-    await mechanism.authenticate(async (clientMessage) => {
-      const response = await this.request(SaslAuthenticate, version, { authBytes: clientMessage }, this.requestTimeoutMs, true);
-      if (response.errorCode !== 0) {
-        const said = response.errorMessage === null ? '' : `: ${this.security.redact(response.errorMessage)}`;
-        throw kafkaErrorFor(response.errorCode, `${mechanism.name} authentication with ${this.address} failed${said}`);
-      }
-      lifetimeMs = response.sessionLifetimeMs;
-      return response.authBytes;
-    }, { host: this.options.host, port: this.options.port });
-    return lifetimeMs;
+  /** One SASL exchange on this connection (lib/network/sasl/authenticate.ts); resolves with the session lifetime. */
+  private authenticate(): Promise<number> {
+    return saslAuthenticate(this.security.sasl!, {
+      address: this.address,
+      peer: { host: this.options.host, port: this.options.port },
+      timeoutMs: this.requestTimeoutMs,
+      send: (api, request) => this.request(api, this.versionOf(api), request, this.requestTimeoutMs, true),
+      redact: (text) => this.security.redact(text),
+    });
   }
 
   private scheduleReauthentication(lifetimeMs: number): void {
@@ -310,7 +293,12 @@ export class Connection {
       });
       socket.on('close', () => {
         clearTimeout(timer);
-        const error = new ConnectionError(`connection to ${this.address} closed by the peer`, { broker: this.address });
+        // A SASL listener answers ApiVersions, then closes a connection whose next request is not
+        // SaslHandshake: say so when that is what just happened to a client without sasl.
+        const hint = this.security.sasl === null && this.responses === 1 && this.inFlight.size > 0
+          ? ' after ApiVersions (a listener that requires SASL does this: check the sasl option)'
+          : '';
+        const error = new ConnectionError(`connection to ${this.address} closed by the peer${hint}`, { broker: this.address });
         this.destroy(error);
         reject(error);
       });
@@ -482,6 +470,7 @@ export class Connection {
   }
 
   private onFrame(frame: Buffer): void {
+    this.responses++;
     if (frame.length < 4) {
       this.destroy(new ProtocolError(`a ${frame.length}-byte response from ${this.address} has no header`));
       return;

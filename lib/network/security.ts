@@ -139,6 +139,13 @@ function saslMechanism(sasl: unknown): SaslMechanism | null {
     if (typeof value !== 'string' || value.length === 0) throw new ConfigError(`sasl.${name}`, `a non-empty string for ${mechanism}`);
     return value;
   };
+  // A hook of the user's own, whatever the name (also one kafka-rx implements, to replace it).
+  if (typeof options.authenticate === 'function') {
+    for (const name of Object.keys(options)) {
+      if (name !== 'mechanism' && name !== 'authenticate') throw new ConfigError(`sasl.${name}`, 'only mechanism and authenticate with a custom mechanism', 'unknown option');
+    }
+    return { name: mechanism, authenticate: options.authenticate as CustomSaslOptions['authenticate'], redact: (t: string) => t };
+  }
   const known: Record<string, readonly string[]> = {
     PLAIN: ['mechanism', 'username', 'password', 'authorizationId'],
     'SCRAM-SHA-256': ['mechanism', 'username', 'password'],
@@ -159,10 +166,7 @@ function saslMechanism(sasl: unknown): SaslMechanism | null {
       if (typeof options.tokenProvider !== 'function') throw new ConfigError('sasl.tokenProvider', 'a function () => Promise<{ value, expiresAtMs?, extensions? }> for OAUTHBEARER');
       return new OAuthBearerMechanism(options.tokenProvider as OAuthBearerTokenProvider);
     }
-    default: {
-      const authenticate = options.authenticate;
-      if (typeof authenticate !== 'function') throw new ConfigError('sasl.authenticate', `a function (exchange, broker) => Promise<void> for the custom mechanism ${mechanism}`);
-      return { name: mechanism, authenticate: authenticate as CustomSaslOptions['authenticate'], redact: (t: string) => t };
-    }
+    default:
+      throw new ConfigError('sasl.authenticate', `a function (exchange, broker) => Promise<void> for the custom mechanism ${mechanism}`);
   }
 }

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import {
   ClusterAuthorizationFailedError,
+  IllegalSaslStateError,
   KafkaClient,
   KafkaRxError,
   SaslAuthenticationFailedError,
@@ -93,6 +94,16 @@ describe('security: refusals are typed, bounded, reported once per message, and 
     expectRefused(run, TlsHandshakeError, /expects TLS/);
   });
 
+  it('no client certificate on the mutual-TLS listener: TlsHandshakeError (the broker refuses the handshake)', async () => {
+    const run = await refused({ ...clientOptions(sec, 'MTLS'), tls: { ca: readFileSync(sec.caFile) } });
+    expectRefused(run, TlsHandshakeError, /certificate/);
+  });
+
+  it('SASL on a listener without SASL: IllegalSaslStateError that says so', async () => {
+    const run = await refused({ ...clientOptions(sec, 'SSL'), sasl: { mechanism: 'PLAIN', username: 'admin', password: sec.adminPassword } });
+    expectRefused(run, IllegalSaslStateError, /does not take SASL/);
+  });
+
   for (const mechanism of ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const) {
     it(`a wrong password (${mechanism}, SASL_SSL): SaslAuthenticationFailedError`, async () => {
       const options = clientOptions(sec, 'SASL_SSL', mechanism, 'alice');
@@ -121,6 +132,13 @@ describe('security: refusals are typed, bounded, reported once per message, and 
     options.sasl = { mechanism: 'OAUTHBEARER', tokenProvider: async () => { throw new Error('identity provider unreachable'); } };
     const run = await refused(options);
     expectRefused(run, SaslAuthenticationFailedError, /token provider failed .*identity provider unreachable/);
+  });
+
+  it('a token provider that never answers: SaslAuthenticationFailedError after the request timeout', async () => {
+    const options = { ...clientOptions(sec, 'SASL_SSL', 'OAUTHBEARER'), requestTimeoutMs: 2_000 };
+    options.sasl = { mechanism: 'OAUTHBEARER', tokenProvider: () => new Promise(() => undefined) };
+    const run = await refused(options);
+    expectRefused(run, SaslAuthenticationFailedError, /did not finish within 2000 ms/);
   });
 
   it('a user without a WRITE ACL on the topic: TopicAuthorizationFailedError naming the topic', async () => {

@@ -27,6 +27,33 @@ describe('security: each secured listener kind, 10,000 records read back by kcat
     ...MECHANISMS.map((m) => ['SASL_SSL', m] as [ListenerKind, MechanismName]),
   ];
 
+  it('a custom mechanism through the sasl.authenticate hook (PLAIN written by the user), SASL_SSL', async () => {
+    const sec = cluster.security!;
+    const topic = uniqueTopic('writable-custom-sasl');
+    await createTopic(topic, { partitions: 1, bootstrap: cluster.bootstrap });
+    const answers: number[] = [];
+    const client = new KafkaClient({
+      ...clientOptions(sec, 'SASL_SSL', 'PLAIN'),
+      sasl: {
+        mechanism: 'PLAIN',
+        authenticate: async (exchange) => {
+          answers.push((await exchange(Buffer.from(`\0admin\0${sec.adminPassword}`))).length);
+        },
+      },
+    });
+    try {
+      const producer = client.producer(topic, { sync: true });
+      for (let i = 0; i < 10; i++) await producer.produce(Buffer.from(`custom ${i}`));
+      await producer.stop();
+    } finally {
+      await client.close();
+    }
+    expect(answers.length).to.be.greaterThan(0);
+    const { bootstrap, config } = kcatReadBack(sec);
+    const read = await consumeAll(topic, { bootstrap, config, headers: false });
+    expect(read.map((r) => r.value!.toString())).to.deep.equal(Array.from({ length: 10 }, (_, i) => `custom ${i}`));
+  });
+
   for (const [listener, mechanism] of runs) {
     it(`${listener}${mechanism ? ` with ${mechanism}` : ''}`, async () => {
       const sec = cluster.security!;

@@ -1,6 +1,6 @@
 import type { TestScheduler } from 'rxjs/testing';
-import { NotEnoughReplicasError } from '../../lib/errors.js';
-import type { DeliveryReport, Message } from '../../lib/producer/message.js';
+import { NotEnoughReplicasError, type KafkaRxError } from '../../lib/errors.js';
+import type { DeliveryReport, Message, RecordHeader } from '../../lib/producer/message.js';
 import type { ProduceOptions } from '../../lib/producer/producer.js';
 import type { ProducerLike } from '../../operators/to-kafka.js';
 
@@ -10,8 +10,11 @@ import type { ProducerLike } from '../../operators/to-kafka.js';
  * counts what is outstanding — the contract of Producer.send(), with timing under test control.
  */
 export class ProducerDouble implements ProducerLike<string, unknown> {
-  readonly topic = 'double';
   outstanding = 0;
+  /** Outcomes to give the sends of a value, one per send in turn (null: acknowledged); then `failing` decides. */
+  readonly script = new Map<string, Array<KafkaRxError | null>>();
+  /** Every send as it came: the value and its record options. */
+  readonly records: Array<{ value: string; record: ProduceOptions<unknown> }> = [];
   maxOutstanding = 0;
   reported = 0;
   private readonly sent: string[] = [];
@@ -23,17 +26,25 @@ export class ProducerDouble implements ProducerLike<string, unknown> {
     private readonly delays: Record<string, number>,
     private readonly failing: Set<string> = new Set(),
     private readonly defaultDelay = 1,
+    readonly topic = 'double',
   ) {}
 
-  send(value: string, _record: ProduceOptions<unknown>, onReport: (report: DeliveryReport<string, unknown>) => void): Promise<Message<string, unknown>> {
+  send(value: string, record: ProduceOptions<unknown>, onReport: (report: DeliveryReport<string, unknown>) => void): Promise<Message<string, unknown>> {
+    // Values are compared as text: a dead-letter producer is given the failed record's bytes.
+    value = String(value);
     this.sent.push(value);
+    this.records.push({ value, record });
     this.outstanding++;
     this.maxOutstanding = Math.max(this.maxOutstanding, this.outstanding);
-    const message = { topic: this.topic, partition: 0, offset: -1n, timestamp: 0, value: null, key: null, headers: undefined, input: value, inputKey: undefined, attempts: 1 };
+    const key = Buffer.isBuffer(record.key) ? record.key : null;
+    const headers = Array.isArray(record.headers) ? (record.headers as RecordHeader[]) : undefined;
+    const message = { topic: this.topic, partition: record.partition ?? 0, offset: -1n, timestamp: 0, value: null, key, headers, input: value, inputKey: record.key ?? undefined, attempts: 1 };
+    const scripted = this.script.get(value)?.shift();
     this.scheduler.schedule(() => {
       this.outstanding--;
       this.reported++;
-      if (this.failing.has(value)) onReport({ message, error: this.errorFor(value) });
+      if (scripted !== undefined) onReport(scripted === null ? { message: { ...message, offset: this.offset++ } } : { message, error: scripted });
+      else if (this.failing.has(value)) onReport({ message, error: this.errorFor(value) });
       else onReport({ message: { ...message, offset: this.offset++ } });
     }, this.delays[value] ?? this.defaultDelay);
     return Promise.resolve(message);
