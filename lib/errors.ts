@@ -80,6 +80,20 @@ export class ConnectionError extends KafkaRxError {
  */
 export class RequestNotSentError extends ConnectionError {}
 
+/**
+ * The peer at a broker's address does not speak Kafka: it answered the first request (ApiVersions)
+ * with bytes that are no Kafka response (an HTTP server, say), or stayed silent past the
+ * first-contact timeout. Retriable only in the silent case (a broker may yet come up there).
+ */
+export class NotKafkaError extends KafkaRxError {
+  readonly broker: string | undefined;
+
+  constructor(message: string, options: { broker?: string; cause?: unknown; retriable: boolean }) {
+    super(message, { cause: options.cause, retriable: options.retriable, refreshMetadata: options.retriable });
+    this.broker = options.broker;
+  }
+}
+
 /** No response within the request timeout. */
 export class RequestTimeoutError extends KafkaRxError {
   constructor(message: string, options: { cause?: unknown } = {}) {

@@ -12,6 +12,7 @@ import { producerPipeline } from './pipeline.js';
 import { sendAll, type SendAllOptions } from './send-all.js';
 import { assertBytes } from './serializers.js';
 import { ProducerStats, type ProducerStatsSnapshot } from './stats.js';
+import { loadTracing, type ProducerTracing } from './tracing.js';
 import type { ProducerTransport } from './transport.js';
 
 /** The second argument of produce() in its record form. */
@@ -89,6 +90,9 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   private stopRequested = false;
   private stopping: Promise<void> | null = null;
   private readonly idempotence: IdempotentState | null;
+  /** Trace context and spans when @opentelemetry/api is installed (lib/producer/tracing.ts); null otherwise. */
+  private tracing: ProducerTracing | null = null;
+  private readonly tracingLoaded: Promise<void>;
 
   constructor(
     private readonly transport: ProducerTransport,
@@ -110,6 +114,9 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       const idempotence = this.idempotence;
       this.outcomes.sealedSettled = (batch, failed) => idempotence.finished(batch, failed);
     }
+    this.tracingLoaded = loadTracing().then((tracing) => {
+      this.tracing = tracing;
+    });
     if (this.options.autoStart) this.start();
   }
 
@@ -147,7 +154,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
 
   /** Topic metadata, producer id and codec; a failure is reported to the produce() calls waiting for it. */
   private startUp(): Promise<void> {
-    const ready = Promise.all([this.transport.partitionsOf(this.topic), this.idempotence?.start(), prepareCodec(this.options.compression)]).then(() => undefined);
+    const ready = Promise.all([this.transport.partitionsOf(this.topic), this.idempotence?.start(), prepareCodec(this.options.compression), this.tracingLoaded]).then(() => undefined);
     ready.then(
       () => {
         this.isReady = true;
@@ -235,11 +242,17 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
         return this.admit(value, key, timestamp, headers, partition, onReport);
       }));
     }
+    const traced = this.tracing?.begin(this.topic, headers, onReport, value);
+    if (traced !== undefined) {
+      headers = traced.headers;
+      onReport = traced.onReport;
+    }
     try {
       const message = this.prepare(value, key, timestamp, headers, partition, partitions);
       if (this.roomNow(message)) return this.accept(message, onReport);
       return this.acceptWhenRoom(message, onReport);
     } catch (error) {
+      traced?.refused(error);
       return Promise.reject(error);
     }
   }
