@@ -116,7 +116,7 @@ export class KafkaClient {
 const MAX_IDEMPOTENT_IN_FLIGHT = 5;
 
 const clientOptionNames = [
-  'brokers', 'clientId', 'requestTimeoutMs', 'connectTimeoutMs', 'metadataMaxAgeMs',
+  'brokers', 'clientId', 'requestTimeoutMs', 'connectTimeoutMs', 'firstContactTimeoutMs', 'metadataMaxAgeMs', 'unknownTopicCacheMs',
   'reconnectBackoffMs', 'reconnectBackoffMaxMs', 'maxInFlightRequests', 'socketFactory', 'tls', 'sasl',
 ] as const satisfies ReadonlyArray<keyof KafkaClientOptions>;
 
@@ -124,6 +124,8 @@ const clientOptionNames = [
 function checkClusterOptions(options: KafkaClientOptions): void {
   refuseUnknownOptions(options, clientOptionNames);
   integerOption('connectTimeoutMs', options.connectTimeoutMs, 0, 1);
+  integerOption('firstContactTimeoutMs', options.firstContactTimeoutMs, 0, 1);
+  integerOption('unknownTopicCacheMs', options.unknownTopicCacheMs, 0, 0);
   integerOption('metadataMaxAgeMs', options.metadataMaxAgeMs, 0, 1);
   integerOption('reconnectBackoffMs', options.reconnectBackoffMs, 0, 0);
   integerOption('reconnectBackoffMaxMs', options.reconnectBackoffMaxMs, 0, 0);

@@ -6,6 +6,7 @@ import type { ConnectionSecurity } from '../network/security.js';
 export interface BrokerPoolOptions {
   clientId: string;
   connectTimeoutMs?: number;
+  firstContactTimeoutMs?: number;
   requestTimeoutMs?: number;
   maxInFlightRequests?: number;
   reconnectBackoffMs?: number;
@@ -77,6 +78,7 @@ export class BrokerPool {
       port,
       clientId: this.options.clientId,
       connectTimeoutMs: this.options.connectTimeoutMs,
+      firstContactTimeoutMs: this.options.firstContactTimeoutMs,
       requestTimeoutMs: this.options.requestTimeoutMs,
       maxInFlightRequests: this.options.maxInFlightRequests,
       socketFactory: this.options.socketFactory,

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { BehaviorSubject } from 'rxjs';
-import { ConnectionError, KafkaRxError, kafkaErrorFor } from '../errors.js';
+import { ConnectionError, KafkaRxError, NotKafkaError, RequestTimeoutError, kafkaErrorFor } from '../errors.js';
 import type { Connection } from '../network/connection.js';
 import type { ConnectionSecurity } from '../network/security.js';
 import { CreateTopics } from '../protocol/create-topics.js';
@@ -15,6 +15,13 @@ export interface ClusterOptions {
   clientId: string;
   requestTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** Longest wait for a new connection's first answer (ApiVersions) before the peer is taken for no Kafka broker. */
+  firstContactTimeoutMs?: number;
+  /**
+   * How long a topic the cluster said it does not have is taken as missing without asking again
+   * (default 3000 ms; 0 asks every time). createTopics() on this client forgets it at once.
+   */
+  unknownTopicCacheMs?: number;
   /** Known topics are refreshed at least this often (the Java client's metadata.max.age.ms). */
   metadataMaxAgeMs?: number;
   reconnectBackoffMs?: number;
@@ -36,6 +43,8 @@ const UNKNOWN_TOPIC_OR_PARTITION = 3;
 const LEADER_NOT_AVAILABLE = 5;
 const TOPIC_ALREADY_EXISTS = 36;
 
+const DEFAULT_UNKNOWN_TOPIC_CACHE_MS = 3000;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -50,6 +59,8 @@ export class Cluster {
   private readonly bootstrap: Array<{ host: string; port: number }>;
   private refreshing: Promise<ClusterMetadata> | null = null;
   private readonly wanted = new Set<string>();
+  /** Topics the cluster said it does not have (after the metadata retries): the code, and until when it stands. */
+  private readonly unknownTopics = new Map<string, { code: number; until: number }>();
   private readonly ageTimer: ReturnType<typeof setInterval>;
   private closed = false;
 
@@ -61,6 +72,7 @@ export class Cluster {
     this.pool = new BrokerPool({
       clientId: options.clientId,
       connectTimeoutMs: options.connectTimeoutMs,
+      firstContactTimeoutMs: options.firstContactTimeoutMs,
       requestTimeoutMs: options.requestTimeoutMs,
       maxInFlightRequests: options.maxInFlightRequests,
       reconnectBackoffMs: options.reconnectBackoffMs,
@@ -106,6 +118,13 @@ export class Cluster {
   async partitionsOf(topic: string): Promise<readonly PartitionMetadata[]> {
     const known = this.metadata.topics.get(topic);
     if (known !== undefined && known.errorCode === 0 && known.partitions.length > 0) return known.partitions;
+    const cacheMs = this.options.unknownTopicCacheMs ?? DEFAULT_UNKNOWN_TOPIC_CACHE_MS;
+    const missing = this.unknownTopics.get(topic);
+    if (missing !== undefined) {
+      // Each produce() to a topic that does not exist would otherwise wait out the retries again.
+      if (Date.now() < missing.until) throw kafkaErrorFor(missing.code, `topic ${topic} (the cluster said so less than ${cacheMs} ms ago)`);
+      this.unknownTopics.delete(topic);
+    }
     let lastCode = 0;
     for (let attempt = 0; attempt < 6; attempt++) {
       const metadata = await this.refreshMetadata([topic]);
@@ -116,7 +135,17 @@ export class Cluster {
       await sleep(100 * 2 ** attempt);
     }
     this.wanted.delete(topic);
-    throw kafkaErrorFor(lastCode || UNKNOWN_TOPIC_OR_PARTITION, `topic ${topic}`);
+    const code = lastCode || UNKNOWN_TOPIC_OR_PARTITION;
+    if (cacheMs > 0) this.rememberUnknown(topic, code, cacheMs);
+    throw kafkaErrorFor(code, `topic ${topic}`);
+  }
+
+  private rememberUnknown(topic: string, code: number, cacheMs: number): void {
+    const now = Date.now();
+    if (this.unknownTopics.size >= 1024) {
+      for (const [name, entry] of this.unknownTopics) if (entry.until <= now) this.unknownTopics.delete(name);
+    }
+    this.unknownTopics.set(topic, { code, until: now + cacheMs });
   }
 
   /** Sorted partition ids from the cache (no I/O); undefined when the topic is not known. */
@@ -165,23 +194,28 @@ export class Cluster {
     }
     const candidates = [...this.metadata.brokers.values(), ...this.bootstrap];
     const failures: string[] = [];
+    let lastError: unknown;
     let refusal: KafkaRxError | undefined;
     for (const { host, port } of candidates) {
       try {
         return await this.pool.get(host, port);
       } catch (error) {
         failures.push(`${host}:${port} (${(error as Error).message})`);
+        lastError = error;
         // A broker that refused us (TLS, SASL) would refuse again: that, not "no answer", is the news.
         if (error instanceof KafkaRxError && !error.retriable) refusal ??= error;
       }
     }
     if (refusal !== undefined) throw refusal;
+    // One address, and no Kafka there: that is the whole story, told by the error itself.
+    if (failures.length === 1 && (lastError instanceof NotKafkaError || (lastError instanceof RequestTimeoutError && lastError.firstContact))) throw lastError;
     throw new ConnectionError(`no broker answered: ${failures.join('; ')}`);
   }
 
   /** Creates topics with exact partition counts and replication factors, then waits for their leaders. */
   async createTopics(topics: readonly NewTopic[], options: { timeoutMs?: number; validateOnly?: boolean } = {}): Promise<void> {
     const timeoutMs = options.timeoutMs ?? 30_000;
+    if (!options.validateOnly) for (const topic of topics) this.unknownTopics.delete(topic.name);
     const connection = await this.controllerConnection();
     const response = await connection.send(CreateTopics, {
       timeoutMs,
@@ -280,7 +314,8 @@ export class Cluster {
         return metadata;
       } catch (error) {
         lastError = error;
-        if (!(error as KafkaRxError).retriable) throw error;
+        // A peer that stayed silent past the first-contact timeout has had its chance.
+        if (!(error as KafkaRxError).retriable || (error instanceof RequestTimeoutError && error.firstContact)) throw error;
         await sleep(100 * (attempt + 1));
       }
     }

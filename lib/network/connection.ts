@@ -4,6 +4,7 @@ import {
   CorrelationError,
   KafkaRxError,
   ProtocolError,
+  NotKafkaError,
   RequestNotSentError,
   RequestTimeoutError,
   TlsHandshakeError,
@@ -28,6 +29,11 @@ export interface ConnectionOptions {
   port: number;
   clientId: string;
   connectTimeoutMs?: number;
+  /**
+   * Longest wait for the answer to the first request (ApiVersions), which any Kafka broker gives
+   * at once: past it the peer is taken for something that does not speak Kafka. Default 10 s.
+   */
+  firstContactTimeoutMs?: number;
   /** Default limit for a response; send() may give its own. */
   requestTimeoutMs?: number;
   /** Requests awaiting their response at once; more wait their turn in order. */
@@ -77,6 +83,9 @@ export class Connection {
   private failure: KafkaRxError | null = null;
   private readonly closeListeners = new Set<(error: KafkaRxError) => void>();
   private readonly connectTimeoutMs: number;
+  private readonly firstContactTimeoutMs: number;
+  /** The first bytes the peer sent before it was known to speak Kafka, to name what it is if not. */
+  private firstBytes: Buffer | null = null;
   private readonly requestTimeoutMs: number;
   private readonly maxInFlight: number;
   private readonly decoder: FrameDecoder;
@@ -102,6 +111,7 @@ export class Connection {
   constructor(private readonly options: ConnectionOptions) {
     this.address = `${options.host}:${options.port}`;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.firstContactTimeoutMs = options.firstContactTimeoutMs ?? 10_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.maxInFlight = options.maxInFlightRequests ?? DEFAULT_MAX_IN_FLIGHT_REQUESTS;
     this.decoder = new FrameDecoder(options.maxResponseSize ?? 100 * 1024 * 1024);
@@ -114,7 +124,12 @@ export class Connection {
     await this.open();
     let version = ApiVersions.maxVersion;
     for (;;) {
-      const response = await this.request(ApiVersions, version, {}, this.requestTimeoutMs);
+      let response: ApiVersionsResponse;
+      try {
+        response = await this.request(ApiVersions, version, {}, Math.min(this.firstContactTimeoutMs, this.requestTimeoutMs));
+      } catch (error) {
+        throw this.firstContactFailure(error);
+      }
       const retry = retryVersionAfter(response, version);
       if (retry !== null) {
         version = retry;
@@ -140,6 +155,23 @@ export class Connection {
         throw failure;
       }
     }
+  }
+
+  /** Why the first request failed, said plainly when the peer is evidently no Kafka broker. */
+  private firstContactFailure(error: unknown): unknown {
+    if (this.versions !== null) return error;
+    if (error instanceof RequestTimeoutError) {
+      // Still a RequestTimeoutError (retriable, and counted as an unanswered request is), with the hint.
+      return new RequestTimeoutError(
+        `${this.address} accepted the connection but did not answer ApiVersions within ${Math.min(this.firstContactTimeoutMs, this.requestTimeoutMs)} ms: ` +
+          'this peer does not speak Kafka, or is stalled (a Kafka broker answers at once; a TLS listener waits for a TLS handshake: set tls)',
+        { cause: error, firstContact: true },
+      );
+    }
+    if (error instanceof ConnectionError && error.cause instanceof ProtocolError && this.firstBytes !== null) {
+      return new NotKafkaError(`${this.address} answered ${describePeerBytes(this.firstBytes)}: this peer does not speak Kafka`, { broker: this.address, cause: error.cause });
+    }
+    return error;
   }
 
   /** One SASL exchange on this connection (lib/network/sasl/authenticate.ts); resolves with the session lifetime. */
@@ -419,6 +451,7 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.versions === null && this.firstBytes === null) this.firstBytes = Buffer.from(chunk.subarray(0, 64));
     let frames: Buffer[];
     try {
       frames = this.decoder.push(chunk);
@@ -500,4 +533,14 @@ export class Connection {
 function isTlsFailure(error: { code?: string }): boolean {
   const code = error.code ?? '';
   return code === 'EPROTO' || /CERT|SSL|TLS|UNABLE_TO|SELF_SIGNED|HOSTNAME|SIGNATURE/.test(code);
+}
+
+/** A peer's first bytes for an error message: its first line when it is text (an HTTP status line, a banner), else hex. */
+function describePeerBytes(bytes: Buffer): string {
+  const text = bytes.toString('latin1');
+  const line = text.split(/\r?\n/)[0];
+  if (line.length >= 4 && /^[\x20-\x7e]+$/.test(line)) {
+    return `with text, not a Kafka response: ${JSON.stringify(line)}${/^HTTP\/\d/.test(line) ? ' (an HTTP server)' : ''}`;
+  }
+  return `with bytes that are no Kafka response (${bytes.subarray(0, 16).toString('hex').replace(/(..)(?!$)/g, '$1 ')})`;
 }

@@ -111,4 +111,28 @@ describe('reliability: bad input against the real broker', function () {
     expect(read.map((r) => r.timestamp)).to.deep.equal(Array.from({ length: 1000 }, (_, i) => base + i));
     expect(read[7].headers).to.deep.equal([{ key: 'n', value: Buffer.from('7') }]);
   });
+
+  it('answers later produce() calls to a missing topic from a short-lived cache instead of waiting out the retries each time', async () => {
+    const topic = uniqueTopic('missing-cached');
+    const producer = client.producer(topic, { lingerMs: 5 });
+    const first = Date.now();
+    expect(await producer.produce(Buffer.from('m')).then(() => undefined, (e: unknown) => e)).to.be.instanceOf(UnknownTopicOrPartitionError);
+    const firstMs = Date.now() - first;
+    const later = Date.now();
+    for (let i = 0; i < 5; i++) {
+      const error = await producer.produce(Buffer.from(`m${i}`)).then(() => undefined, (e: unknown) => e);
+      expect(error).to.be.instanceOf(UnknownTopicOrPartitionError);
+      expect((error as Error).message).to.contain('the cluster said so less than');
+    }
+    const laterMs = Date.now() - later;
+    // Each uncached call waits out the metadata retries (about 6 s); five cached ones together far less.
+    expect(laterMs).to.be.below(firstMs);
+    // createTopics() through the same client forgets the answer at once.
+    await client.createTopics([{ name: topic, numPartitions: 1, replicationFactor: 1 }]);
+    await producer.produce(Buffer.from('after creation'));
+    await producer.stop();
+    const read = await consumeAll(topic, { count: 1, timeoutMs: 20_000 });
+    expect(read.map((r) => r.value!.toString())).to.deep.equal(['after creation']);
+    console.log(`      [missing topic] first produce() rejected after ${firstMs} ms, the next five together after ${laterMs} ms`);
+  });
 });

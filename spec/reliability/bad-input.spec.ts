@@ -116,6 +116,8 @@ describe('reliability: bad input is refused with typed errors', () => {
         ['clientId', 7],
         ['requestTimeoutMs', 0], ['requestTimeoutMs', '30000'], ['requestTimeoutMs', 1.5],
         ['connectTimeoutMs', 0], ['connectTimeoutMs', 'soon'],
+        ['firstContactTimeoutMs', 0], ['firstContactTimeoutMs', '10s'],
+        ['unknownTopicCacheMs', -1], ['unknownTopicCacheMs', 1.5],
         ['metadataMaxAgeMs', -1], ['metadataMaxAgeMs', '1'],
         ['reconnectBackoffMs', -1], ['reconnectBackoffMs', 'x'],
         ['reconnectBackoffMaxMs', -5], ['reconnectBackoffMaxMs', 2.5],

@@ -3,6 +3,7 @@
 // rejects), and nothing written (kcat finds the topic empty).
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import {
   ClusterAuthorizationFailedError,
   IllegalSaslStateError,
@@ -139,6 +140,40 @@ describe('security: refusals are typed, bounded, reported once per message, and 
     options.sasl = { mechanism: 'OAUTHBEARER', tokenProvider: () => new Promise(() => undefined) };
     const run = await refused(options);
     expectRefused(run, SaslAuthenticationFailedError, /did not finish within 2000 ms/);
+  });
+
+  it('a wrong password, produce() called again and again for 4 s: reconnects back off (no storm)', async () => {
+    const topic = uniqueTopic('writable-backoff');
+    await createTopic(topic, { bootstrap: cluster.bootstrap });
+    let connects = 0;
+    const client = new KafkaClient({
+      ...clientOptions(sec, 'SASL_PLAINTEXT', 'SCRAM-SHA-256'),
+      sasl: { mechanism: 'SCRAM-SHA-256', username: 'admin', password: 'not-the-password' },
+      // Counts the TCP connections the client opens (SASL_PLAINTEXT: no TLS to add).
+      socketFactory: (host, port) => {
+        connects++;
+        return connect({ host, port });
+      },
+    });
+    const errors: unknown[] = [];
+    const producer = client.producer(topic);
+    const until = Date.now() + 4_000;
+    const calls: Promise<unknown>[] = [];
+    // A produce() every 10 ms without waiting for the last: an application that keeps trying.
+    while (Date.now() < until) {
+      calls.push(producer.produce(Buffer.from('x')).catch((error) => errors.push(error)));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await Promise.all(calls);
+    await producer.stop();
+    await client.close();
+    console.log(`      ${calls.length} produce() calls, ${connects} connections opened`);
+    expect(errors).to.have.length(calls.length);
+    for (const error of errors) expect(error).to.be.instanceOf(SaslAuthenticationFailedError);
+    // The pool's backoff (100 ms doubling, +-20%) allows about 6 attempts in 4 s (6 measured); with
+    // reconnectBackoffMs 0 the same run opened 12, one per call would be ~300.
+    expect(calls.length).to.be.greaterThan(50);
+    expect(connects).to.be.within(2, 8);
   });
 
   it('a user without a WRITE ACL on the topic: TopicAuthorizationFailedError naming the topic', async () => {
