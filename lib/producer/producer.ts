@@ -243,7 +243,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       }));
     }
     const traced = this.tracing?.begin(this.topic, headers, onReport, value);
-    if (traced !== undefined) {
+    if (traced !== undefined && traced !== null) {
       headers = traced.headers;
       onReport = traced.onReport;
     }
