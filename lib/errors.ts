@@ -82,22 +82,29 @@ export class RequestNotSentError extends ConnectionError {}
 
 /**
  * The peer at a broker's address does not speak Kafka: it answered the first request (ApiVersions)
- * with bytes that are no Kafka response (an HTTP server, say), or stayed silent past the
- * first-contact timeout. Retriable only in the silent case (a broker may yet come up there).
+ * with bytes that are no Kafka response (an HTTP server's status line, say). Not retriable. A peer
+ * that stays silent instead fails with a RequestTimeoutError whose firstContact is true.
  */
 export class NotKafkaError extends KafkaRxError {
   readonly broker: string | undefined;
 
-  constructor(message: string, options: { broker?: string; cause?: unknown; retriable: boolean }) {
-    super(message, { cause: options.cause, retriable: options.retriable, refreshMetadata: options.retriable });
+  constructor(message: string, options: { broker?: string; cause?: unknown }) {
+    super(message, { cause: options.cause, retriable: false, refreshMetadata: false });
     this.broker = options.broker;
   }
 }
 
 /** No response within the request timeout. */
 export class RequestTimeoutError extends KafkaRxError {
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { ...options, retriable: true, refreshMetadata: true });
+  /**
+   * The request was a new connection's first (ApiVersions), which a Kafka broker answers at once:
+   * the peer may be no Kafka broker at all, or one that is stalled.
+   */
+  readonly firstContact: boolean;
+
+  constructor(message: string, options: { cause?: unknown; firstContact?: boolean } = {}) {
+    super(message, { cause: options.cause, retriable: true, refreshMetadata: true });
+    this.firstContact = options.firstContact ?? false;
   }
 }
 

@@ -39,7 +39,8 @@ export function isWorthResending(error: KafkaRxError): boolean {
 }
 
 /**
- * Re-sends, through `producer`, records whose delivery report failed with a "not written" outcome
+ * Re-sends, through `producer` (or the one a function of the report picks, e.g. by
+ * `report.message.topic` after routeToKafka), records whose delivery report failed with a "not written" outcome
  * that `retryIf` accepts, up to `count` times each after `delay`; emits one report per input
  * report: acknowledged and other failed reports as they come, re-sent ones once their last send
  * is reported. A MaybeWrittenError (a request carrying the record was on the wire and no answer
@@ -50,18 +51,19 @@ export function isWorthResending(error: KafkaRxError): boolean {
  * so it gives up the source's order: for ordered delivery rely on the producer's own retries.
  *
  * ```
- * reports: -a-B-c-|             (B failed, not written; the re-send is acknowledged after 1)
- * delay:       --                (2)
- * result:  -a---c--(b|)          b = { ..., resends: 1 }
+ * reports: -a-B-c-|        (B failed, not written; its re-send is acknowledged 1 after it leaves)
+ * delay:      --           (2)
+ * result:  -a---cb|        b = { ..., resends: 1 }
  * ```
  *
  * Unsubscribing cancels the re-sends still waiting for their delay; records already re-sent keep
  * their outcome on the producer's deliveryReports$.
  */
 export function retryFailed<V, K>(
-  producer: ProducerLike<V, K>,
+  producer: ProducerLike<V, K> | ((report: DeliveryReport<V, K>) => ProducerLike<V, K>),
   options: RetryFailedOptions,
 ): OperatorFunction<DeliveryReport<V, K>, RetriedReport<V, K>> {
+  const producerFor = typeof producer === 'function' ? producer : () => producer;
   if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object of retryFailed options ({ count, delay })', options);
   refuseUnknownOptions(options, optionNames);
   if (options.count === undefined) throw new ConfigError('count', 'the most re-sends of one record, an integer >= 0');
@@ -108,7 +110,14 @@ export function retryFailed<V, K>(
           handle(report, resends, attemptsBefore + attempts);
           finishIfDone();
         };
-        producer
+        let target: ProducerLike<V, K>;
+        try {
+          target = producerFor(failedReport);
+        } catch (error) {
+          subscriber.error(error);
+          return;
+        }
+        target
           .send(message.input, {
             key: message.inputKey ?? null,
             headers: message.headers === undefined ? undefined : [...message.headers],

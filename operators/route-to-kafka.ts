@@ -22,9 +22,9 @@ export type Route<T, V, K> =
  *
  * ```
  * source:   -o--p--o--|             (o to orders, p to payments)
- * orders:   ----A-----B             (acknowledgements)
+ * orders:   ----A------B            (acknowledgements)
  * payments: ------C
- * result:   ----A-C---(B|)          order: 'input'
+ * result:   ----A-C----(B|)         order: 'input'
  * ```
  */
 export function routeToKafka<T, P = T, V = Buffer | null, K = Buffer | null>(

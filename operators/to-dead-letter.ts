@@ -51,8 +51,8 @@ const optionNames = ['when', 'headerPrefix', 'maxInFlight'] as const satisfies R
  *
  * ```
  * reports:  -a-B-c-D-|        (B and D failed)
- * dlq acks: ---X---Y          (one tick each)
- * result:   ----X---(Y|)      X = { original: B, deadLetter: ... }
+ * dlq acks: ----X---Y         (one tick after each dead-letter record leaves)
+ * result:   ----X---Y|        X = { original: B, deadLetter: ... }
  * ```
  */
 export function toDeadLetter<V, K>(

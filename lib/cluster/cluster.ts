@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { BehaviorSubject } from 'rxjs';
-import { ConnectionError, KafkaRxError, NotKafkaError, kafkaErrorFor } from '../errors.js';
+import { ConnectionError, KafkaRxError, NotKafkaError, RequestTimeoutError, kafkaErrorFor } from '../errors.js';
 import type { Connection } from '../network/connection.js';
 import type { ConnectionSecurity } from '../network/security.js';
 import { CreateTopics } from '../protocol/create-topics.js';
@@ -208,7 +208,7 @@ export class Cluster {
     }
     if (refusal !== undefined) throw refusal;
     // One address, and no Kafka there: that is the whole story, told by the error itself.
-    if (failures.length === 1 && lastError instanceof NotKafkaError) throw lastError;
+    if (failures.length === 1 && (lastError instanceof NotKafkaError || (lastError instanceof RequestTimeoutError && lastError.firstContact))) throw lastError;
     throw new ConnectionError(`no broker answered: ${failures.join('; ')}`);
   }
 
@@ -315,7 +315,7 @@ export class Cluster {
       } catch (error) {
         lastError = error;
         // A peer that stayed silent past the first-contact timeout has had its chance.
-        if (!(error as KafkaRxError).retriable || error instanceof NotKafkaError) throw error;
+        if (!(error as KafkaRxError).retriable || (error instanceof RequestTimeoutError && error.firstContact)) throw error;
         await sleep(100 * (attempt + 1));
       }
     }

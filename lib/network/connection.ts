@@ -161,14 +161,15 @@ export class Connection {
   private firstContactFailure(error: unknown): unknown {
     if (this.versions !== null) return error;
     if (error instanceof RequestTimeoutError) {
-      return new NotKafkaError(
+      // Still a RequestTimeoutError (retriable, and counted as an unanswered request is), with the hint.
+      return new RequestTimeoutError(
         `${this.address} accepted the connection but did not answer ApiVersions within ${Math.min(this.firstContactTimeoutMs, this.requestTimeoutMs)} ms: ` +
-          'this peer does not speak Kafka (a Kafka broker answers at once; a TLS listener waits for a TLS handshake: set tls)',
-        { broker: this.address, cause: error, retriable: true },
+          'this peer does not speak Kafka, or is stalled (a Kafka broker answers at once; a TLS listener waits for a TLS handshake: set tls)',
+        { cause: error, firstContact: true },
       );
     }
     if (error instanceof ConnectionError && error.cause instanceof ProtocolError && this.firstBytes !== null) {
-      return new NotKafkaError(`${this.address} answered ${describePeerBytes(this.firstBytes)}: this peer does not speak Kafka`, { broker: this.address, cause: error.cause, retriable: false });
+      return new NotKafkaError(`${this.address} answered ${describePeerBytes(this.firstBytes)}: this peer does not speak Kafka`, { broker: this.address, cause: error.cause });
     }
     return error;
   }

@@ -218,7 +218,22 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     if (this.state === 'stopped') return Promise.reject(new ProducerStoppedError('stop() gave up before this produce() call was accepted; the message was not sent'));
     // The common case (metadata known, room in the queue) accepts the message synchronously:
     // no promise hop per message, and a produce() called before stop() is always accepted.
-    if (!this.isReady) return this.tracked((this.ready ??= this.startUp()).then(() => this.admit(value, key, timestamp, headers, partition, onReport)));
+    if (!this.isReady) {
+      this.admitting++;
+      return (this.ready ??= this.startUp()).then(
+        () => {
+          try {
+            return this.admit(value, key, timestamp, headers, partition, onReport);
+          } finally {
+            this.admissionEnded();
+          }
+        },
+        (error: unknown) => {
+          this.admissionEnded();
+          throw error;
+        },
+      );
+    }
     let partitions = this.transport.knownPartitionsOf(this.topic);
     if (partitions === undefined) {
       // The topic left the metadata cache (deleted, or a refresh failed): look it up again.
@@ -228,14 +243,14 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       }));
     }
     const traced = this.tracing?.begin(this.topic, headers, onReport, value);
-    if (traced !== undefined) {
+    if (traced !== undefined && traced !== null) {
       headers = traced.headers;
       onReport = traced.onReport;
     }
     try {
       const message = this.prepare(value, key, timestamp, headers, partition, partitions);
       if (this.roomNow(message)) return this.accept(message, onReport);
-      return this.tracked(this.acceptWhenRoom(message, onReport));
+      return this.acceptWhenRoom(message, onReport);
     } catch (error) {
       traced?.refused(error);
       return Promise.reject(error);
@@ -309,29 +324,35 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   }
 
   private async acceptWhenRoom(message: PendingMessage<V, K>, onReport: ((report: DeliveryReport<V, K>) => void) | null): Promise<Message<V, K>> {
+    // Counted from here until accepted or refused: flush() and stop() wait for this call.
+    this.admitting++;
     message.onReport = onReport as PendingMessage['onReport'];
     this.waitingForRoom.add(message as PendingMessage);
     let placed = false;
     try {
-      while (this.outcomes.pullQueueFull && this.state !== 'stopped') await this.outcomes.waitForPullRoom();
-      placed = this.queues.tryAdd(message.broker);
-      if (!placed) {
-        await this.queues.waitForRoom(message.broker);
-        placed = true;
+      try {
+        while (this.outcomes.pullQueueFull && this.state !== 'stopped') await this.outcomes.waitForPullRoom();
+        placed = this.queues.tryAdd(message.broker);
+        if (!placed) {
+          await this.queues.waitForRoom(message.broker);
+          placed = true;
+        }
+      } catch (error) {
+        // stop() gave up while this call waited: it has reported the message failed, not sent.
+        if (!message.settled) throw error;
+      } finally {
+        this.waitingForRoom.delete(message as PendingMessage);
       }
-    } catch (error) {
-      // stop() gave up while this call waited: it has reported the message failed, not sent.
-      if (!message.settled) throw error;
+      if (this.state === 'stopped' && !message.settled) this.failUnsent(message as PendingMessage);
+      if (message.settled) {
+        if (placed) this.queues.remove(message.broker, 1);
+        if (this.options.sync) throw message.error;
+        return publicMessage(message);
+      }
+      return this.accept(message, onReport);
     } finally {
-      this.waitingForRoom.delete(message as PendingMessage);
+      this.admissionEnded();
     }
-    if (this.state === 'stopped' && !message.settled) this.failUnsent(message as PendingMessage);
-    if (message.settled) {
-      if (placed) this.queues.remove(message.broker, 1);
-      if (this.options.sync) throw message.error;
-      return message;
-    }
-    return this.accept(message, onReport);
   }
 
   /** A produce() call made before stop() that stop() gave up on before it left: reported failed, not written. */
@@ -423,11 +444,13 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   /** Counts a produce() call that waits before it is accepted, so flush() and stop() wait for it. */
   private tracked<T>(admission: Promise<T>): Promise<T> {
     this.admitting++;
-    const done = () => {
-      if (--this.admitting === 0) for (const wake of this.admittedWaiters.splice(0)) wake();
-    };
+    const done = () => this.admissionEnded();
     admission.then(done, done);
     return admission;
+  }
+
+  private admissionEnded(): void {
+    if (--this.admitting === 0) for (const wake of this.admittedWaiters.splice(0)) wake();
   }
 
   private whenAdmitted(): Promise<void> {

@@ -15,8 +15,14 @@ interface Tracer {
   startSpan(name: string, options: { kind: number; attributes: Record<string, string | number> }, context: unknown): Span;
 }
 
+interface TracerProvider {
+  /** ProxyTracerProvider's: the SDK's provider once one is registered, the API's no-op one before. */
+  getDelegate?(): unknown;
+}
+
 interface OpenTelemetryApi {
-  trace: { getTracer(name: string): Tracer; setSpan(context: unknown, span: Span): unknown };
+  trace: { getTracer(name: string): Tracer; getTracerProvider(): TracerProvider; setSpan(context: unknown, span: Span): unknown };
+  ProxyTracerProvider?: new () => TracerProvider;
   context: { active(): unknown };
   propagation: { inject(context: unknown, carrier: Array<[string, string]>, setter: { set(carrier: Array<[string, string]>, key: string, value: string): void }): void };
   SpanKind: { PRODUCER: number };
@@ -49,13 +55,22 @@ const setter = {
  */
 export class ProducerTracing {
   private readonly tracer: Tracer;
+  /** The API's no-op tracer provider: while it is the one in force, no SDK is registered. */
+  private readonly noopProvider: unknown;
 
   constructor(private readonly api: OpenTelemetryApi) {
     this.tracer = api.trace.getTracer('kafka-rx');
+    this.noopProvider = api.ProxyTracerProvider === undefined ? undefined : new api.ProxyTracerProvider().getDelegate?.();
   }
 
-  begin<V, K>(topic: string, headers: Headers, onReport: OnReport<V, K>, value: unknown): TracedRecord<V, K> {
+  /**
+   * The record's span and headers; null while no SDK is registered. The API is often installed as
+   * some other package's dependency with no SDK at all: its no-op span, context and propagator cost
+   * about 0.7 µs per record (bench:tracing), so the producer skips them rather than record nothing.
+   */
+  begin<V, K>(topic: string, headers: Headers, onReport: OnReport<V, K>, value: unknown): TracedRecord<V, K> | null {
     const { api } = this;
+    if (this.noopProvider !== undefined && api.trace.getTracerProvider().getDelegate?.() === this.noopProvider) return null;
     const parent = api.context.active();
     const attributes: Record<string, string | number> = {
       'messaging.system': 'kafka',
@@ -115,12 +130,18 @@ function withHeaders(headers: Headers, injected: Array<[string, string]>): Heade
   return result;
 }
 
+/** The name held in a variable: kafka-rx type-checks and builds without the package installed. */
+function importOpenTelemetryApi(): Promise<unknown> {
+  const name = '@opentelemetry/api';
+  return import(name);
+}
+
 /**
  * Loads @opentelemetry/api if it is installed: a ProducerTracing, or null when it is not (then
  * the producer does nothing more per record than test that it is null). Asynchronous, the one
  * form of optional loading that works from both the CommonJS and the ES module build.
  */
-export function loadTracing(load: () => Promise<unknown> = () => import('@opentelemetry/api')): Promise<ProducerTracing | null> {
+export function loadTracing(load: () => Promise<unknown> = importOpenTelemetryApi): Promise<ProducerTracing | null> {
   return load().then(
     (module) => {
       const loaded = module as Partial<OpenTelemetryApi> & { default?: Partial<OpenTelemetryApi> };

@@ -151,6 +151,30 @@ describe('retryFailed (virtual time)', () => {
     });
   });
 
+  it('re-sends each record through the producer a function of its report picks', () => {
+    scheduler.run(({ cold, expectObservable, flush }) => {
+      const orders = new ProducerDouble(scheduler, {}, new Set(), 1, 'orders');
+      const payments = new ProducerDouble(scheduler, {}, new Set(), 1, 'payments');
+      const timeout = new DeliveryTimeoutError('x');
+      const source = cold('ab|', { a: report('o', timeout), b: report('p', timeout) });
+      const pick = (r: DeliveryReport<string, unknown>) => (r.message.input === 'o' ? orders : payments);
+      expectObservable(source.pipe(retryFailed(pick, { count: 1, delay: 1, scheduler }), summary)).toBe('--a(b|)', { a: 'o1', b: 'p1' });
+      flush();
+      expect(orders.sentValues()).to.deep.equal(['o']);
+      expect(payments.sentValues()).to.deep.equal(['p']);
+    });
+  });
+
+  it('errors the stream when picking the producer throws', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const broken = new Error('no producer for this topic');
+      const pick = (): never => {
+        throw broken;
+      };
+      expectObservable(cold('a--|', { a: report('a', new DeliveryTimeoutError('x')) }).pipe(retryFailed(pick, { count: 1, delay: 1, scheduler }), summary)).toBe('-#', undefined, broken);
+    });
+  });
+
   it('refuses options it does not know, and a missing count', () => {
     const producer = { topic: 't', send: () => Promise.reject(new Error('unused')) };
     expect(() => retryFailed(producer, {} as never)).to.throw(ConfigError, /count/);

@@ -128,6 +128,33 @@ describe('trace context against the real broker (OpenTelemetry SDK, in-memory ex
     expect(records[0].headers).to.deep.equal([{ key: 'origin', value: Buffer.from('spec') }]);
   });
 
+  it('skips the no-op span while no SDK is registered, and traces from the next record once one is', async () => {
+    const topic = uniqueTopic('trace-late');
+    await createTopic(topic, { partitions: 1 });
+    const producer = client.producer(topic, { lingerMs: 0 });
+    const tracing = await loadTracing();
+    expect(tracing!.begin(topic, undefined, null, null), 'no SDK: nothing to record').to.equal(null);
+    await producer.produce(Buffer.from('before'));
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    trace.setGlobalTracerProvider(provider);
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    let spanNames: string[];
+    try {
+      await producer.produce(Buffer.from('after'));
+      await producer.stop();
+      // Read before shutdown(): the in-memory exporter forgets its spans when it shuts down.
+      spanNames = exporter.getFinishedSpans().map((span) => span.name);
+    } finally {
+      trace.disable();
+      propagation.disable();
+      await provider.shutdown();
+    }
+    const records = await consumeAll(topic, { count: 2 });
+    expect(records.map((r) => headerOf(r.headers, 'traceparent').length)).to.deep.equal([0, 1]);
+    expect(spanNames).to.deep.equal([`send ${topic}`]);
+  });
+
   it('loads nothing when @opentelemetry/api is not installed', async () => {
     const missing = Object.assign(new Error("Cannot find module '@opentelemetry/api'"), { code: 'MODULE_NOT_FOUND' });
     expect(await loadTracing(() => Promise.reject(missing))).to.equal(null);
