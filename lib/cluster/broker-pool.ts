@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { ConnectionError, type KafkaRxError } from '../errors.js';
+import { ConnectionError, KafkaRxError } from '../errors.js';
 import { Connection } from '../network/connection.js';
 import type { ConnectionSecurity } from '../network/security.js';
 
@@ -21,6 +21,11 @@ interface Slot {
   open: Connection | null;
   failures: number;
   retryAt: number;
+  /**
+   * Why the last attempt failed, when another attempt would fail the same way (TLS or SASL refused):
+   * callers until retryAt get it at once instead of waiting for an attempt the backoff delays.
+   */
+  refusal: KafkaRxError | null;
 }
 
 /**
@@ -38,9 +43,12 @@ export class BrokerPool {
     if (this.closed) return Promise.reject(new ConnectionError('the client is closed'));
     const address = `${host}:${port}`;
     let slot = this.slots.get(address);
-    if (slot === undefined) this.slots.set(address, (slot = { connection: null, open: null, failures: 0, retryAt: 0 }));
+    if (slot === undefined) this.slots.set(address, (slot = { connection: null, open: null, failures: 0, retryAt: 0, refusal: null }));
     if (slot.connection !== null) return slot.connection;
     const wait = slot.retryAt - Date.now();
+    // Refused (bad credentials, untrusted certificate): fail now, as the Java client fails a node's
+    // batches on an authentication error; the next real attempt still waits for the backoff.
+    if (wait > 0 && slot.refusal !== null) return Promise.reject(slot.refusal);
     const current = slot;
     current.connection = (wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait)) : Promise.resolve()).then(() => this.open(address, host, port, current));
     // A failed attempt is not kept: the next caller tries again (after the backoff).
@@ -91,6 +99,7 @@ export class BrokerPool {
       const base = this.options.reconnectBackoffMs ?? 100;
       const max = this.options.reconnectBackoffMaxMs ?? 10_000;
       slot.retryAt = Date.now() + Math.min(max, base * 2 ** (slot.failures - 1)) * (0.8 + Math.random() * 0.4);
+      slot.refusal = error instanceof KafkaRxError && !error.retriable ? error : null;
       slot.connection = null;
       await connection.close();
       throw error;
@@ -100,6 +109,7 @@ export class BrokerPool {
       throw new ConnectionError('the client is closed');
     }
     slot.failures = 0;
+    slot.refusal = null;
     slot.open = connection;
     connection.onClose((_error: KafkaRxError) => {
       if (slot.open === connection) slot.open = null;

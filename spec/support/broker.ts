@@ -49,6 +49,8 @@ export interface SecuredEndpoints {
   adminPassword: string;
   /** May write (and describe) topics named writable-* only. */
   alicePassword: string;
+  /** The same rights as alice; the spec that revokes credentials mid-run changes carol's password. */
+  carolPassword: string;
   /** The broker's connections.max.reauth.ms (0: none). */
   reauthMs: number;
 }
@@ -66,7 +68,7 @@ function readSecuredEndpoints(dir: string): SecuredEndpoints {
   return {
     ssl: get('SSL'), mtls: get('MTLS'), saslPlaintext: get('SASL_PLAINTEXT'), saslSsl: get('SASL_SSL'),
     caFile: get('CA_FILE'), clientCertFile: get('CLIENT_CERT_FILE'), clientKeyFile: get('CLIENT_KEY_FILE'),
-    clientKeyPassphrase: get('CLIENT_KEY_PASSPHRASE'), adminPassword: get('ADMIN_PASSWORD'), alicePassword: get('ALICE_PASSWORD'),
+    clientKeyPassphrase: get('CLIENT_KEY_PASSPHRASE'), adminPassword: get('ADMIN_PASSWORD'), alicePassword: get('ALICE_PASSWORD'), carolPassword: get('CAROL_PASSWORD'),
     reauthMs: Number(get('REAUTH_MS')),
   };
 }
