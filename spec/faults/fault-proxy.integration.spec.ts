@@ -10,7 +10,9 @@ import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { consumeAll, metadata, produce } from '../support/kcat.js';
 import { createTopic, uniqueTopic } from '../support/topics.js';
 import { readResponseHeader, responseHeaderIsFlexible, writeRequestFrame } from '../../lib/protocol/header.js';
+import { ApiVersions } from '../../lib/protocol/api-versions.js';
 import { Metadata } from '../../lib/protocol/metadata.js';
+import { RawClient } from '../protocol/support/raw-client.js';
 import { Writer } from '../../lib/protocol/writer.js';
 
 const PRODUCE = 0;
@@ -57,15 +59,17 @@ describe('fault proxy (between kcat and the real broker)', function () {
     }
   });
 
-  it('rewrites the broker list of every Metadata version kafka-rx speaks, the rest intact', async () => {
-    for (let version = Metadata.minVersion; version <= Metadata.maxVersion; version++) {
+  it('rewrites the broker list of every Metadata version kafka-rx and the broker both speak, the rest intact', async () => {
+    // Metadata v13 came with Kafka 4.x: a 3.9 broker of the CI matrix stops at v12.
+    const newest = Math.min(Metadata.maxVersion, await brokerMaxVersion(brokers()[0], Metadata.apiKey));
+    for (let version = Metadata.minVersion; version <= newest; version++) {
       const direct = await rawMetadata(brokers()[0], version, topic);
       const proxied = await rawMetadata(proxy.address, version, topic);
       expect(proxied.brokers.map((b) => `${b.host}:${b.port}`), `v${version}`).to.deep.equal([proxy.address]);
       expect(proxied.brokers.map((b) => b.nodeId)).to.deep.equal(direct.brokers.map((b) => b.nodeId));
       expect(proxied.topics, `v${version}`).to.deep.equal(direct.topics);
     }
-    expect(proxy.counters.metadataRewrites).to.equal(Metadata.maxVersion - Metadata.minVersion + 1);
+    expect(proxy.counters.metadataRewrites).to.equal(newest - Metadata.minVersion + 1);
   });
 
   it('carries produce and consume traffic and counts it', async () => {
@@ -217,6 +221,18 @@ async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void>
 }
 
 /** One Metadata request of this version over a raw socket, decoded by kafka-rx's codec. */
+/** The newest version of an API the broker at `address` offers (ApiVersions v0, which every broker answers). */
+async function brokerMaxVersion(address: string, apiKey: number): Promise<number> {
+  const client = await RawClient.open(address);
+  try {
+    const range = (await client.request(ApiVersions, 0, {})).response.apiKeys.find((k) => k.apiKey === apiKey);
+    if (!range) throw new Error(`the broker at ${address} does not offer API ${apiKey}`);
+    return range.maxVersion;
+  } finally {
+    client.close();
+  }
+}
+
 function rawMetadata(address: string, version: number, topic: string): Promise<ReturnType<typeof Metadata.decodeResponse>> {
   const i = address.lastIndexOf(':');
   const w = new Writer();
