@@ -6,7 +6,8 @@ import {
   MessageSizeTooLargeError,
   ProtocolError,
   kafkaErrorFor,
-} from '../errors.js';
+} from '../errors/index.js';
+import { asKafkaRxError } from '../errors/convert.js';
 import {
   TOPIC_IDS_FROM,
   type ProducePartitionResponse,
@@ -572,8 +573,4 @@ function idempotentRetry(state: IdempotentState, batch: SealedBatch, code: numbe
     default:
       return 'no';
   }
-}
-
-function asKafkaRxError(error: unknown): KafkaRxError {
-  return error instanceof KafkaRxError ? error : new KafkaRxError(String(error), { cause: error });
 }

@@ -1,4 +1,4 @@
-import { ConnectionError, RequestNotSentError, RequestTimeoutError, type KafkaRxError } from '../errors.js';
+import { ConnectionError, RequestNotSentError, RequestTimeoutError, type KafkaRxError } from '../errors/index.js';
 import type { ResolvedProducerOptions } from './options.js';
 
 /**
