@@ -14,7 +14,8 @@ import {
   UnknownProducerIdError,
   kafkaErrorFor,
   type KafkaError,
-} from '../errors.js';
+} from '../errors/index.js';
+import { asKafkaRxError } from '../errors/convert.js';
 import {
   TOPIC_IDS_FROM,
   type ProducePartitionResponse,
@@ -571,8 +572,4 @@ function idempotentRetry(state: IdempotentState, buffer: PartitionBuffer, batch:
     return batch.producerEpoch < state.identity.producerEpoch || batch.producerId !== state.identity.producerId ? 'counted' : 'no';
   }
   return 'no';
-}
-
-function asKafkaRxError(error: unknown): KafkaRxError {
-  return error instanceof KafkaRxError ? error : new KafkaRxError(String(error), { cause: error });
 }

@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import { ConfigError, MaybeWrittenError, type KafkaRxError } from '../errors.js';
+import { ConfigError, MaybeWrittenError, type KafkaRxError } from '../errors/index.js';
 import { Fifo } from '../fifo.js';
 import { reportOf, type DeliveryReport, type PendingMessage } from './message.js';
 import { ReportStream } from './report-stream.js';

@@ -1,4 +1,4 @@
-import type { KafkaRxError } from '../errors.js';
+import type { KafkaRxError } from '../errors/index.js';
 import type { PartitionBuffer, SealedBatch } from './partition-buffer.js';
 
 export interface RecordHeader {

@@ -1,5 +1,5 @@
 import { asyncScheduler, BehaviorSubject, interval, map, Subject, type Observable, type Subscription } from 'rxjs';
-import { ConfigError, KafkaRxError, PartitionerError, ProducerStoppedError, QueueFullError, DeliveryTimeoutError, RecordTypeError, SerializationError } from '../errors.js';
+import { ConfigError, KafkaRxError, PartitionerError, ProducerStoppedError, QueueFullError, DeliveryTimeoutError, RecordTypeError, SerializationError } from '../errors/index.js';
 import { prepareCodec } from '../records/index.js';
 import { recordSizeBound } from '../records/record-batch.js';
 import { BatchSender } from './batch-sender.js';

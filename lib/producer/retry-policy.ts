@@ -1,4 +1,4 @@
-import { ConnectionError, NotEnoughReplicasAfterAppendError, RequestNotSentError, RequestTimedOutError, RequestTimeoutError, type KafkaRxError } from '../errors.js';
+import { ConnectionError, NotEnoughReplicasAfterAppendError, RequestNotSentError, RequestTimedOutError, RequestTimeoutError, type KafkaRxError } from '../errors/index.js';
 import type { ResolvedProducerOptions } from './options.js';
 
 /**

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { lastValueFrom } from 'rxjs';
-import { DeliveryTimeoutError } from '../../lib/errors.js';
+import { DeliveryTimeoutError } from '../../lib/errors/index.js';
 import { BatchSender, type SenderContext } from '../../lib/producer/batch-sender.js';
 import { DeliveryOutcomes } from '../../lib/producer/delivery-reports.js';
 import type { SealedBatch } from '../../lib/producer/partition-buffer.js';
