@@ -1,9 +1,9 @@
-import { ClientClosedError, ConfigError, ConnectionError, RequestNotSentError } from './errors.js';
+import { ClientClosedError, ConfigError, ConnectionError, RequestNotSentError } from './errors/index.js';
 import { functionOption, integerOption, refuseUnknownOptions } from './option-checks.js';
 import { Cluster, type ClusterOptions } from './cluster/cluster.js';
 import { DEFAULT_MAX_IN_FLIGHT_REQUESTS } from './network/connection.js';
 import { ConnectionSecurity, type SaslOptions, type TlsOption } from './network/security.js';
-import { kafkaErrorFor } from './errors.js';
+import { kafkaErrorFor } from './errors/index.js';
 import { InitProducerId } from './protocol/init-producer-id.js';
 import { Produce, type ProduceRequest, type ProduceResponse } from './protocol/produce.js';
 import type { ProducerIdentity } from './producer/idempotence.js';

@@ -8,7 +8,7 @@ export type { ProducerTransport } from './producer/transport.js';
 export type { SendAllOptions, SendAllRecord } from './producer/send-all.js';
 export * from './producer/partitioners.js';
 export * from './producer/serializers.js';
-export * from './errors.js';
+export * from './errors/index.js';
 export type { Compression } from './records/index.js';
 export type { TlsOption, SaslOptions, CustomSaslOptions } from './network/security.js';
 export type { OAuthBearerToken, OAuthBearerTokenProvider } from './network/sasl/oauthbearer.js';

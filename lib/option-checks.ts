@@ -1,4 +1,4 @@
-import { ConfigError } from './errors.js';
+import { ConfigError } from './errors/index.js';
 
 /**
  * Checks shared by the client's, the producer's and the operators' options: each refuses a wrong

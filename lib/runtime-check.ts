@@ -1,6 +1,6 @@
 // Refuses, at import, a Node.js that has reached its end of life: kafka-rx is built and tested on
 // the supported releases only (22, 24, 26), and a clear sentence beats a failure deep in a send.
-import { UnsupportedRuntimeError } from './errors.js';
+import { UnsupportedRuntimeError } from './errors/index.js';
 
 export const OLDEST_SUPPORTED_NODE = 22;
 

@@ -1,5 +1,6 @@
 import { asyncScheduler, Observable, Subscription, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import { ConfigError, DeliveryTimeoutError, KafkaRxError, MaybeWrittenError, QueueFullError } from '../lib/errors.js';
+import { asKafkaRxError } from '../lib/errors/convert.js';
+import { ConfigError, DeliveryTimeoutError, KafkaRxError, MaybeWrittenError, QueueFullError } from '../lib/errors/index.js';
 import { functionOption, integerOption, refuseUnknownOptions } from '../lib/option-checks.js';
 import type { DeliveryReport } from '../lib/producer/message.js';
 import type { FailedReport } from './to-dead-letter.js';
@@ -125,7 +126,7 @@ export function retryFailed<V, K>(
             partition: message.partition >= 0 ? message.partition : undefined,
           }, (report) => settle(report))
           // Refused before it was queued (stopped, queue full): not written, no attempt; that is its report.
-          .catch((error: unknown) => settle({ message, error: error instanceof KafkaRxError ? error : new KafkaRxError(String(error), { cause: error }) }, 0));
+          .catch((error: unknown) => settle({ message, error: asKafkaRxError(error) }, 0));
       };
 
       const sourceSubscription = source.subscribe({

@@ -1,5 +1,5 @@
 import type { OperatorFunction } from 'rxjs';
-import { ConfigError } from '../lib/errors.js';
+import { ConfigError } from '../lib/errors/index.js';
 import { toKafkaThrough, type ProducerLike, type SourceReport, type ToKafkaOptions } from './to-kafka.js';
 
 /**

@@ -1,5 +1,5 @@
 import { filter, map, type OperatorFunction } from 'rxjs';
-import { ConfigError, MaybeWrittenError, type KafkaRxError } from '../lib/errors.js';
+import { ConfigError, MaybeWrittenError, type KafkaRxError } from '../lib/errors/index.js';
 import { functionOption, integerOption, refuseUnknownOptions } from '../lib/option-checks.js';
 import type { DeliveryReport, RecordHeader } from '../lib/producer/message.js';
 import { toKafka, type KafkaRecord, type ProducerLike } from './to-kafka.js';

@@ -1,5 +1,6 @@
 import { Observable, Subject, takeUntil, type OperatorFunction } from 'rxjs';
-import { BackpressureOverflowError, ConfigError, KafkaRxError, RecordTypeError } from '../lib/errors.js';
+import { asKafkaRxError } from '../lib/errors/convert.js';
+import { BackpressureOverflowError, ConfigError, type KafkaRxError } from '../lib/errors/index.js';
 import { Fifo } from '../lib/fifo.js';
 import { functionOption, integerOption, oneOfOption, refuseUnknownOptions } from '../lib/option-checks.js';
 import type { DeliveryReport, Message, RecordHeader } from '../lib/producer/message.js';
@@ -312,12 +313,6 @@ export function toKafkaThrough<T, P = T, V = Buffer | null, K = Buffer | null>(
         });
       }
     });
-}
-
-function asKafkaRxError(error: unknown): KafkaRxError {
-  if (error instanceof KafkaRxError) return error;
-  if (error instanceof TypeError) return new RecordTypeError('record', 'a valid record', String(error.message));
-  return new KafkaRxError(String(error instanceof Error ? error.message : error), { cause: error });
 }
 
 /** The message of a record the producer refused before queueing it (wrong type, stopped, queue full). */

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes lib/error-table.ts (the table below) and lib/error-codes.ts (one class per Kafka error code).
+"""Writes lib/errors/table.ts (the table below) and lib/errors/codes.ts (one class per Kafka error code).
 
 Facts from Kafka's protocol documentation ("Error Codes": code, name, retriable) and the Java
 client's InvalidMetadataException family (the codes after which a client refreshes metadata).
@@ -168,7 +168,7 @@ for code, name, retriable, refresh in rows:
     table.append(f"  [{code}, {{ name: '{name}', retriable: {'true' if retriable == '1' else 'false'}, refreshMetadata: {'true' if refresh == '1' else 'false'} }}],")
 table.append("]);")
 
-out = [header, "import { KafkaError } from './error-base.js';", ""]
+out = [header, "import { KafkaError } from './base.js';", ""]
 for code, name, _, _ in rows:
     cls = class_name(name)
     out += [f"export class {cls} extends KafkaError {{", f"  static readonly code = {code};",
@@ -180,6 +180,6 @@ for code, name, _, _ in rows:
     out.append(f"  [{code}, {class_name(name)}],")
 out.append("]);")
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for file, lines in (("error-table.ts", table), ("error-codes.ts", out)):
-    with open(os.path.join(root, "lib", file), "w") as f:
+for file, lines in (("table.ts", table), ("codes.ts", out)):
+    with open(os.path.join(root, "lib", "errors", file), "w") as f:
         f.write("\n".join(lines) + "\n")

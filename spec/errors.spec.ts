@@ -14,7 +14,7 @@ import {
   UnsupportedVersionError,
   errorCodes,
   kafkaErrorFor,
-} from '../lib/errors.js';
+} from '../lib/errors/index.js';
 
 describe('errors', () => {
   it('maps every Kafka error code to its own class with its flags', () => {

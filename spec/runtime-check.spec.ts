@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UnsupportedRuntimeError } from '../lib/errors.js';
+import { UnsupportedRuntimeError } from '../lib/errors/index.js';
 import { OLDEST_SUPPORTED_NODE, assertSupportedNode } from '../lib/runtime-check.js';
 
 const ROOT = resolve(__dirname, '..');

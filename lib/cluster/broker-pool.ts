@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { ConnectionError, KafkaRxError } from '../errors.js';
+import { ConnectionError, KafkaRxError } from '../errors/index.js';
 import { Connection } from '../network/connection.js';
 import type { ConnectionSecurity } from '../network/security.js';
 

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { BehaviorSubject } from 'rxjs';
-import { ConnectionError, KafkaRxError, NotKafkaError, RequestTimeoutError, kafkaErrorFor } from '../errors.js';
+import { ConnectionError, KafkaRxError, NotKafkaError, RequestTimeoutError, kafkaErrorFor } from '../errors/index.js';
 import type { Connection } from '../network/connection.js';
 import type { ConnectionSecurity } from '../network/security.js';
 import { CreateTopics } from '../protocol/create-topics.js';

@@ -9,7 +9,8 @@ import {
   RequestTimeoutError,
   TlsHandshakeError,
   kafkaErrorFor,
-} from '../errors.js';
+} from '../errors/index.js';
+import { asKafkaRxError } from '../errors/convert.js';
 import type { KafkaApi } from '../protocol/api.js';
 import { ApiVersions, negotiateVersion, retryVersionAfter, type ApiVersionsResponse } from '../protocol/api-versions.js';
 import { readResponseHeader, responseHeaderIsFlexible, writeRequestFrame } from '../protocol/header.js';
@@ -150,7 +151,7 @@ export class Connection {
         this.authenticating = false;
         this.scheduleReauthentication(lifetimeMs);
       } catch (error) {
-        const failure = error instanceof KafkaRxError ? error : new ConnectionError(`authenticating with ${this.address} failed: ${String(error)}`, { broker: this.address, cause: error });
+        const failure = asKafkaRxError(error, `authenticating with ${this.address} failed`, (message, cause) => new ConnectionError(message, { broker: this.address, cause }));
         this.destroy(failure);
         throw failure;
       }
@@ -209,7 +210,7 @@ export class Connection {
         this.releaseSlot();
       },
       (error) => {
-        this.destroy(error instanceof KafkaRxError ? error : new ConnectionError(`re-authenticating with ${this.address} failed: ${String(error)}`, { broker: this.address, cause: error }));
+        this.destroy(asKafkaRxError(error, `re-authenticating with ${this.address} failed`, (message, cause) => new ConnectionError(message, { broker: this.address, cause })));
       },
     );
   }
@@ -385,7 +386,7 @@ export class Connection {
         try {
           frame = this.frame(api, version, correlationId, request);
         } catch (error) {
-          reject(error instanceof KafkaRxError ? error : new KafkaRxError(`could not encode ${api.name}: ${String(error)}`, { cause: error }));
+          reject(asKafkaRxError(error, `could not encode ${api.name}`));
           this.releaseSlot();
           return;
         }
@@ -494,7 +495,7 @@ export class Connection {
       const header = readResponseHeader(frame, responseHeaderIsFlexible(entry.api, entry.version));
       response = entry.api.decodeResponse(frame.subarray(header.bodyOffset), entry.version);
     } catch (error) {
-      const failure = error instanceof KafkaRxError ? error : new ProtocolError(`undecodable ${entry.api.name} response: ${String(error)}`);
+      const failure = asKafkaRxError(error, `undecodable ${entry.api.name} response`, (message, cause) => new ProtocolError(message, { cause }));
       // The request's fate is as unknown as after a lost connection, and as worth another
       // attempt: the caller gets the (retriable) ConnectionError, the ProtocolError as its cause.
       const dropped = new ConnectionError(`connection to ${this.address} dropped after an undecodable ${entry.api.name} response: ${failure.message}`, { broker: this.address, cause: failure });

@@ -1,4 +1,4 @@
-import { ProtocolError, TlsHandshakeError } from '../errors.js';
+import { ProtocolError, TlsHandshakeError } from '../errors/index.js';
 
 /**
  * Cuts a TCP byte stream into Kafka frames (INT32 size + that many bytes). Chunks are kept in a

@@ -1,7 +1,7 @@
 import { connect as tcpConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, createSecureContext, type ConnectionOptions as TlsConnectionOptions, type SecureContext } from 'node:tls';
 import { inspect } from 'node:util';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../errors/index.js';
 import type { SaslExchange, SaslMechanism, SaslPeer } from './sasl/mechanism.js';
 import { OAuthBearerMechanism, type OAuthBearerTokenProvider } from './sasl/oauthbearer.js';
 import { PlainMechanism } from './sasl/plain.js';

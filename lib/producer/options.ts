@@ -1,5 +1,5 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../errors/index.js';
 import { integerOption, refuseUnknownOptions } from '../option-checks.js';
 import type { Compression } from '../records/index.js';
 import type { Partitioner } from './partitioners.js';

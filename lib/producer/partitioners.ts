@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ConfigError, InvalidPartitionError, PartitionerError } from '../errors.js';
+import { ConfigError, InvalidPartitionError, PartitionerError } from '../errors/index.js';
 
 /** Picks a partition id from the topic's partition ids (sorted ascending) for a message's key. */
 export type PartitionFunction = (key: Buffer | null, partitions: readonly number[]) => number;

@@ -1,4 +1,4 @@
-import { InvalidTimestampError, KafkaRxError, kafkaErrorFor } from '../errors.js';
+import { InvalidTimestampError, KafkaRxError, kafkaErrorFor } from '../errors/index.js';
 import type { ProducePartitionResponse } from '../protocol/produce.js';
 
 const INVALID_TIMESTAMP = InvalidTimestampError.code;

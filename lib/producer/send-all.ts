@@ -1,4 +1,5 @@
-import { ConfigError, KafkaRxError } from '../errors.js';
+import { asKafkaRxError } from '../errors/convert.js';
+import { ConfigError } from '../errors/index.js';
 import { functionOption, integerOption, refuseUnknownOptions } from '../option-checks.js';
 import type { DeliveryReport, Message, RecordHeader } from './message.js';
 import type { ProduceOptions } from './producer.js';
@@ -51,7 +52,7 @@ export async function* sendAll<T, V, K>(producer: Sender<V, K>, items: Iterable<
           new Promise<DeliveryReport<V, K>>((resolve) => {
             producer
               .send(record.value, { key: record.key, headers: record.headers, timestamp: record.timestamp, partition: record.partition }, resolve)
-              .catch((error: unknown) => resolve({ message: refused(producer.topic, record), error: error instanceof KafkaRxError ? error : new KafkaRxError(String(error), { cause: error }) }));
+              .catch((error: unknown) => resolve({ message: refused(producer.topic, record), error: asKafkaRxError(error) }));
           }),
         );
       }

@@ -1,4 +1,4 @@
-import { RecordTypeError } from '../errors.js';
+import { RecordTypeError } from '../errors/index.js';
 
 /** pykafka's serializer: (value, partitionKey) => [valueBytes, keyBytes]. */
 export type Serializer<V, K> = (value: V, key: K | null) => [Buffer | null, Buffer | null];

@@ -1,4 +1,4 @@
-import type { KafkaRxError } from '../errors.js';
+import type { KafkaRxError } from '../errors/index.js';
 import type { DeliveryReport, RecordHeader } from './message.js';
 import type { ProduceOptions } from './producer.js';
 

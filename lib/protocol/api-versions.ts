@@ -31,7 +31,7 @@
 import type { KafkaApi } from './api.js';
 import { FixedLayout, Parser, Reader } from './reader.js';
 import type { Writer } from './writer.js';
-import { ProtocolError, UnsupportedVersionError } from '../errors.js';
+import { ProtocolError, UnsupportedVersionError } from '../errors/index.js';
 
 export interface ApiVersionsRequest {
   /** Defaults to 'kafka-rx'. Brokers accept [a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?. */

@@ -1,4 +1,4 @@
-import { VersionNotImplementedError } from '../errors.js';
+import { VersionNotImplementedError } from '../errors/index.js';
 import type { Writer } from './writer.js';
 
 /**

@@ -17,7 +17,7 @@
 import type { KafkaApi } from './api.js';
 import { Reader } from './reader.js';
 import type { Writer } from './writer.js';
-import { UnsupportedVersionError } from '../errors.js';
+import { UnsupportedVersionError } from '../errors/index.js';
 
 export interface DeleteTopicsRequest {
   /** Topics to delete, by name. */

@@ -13,7 +13,7 @@
  *   can still read it.
  */
 import { assertImplemented, isFlexible, type KafkaApi } from './api.js';
-import { ProtocolError } from '../errors.js';
+import { ProtocolError } from '../errors/index.js';
 import { Reader } from './reader.js';
 import type { Writer } from './writer.js';
 

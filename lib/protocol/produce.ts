@@ -31,7 +31,7 @@
  * With acks=0 the broker sends no response at all.
  */
 import type { KafkaApi } from './api.js';
-import { UnsupportedVersionError } from '../errors.js';
+import { UnsupportedVersionError } from '../errors/index.js';
 import { Reader } from './reader.js';
 import type { Writer } from './writer.js';
 

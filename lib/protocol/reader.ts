@@ -33,7 +33,7 @@
 // The package's "exports" map gives ESM resolution no typings for its root, so the ESM build
 // (moduleResolution Bundler) could not type it; the CommonJS file with its .d.ts serves both builds.
 import { Parser } from 'binary-parser/dist/binary_parser.js';
-import { ProtocolError } from '../errors.js';
+import { ProtocolError } from '../errors/index.js';
 
 export { Parser };
 

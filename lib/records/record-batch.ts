@@ -13,7 +13,7 @@
  *
  * A codec compresses the records section as one block.
  */
-import { KafkaRxError, ProtocolError } from '../errors.js';
+import { KafkaRxError, ProtocolError } from '../errors/index.js';
 import { putVarint, Writer } from '../protocol/writer.js';
 import { codecById, codecs, type Compression } from './codecs/index.js';
 import { crc32c } from './crc32c.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Cluster } from '../../lib/cluster/cluster.js';
-import { TopicAlreadyExistsError, UnknownTopicOrPartitionError } from '../../lib/errors.js';
+import { TopicAlreadyExistsError, UnknownTopicOrPartitionError } from '../../lib/errors/index.js';
 import { brokers } from '../support/broker.js';
 import { metadata } from '../support/kcat.js';
 import { uniqueTopic } from '../support/topics.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { ConnectionError, KafkaRxError, ProtocolError, RequestNotSentError, RequestTimeoutError } from '../../lib/errors.js';
+import { ConnectionError, KafkaRxError, ProtocolError, RequestNotSentError, RequestTimeoutError } from '../../lib/errors/index.js';
 import { Connection } from '../../lib/network/connection.js';
 import { ApiVersions, brokerRangeOf } from '../../lib/protocol/api-versions.js';
 import { Metadata } from '../../lib/protocol/metadata.js';

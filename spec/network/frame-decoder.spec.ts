@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ProtocolError, TlsHandshakeError } from '../../lib/errors.js';
+import { ProtocolError, TlsHandshakeError } from '../../lib/errors/index.js';
 import { FrameDecoder } from '../../lib/network/frame-decoder.js';
 
 function frame(body: string): Buffer {

@@ -3,7 +3,7 @@
 // signature must verify), SCRAM refusing a server that does not know the password, PLAIN's and
 // OAUTHBEARER's messages, and the OAUTHBEARER token kept until 80% of its lifetime.
 import { expect } from 'chai';
-import { SaslAuthenticationFailedError } from '../../lib/errors.js';
+import { SaslAuthenticationFailedError } from '../../lib/errors/index.js';
 import type { SaslExchange } from '../../lib/network/sasl/mechanism.js';
 import { OAuthBearerMechanism } from '../../lib/network/sasl/oauthbearer.js';
 import { PlainMechanism } from '../../lib/network/sasl/plain.js';

@@ -3,7 +3,7 @@ import { map, tap } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import {
   ConfigError, DeliveryTimeoutError, MaybeWrittenError, MessageSizeTooLargeError, NotEnoughReplicasError, RequestTimeoutError, type KafkaRxError,
-} from '../../lib/errors.js';
+} from '../../lib/errors/index.js';
 import type { DeliveryReport } from '../../lib/producer/message.js';
 import { retryFailed, type RetriedReport } from '../../operators/index.js';
 import { ProducerDouble } from '../support/producer-double.js';

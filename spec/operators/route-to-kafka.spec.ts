@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { map } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { ConfigError } from '../../lib/errors.js';
+import { ConfigError } from '../../lib/errors/index.js';
 import { routeToKafka, type SourceReport } from '../../operators/index.js';
 import { ProducerDouble } from '../support/producer-double.js';
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { map } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { ConfigError, KafkaRxError, DeliveryTimeoutError, MaybeWrittenError, NotEnoughReplicasError, RequestTimeoutError } from '../../lib/errors.js';
+import { ConfigError, KafkaRxError, DeliveryTimeoutError, MaybeWrittenError, NotEnoughReplicasError, RequestTimeoutError } from '../../lib/errors/index.js';
 import type { DeliveryReport } from '../../lib/producer/message.js';
 import { deadLetterRecord, toDeadLetter, type DeadLetterReport } from '../../operators/index.js';
 import { ProducerDouble } from '../support/producer-double.js';

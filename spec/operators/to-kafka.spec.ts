@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { catchError, map, Observable, of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { BackpressureOverflowError, KafkaRxError, NotEnoughReplicasError } from '../../lib/errors.js';
+import { BackpressureOverflowError, KafkaRxError, NotEnoughReplicasError } from '../../lib/errors/index.js';
 import { lazyFrom, toKafka, type SourceReport } from '../../operators/index.js';
 import { ProducerDouble } from '../support/producer-double.js';
 

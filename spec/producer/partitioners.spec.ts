@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { InvalidPartitionError, PartitionerError } from '../../lib/errors.js';
+import { InvalidPartitionError, PartitionerError } from '../../lib/errors/index.js';
 import {
   GroupHashingPartitioner,
   HashingPartitioner,

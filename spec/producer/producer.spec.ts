@@ -11,7 +11,7 @@ import {
   ProducerStoppedError,
   QueueFullError,
   TopicAuthorizationFailedError,
-} from '../../lib/errors.js';
+} from '../../lib/errors/index.js';
 import type { DeliveryReport } from '../../lib/producer/message.js';
 import { Producer } from '../../lib/producer/producer.js';
 import type { ProducerOptions } from '../../lib/producer/options.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ProtocolError } from '../../lib/errors.js';
+import { ProtocolError } from '../../lib/errors/index.js';
 import type { KafkaApi } from '../../lib/protocol/api.js';
 import { readResponseHeader } from '../../lib/protocol/header.js';
 import { ApiVersions } from '../../lib/protocol/api-versions.js';

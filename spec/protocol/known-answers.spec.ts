@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Writer } from '../../lib/protocol/writer.js';
 import { Reader } from '../../lib/protocol/reader.js';
-import { ProtocolError, VersionNotImplementedError } from '../../lib/errors.js';
+import { ProtocolError, VersionNotImplementedError } from '../../lib/errors/index.js';
 import type { KafkaApi } from '../../lib/protocol/api.js';
 import { readResponseHeader, responseHeaderIsFlexible, writeRequestHeader, writeRequestFrame, peekCorrelationId } from '../../lib/protocol/header.js';
 import { ApiVersions, negotiateVersion, retryVersionAfter } from '../../lib/protocol/api-versions.js';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import lz4js from 'lz4';
-import { ProtocolError } from '../../lib/errors.js';
+import { ProtocolError } from '../../lib/errors/index.js';
 import { codecs, codecById, zstdReady } from '../../lib/records/codecs/index.js';
 
 const { lz4 } = codecs;

@@ -5,7 +5,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { expect } from 'chai';
-import { ProtocolError } from '../../lib/errors.js';
+import { ProtocolError } from '../../lib/errors/index.js';
 import { codecs, zstdReady, type Compression } from '../../lib/records/codecs/index.js';
 import { crc32c } from '../../lib/records/crc32c.js';
 import { RECORD_BATCH_OVERHEAD, decodeRecordBatches, encodeRecordBatch, type BatchRecord } from '../../lib/records/record-batch.js';

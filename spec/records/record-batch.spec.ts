@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { KafkaRxError, ProtocolError } from '../../lib/errors.js';
+import { KafkaRxError, ProtocolError } from '../../lib/errors/index.js';
 import { codecs, zstdReady, type Compression } from '../../lib/records/codecs/index.js';
 import {
   RECORD_BATCH_OVERHEAD,

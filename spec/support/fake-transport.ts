@@ -1,5 +1,5 @@
 import { Subject } from 'rxjs';
-import { ConnectionError, RequestNotSentError } from '../../lib/errors.js';
+import { ConnectionError, RequestNotSentError } from '../../lib/errors/index.js';
 import type { ProduceRequest, ProduceResponse } from '../../lib/protocol/produce.js';
 import type { ProducerIdentity } from '../../lib/producer/idempotence.js';
 import type { ProducerTransport } from '../../lib/producer/transport.js';

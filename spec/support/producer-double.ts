@@ -1,5 +1,5 @@
 import type { TestScheduler } from 'rxjs/testing';
-import { NotEnoughReplicasError, type KafkaRxError } from '../../lib/errors.js';
+import { NotEnoughReplicasError, type KafkaRxError } from '../../lib/errors/index.js';
 import type { DeliveryReport, Message, RecordHeader } from '../../lib/producer/message.js';
 import type { ProduceOptions } from '../../lib/producer/producer.js';
 import type { ProducerLike } from '../../operators/to-kafka.js';

@@ -1,4 +1,4 @@
-import { IllegalSaslStateError, SaslAuthenticationFailedError, UnsupportedSaslMechanismError, kafkaErrorFor } from '../../errors.js';
+import { IllegalSaslStateError, SaslAuthenticationFailedError, UnsupportedSaslMechanismError, kafkaErrorFor } from '../../errors/index.js';
 import type { KafkaApi } from '../../protocol/api.js';
 import { SaslAuthenticate } from '../../protocol/sasl-authenticate.js';
 import { SaslHandshake } from '../../protocol/sasl-handshake.js';

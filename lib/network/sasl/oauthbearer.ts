@@ -10,7 +10,7 @@
  * its lifetime has passed (when expiresAtMs is given; otherwise each authentication asks again),
  * so connections and re-authentications (KIP-368) made near the end of its life get a fresh one.
  */
-import { SaslAuthenticationFailedError } from '../../errors.js';
+import { SaslAuthenticationFailedError } from '../../errors/index.js';
 import type { SaslExchange, SaslMechanism, SaslPeer } from './mechanism.js';
 import { redactSecrets } from './mechanism.js';
 

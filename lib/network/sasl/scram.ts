@@ -13,7 +13,7 @@
  * means the peer does not know the password: the authentication fails, it is not a warning.
  */
 import { createHash, createHmac, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
-import { SaslAuthenticationFailedError } from '../../errors.js';
+import { SaslAuthenticationFailedError } from '../../errors/index.js';
 import type { SaslExchange, SaslMechanism, SaslPeer } from './mechanism.js';
 import { redactSecrets } from './mechanism.js';
 

@@ -1,6 +1,6 @@
 import { constants } from 'node:buffer';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { ProtocolError } from '../../errors.js';
+import { ProtocolError } from '../../errors/index.js';
 import type { Codec } from './codec.js';
 
 const MAX_LENGTH = constants.MAX_LENGTH;

@@ -1,5 +1,5 @@
 import lz4js from 'lz4';
-import { ProtocolError } from '../../errors.js';
+import { ProtocolError } from '../../errors/index.js';
 import type { Writer } from '../../protocol/writer.js';
 import type { Codec } from './codec.js';
 

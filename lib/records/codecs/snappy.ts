@@ -1,5 +1,5 @@
 import snappyjs from 'snappyjs';
-import { ProtocolError } from '../../errors.js';
+import { ProtocolError } from '../../errors/index.js';
 import type { Codec } from './codec.js';
 
 /*

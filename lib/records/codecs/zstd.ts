@@ -1,5 +1,5 @@
 import * as zstdWasm from '@bokuweb/zstd-wasm';
-import { KafkaRxError, ProtocolError } from '../../errors.js';
+import { KafkaRxError, ProtocolError } from '../../errors/index.js';
 import type { Codec } from './codec.js';
 
 /*

@@ -1,15 +1,4 @@
-import { KafkaError, KafkaRxError, kafkaRxBrand, type KafkaRxErrorOptions } from './error-base.js';
-import { errorClasses } from './error-codes.js';
-
-export { KafkaError, KafkaRxError, type KafkaRxErrorOptions } from './error-base.js';
-export * from './error-codes.js';
-export { errorCodes, type ErrorCodeInfo } from './error-table.js';
-
-/** A Kafka error code as its typed error; codes kafka-rx does not know keep their number. */
-export function kafkaErrorFor(code: number, message?: string): KafkaError {
-  const ErrorClass = errorClasses.get(code);
-  return ErrorClass === undefined ? new KafkaError(code, message) : new ErrorClass(message);
-}
+import { KafkaRxError, kafkaRxBrand, type KafkaRxErrorOptions } from './base.js';
 
 /** An option (producer, client or operator) with a value outside what it accepts. */
 export class ConfigError extends KafkaRxError {

@@ -1,4 +1,4 @@
-import { errorCodes } from './error-table.js';
+import { errorCodes } from './table.js';
 
 /** Options every kafka-rx error takes. */
 export interface KafkaRxErrorOptions {
