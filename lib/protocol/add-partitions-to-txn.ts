@@ -22,7 +22,7 @@
  * AddPartitionsToTxnFromProducer, whose range stops there.
  */
 import type { KafkaApi } from './api.js';
-import { ProtocolError } from '../errors.js';
+import { ProtocolError } from '../errors/index.js';
 import { Reader } from './reader.js';
 import type { Writer } from './writer.js';
 

@@ -20,7 +20,7 @@
  * (the request named it).
  */
 import type { KafkaApi } from './api.js';
-import { ProtocolError } from '../errors.js';
+import { ProtocolError } from '../errors/index.js';
 import { Reader } from './reader.js';
 import type { Writer } from './writer.js';
 

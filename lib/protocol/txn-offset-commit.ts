@@ -24,7 +24,7 @@
  * (KIP-1319) names topics by id.
  */
 import type { KafkaApi } from './api.js';
-import { UnsupportedVersionError } from '../errors.js';
+import { UnsupportedVersionError } from '../errors/index.js';
 import { Reader } from './reader.js';
 import type { Writer } from './writer.js';
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ProtocolError, UnsupportedVersionError } from '../../lib/errors.js';
+import { ProtocolError, UnsupportedVersionError } from '../../lib/errors/index.js';
 import { Writer } from '../../lib/protocol/writer.js';
 import { CoordinatorKeyType, FindCoordinator } from '../../lib/protocol/find-coordinator.js';
 import { AddPartitionsToTxn, AddPartitionsToTxnFromProducer } from '../../lib/protocol/add-partitions-to-txn.js';
