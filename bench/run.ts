@@ -21,7 +21,8 @@ const USAGE = `npm run bench -- [options]
   --clients a,b,...       kafka-rx, kafkajs, platformatic, confluent, pykafka, java (KafkaProducer),
                           java-perf (Kafka's ProducerPerformance tool) (default: all)
   --workloads SPEC        default | quick | all | comma list of 100, 100-keyed, 100-all, 100-lz4, 1k,
-                          1k-keyed-all-lz4 (size, then optional -keyed -all -lz4), latency, await-each
+                          1k-keyed-all-lz4 (size, then optional -keyed -all -lz4), 100-tls,
+                          100-topics (100 B over 20 topics, one producer), latency, await-each
   --records N             records per pipelined pass (default 1000000; --quick 20000)
   --rounds R              rounds of alternation (default 3; --quick 1)
   --warmup W              warm-up records before each measured pass (default min(N, 50000))
@@ -296,17 +297,24 @@ async function main(): Promise<void> {
             (unsupported[spec.name] ??= {})[workload.id] = why;
             continue;
           }
-          const topic = await freshTopic(admin, 'bench');
+          const topics: string[] = [];
+          for (let t = 0; t < (workload.topics ?? 1); t++) topics.push(await freshTopic(admin, 'bench'));
+          const topic = topics[0];
           const tls = workload.security !== undefined ? { bootstrap: secured!.saslSsl, security: tlsSecurity! } : {};
           const config: DriverConfig = {
             bootstrap: broker.bootstrap, topic, mode: workload.mode, records: recordsFor(workload, options),
             size: workload.size, keyed: workload.keyed, acks: workload.acks, compression: workload.compression,
             warmup: warmupFor(workload, options), ...(workload.rate ? { rate: workload.rate } : {}), ...tls,
+            ...(topics.length > 1 ? { topics } : {}),
           };
           const outcome = await runPass(spec, config);
           // Acknowledged must mean stored: the broker's end offsets are checked against what was sent.
           if (outcome.result) {
-            const stored = storedRecords(broker.bootstrap, topic);
+            let stored: number | null = 0;
+            for (const t of topics) {
+              const inTopic = storedRecords(broker.bootstrap, t);
+              stored = inTopic === null || stored === null ? null : stored + inTopic;
+            }
             if (stored !== null && stored !== expectedStored(spec.name, config)) {
               outcome.error = `the topic holds ${stored} records, ${expectedStored(spec.name, config)} were acknowledged`;
               delete outcome.result;
@@ -317,7 +325,7 @@ async function main(): Promise<void> {
           log(`  round ${round}  ${workload.id.padEnd(36)} ${spec.name.padEnd(31)} ${r
             ? `${Math.round(r.recordsPerSec).toLocaleString('en-US').padStart(10)} rec/s${r.latencyMs ? `  p50 ${r.latencyMs.p50} ms  p99 ${r.latencyMs.p99} ms` : ''}`
             : `FAILED: ${outcome.error}`}`);
-          await admin.deleteTopics([topic]).catch((error) => log(`bench: could not delete ${topic}: ${String(error)}`));
+          await admin.deleteTopics(topics).catch((error) => log(`bench: could not delete ${topics.join(', ')}: ${String(error)}`));
         }
       }
       if (round < options.rounds) writeReport(round);

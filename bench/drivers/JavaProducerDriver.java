@@ -28,7 +28,8 @@ public class JavaProducerDriver {
     return m.group(2) != null ? m.group(2) : m.group(1);
   }
 
-  final String topic;
+  /** The multi-topic workload's topics (record i to topics[i % n]), or the one topic. */
+  final String[] topics;
   final int size;
   final byte[][] values;
   final byte[][] keys;
@@ -37,7 +38,8 @@ public class JavaProducerDriver {
   final AtomicLong failed = new AtomicLong();
 
   JavaProducerDriver(String json, Properties props) {
-    topic = str(json, "topic");
+    Matcher list = Pattern.compile("\"topics\"\\s*:\\s*\\[([^\\]]*)\\]").matcher(json);
+    topics = list.find() ? list.group(1).replace("\"", "").split(",") : new String[] {str(json, "topic")};
     size = Integer.parseInt(str(json, "size"));
     byte[] block = new byte[POOL_BYTES + size];
     new Random().nextBytes(block);
@@ -54,7 +56,7 @@ public class JavaProducerDriver {
   }
 
   ProducerRecord<byte[], byte[]> record(int i) {
-    return new ProducerRecord<>(topic, keys == null ? null : keys[i % KEY_COUNT], values[i % values.length]);
+    return new ProducerRecord<>(topics[i % topics.length], keys == null ? null : keys[i % KEY_COUNT], values[i % values.length]);
   }
 
   final Callback counting = (metadata, error) -> {

@@ -2,7 +2,7 @@
 // docs describe as the one for throughput: produce() never waits, librdkafka batches by linger.ms
 // and batch.size on its own threads, and delivery reports arrive as 'delivery-report' events.
 import { join } from 'node:path';
-import { acked, loadPeer, packageVersion, runDriver, type ClientAdapter, type DriverConfig } from './harness.js';
+import { acked, loadPeer, packageVersion, runDriver, topicOf, type ClientAdapter, type DriverConfig } from './harness.js';
 
 export const CONFLUENT_DIR = join(__dirname, '..', 'optional', 'confluent', 'node_modules');
 const NAME = '@confluentinc/kafka-javascript';
@@ -70,8 +70,8 @@ runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
       'enable.idempotence': 'false (default)',
     },
     send: perRecord
-      ? (value, key, id) => void producer.produce(topic, null, value, key, null, id)
-      : (value, key) => void producer.produce(topic, null, value, key, null),
+      ? (value, key, id) => void producer.produce(topicOf(config, id), null, value, key, null, id)
+      : (value, key, id) => void producer.produce(topicOf(config, id), null, value, key, null),
     flush: () => producer.poll(),
     sendAndWait: (value, key) => new Promise<void>((resolve, reject) => {
       waiting = (failed) => (failed ? reject(new Error('delivery failed')) : resolve());

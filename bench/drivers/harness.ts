@@ -23,6 +23,17 @@ export interface DriverConfig {
   rate?: number;
   /** Set for the TLS workload: `bootstrap` is then the SASL_SSL listener. */
   security?: BenchSecurity;
+  /**
+   * The multi-topic workload: record i goes to topics[i % topics.length] (topic is topics[0]),
+   * all through one producer. Absent for the single-topic workloads.
+   */
+  topics?: string[];
+}
+
+/** The topic of record `id`: round-robin over the multi-topic workload's topics, else the one topic. */
+export function topicOf(config: DriverConfig, id: number): string {
+  const topics = config.topics;
+  return topics === undefined ? config.topic : topics[id % topics.length];
 }
 
 /** SASL_SSL with SCRAM-SHA-256: the broker's certificate is checked against caFile. */

@@ -39,12 +39,16 @@ runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
   const keyed = config.keyed ? { partitioner: new Murmur2Partitioner() } : {};
   const common: ProducerOptions = { requiredAcks: config.acks, compression: config.compression, pendingTimeoutMs: 120_000, ...keyed };
   const options: ProducerOptions = config.mode === 'await-each' ? { ...common, sync: true } : { ...common, ...THROUGHPUT };
-  const producer: Producer = client.producer(config.topic, options);
+  // NOT the multi-topic form: until kafka-rx has a producer for any topic, the multi-topic workload
+  // runs one producer per topic (each with its own queues, linger and requests), and says so.
+  const producers: Producer[] = (config.topics ?? [config.topic]).map((topic) => client.producer(topic, options));
+  const producer = producers[0];
   const perRecord = config.mode === 'rate';
-  let reports: Subscription | null = null;
+  const reports: Subscription[] = [];
   if (!perRecord && config.mode === 'pipelined') {
-    reports = producer.deliveryReports$.subscribe((report) => acked(-1, report.error !== undefined));
+    for (const p of producers) reports.push(p.deliveryReports$.subscribe((report) => acked(-1, report.error !== undefined)));
   }
+  const producerOf = producers.length === 1 ? () => producer : (id: number) => producers[id % producers.length];
   const resolved = producer.options;
   const window = resolved.maxQueuedMessages;
   return {
@@ -53,6 +57,7 @@ runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
     settings: {
       build: 'dist/cjs (tsc output, as installed from npm)',
       api: perRecord ? 'send(value, { key }, onReport)' : config.mode === 'await-each' ? 'produce() with sync: true' : 'produce() + deliveryReports$',
+      ...(config.topics ? { producers: `${producers.length}, one per topic (NOT the multi-topic form, which kafka-rx lacks yet)` } : {}),
       lingerMs: resolved.lingerMs,
       minQueuedMessages: resolved.minQueuedMessages,
       maxRequestSize: resolved.maxRequestSize,
@@ -64,8 +69,8 @@ runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
       partitioner: config.keyed ? 'Murmur2Partitioner' : 'RandomPartitioner (round-robin, default)',
     },
     send: perRecord
-      ? (value, key, id) => void producer.send(value, { key }, (report) => acked(id, report.error !== undefined))
-      : (value, key) => void producer.produce(value, key),
+      ? (value, key, id) => void producerOf(id).send(value, { key }, (report) => acked(id, report.error !== undefined))
+      : (value, key, id) => void producerOf(id).produce(value, key),
     window,
     flush: () => undefined,
     sendAndWait: async (value, key) => {
@@ -73,7 +78,7 @@ runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
     },
     close: async () => {
       await client.close();
-      reports?.unsubscribe();
+      for (const r of reports) r.unsubscribe();
     },
   };
 });

@@ -2,7 +2,7 @@
 // It has no linger of its own: throughput comes from many messages per send() call and several
 // calls at once, bounded by its maxInflights (requests in flight per connection).
 import { readFileSync } from 'node:fs';
-import { chunkedSender, loadPeer, packageVersion, runDriver, type ClientAdapter, type DriverConfig } from './harness.js';
+import { chunkedSender, loadPeer, packageVersion, runDriver, topicOf, type ClientAdapter, type DriverConfig } from './harness.js';
 
 const CHUNK = Number(process.env.BENCH_CHUNK ?? 1_000);
 const CONCURRENT_SENDS = Number(process.env.BENCH_CONCURRENT_SENDS ?? 5);
@@ -45,7 +45,8 @@ runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
       ...producerOptions,
       partitioner: 'default (murmur2 for keys, round-robin without)',
     },
-    send: (value, key, id) => chunks.add({ topic, key: key ?? undefined, value }, id),
+    // Its messages carry their topic: the multi-topic workload mixes all topics in each send().
+    send: (value, key, id) => chunks.add({ topic: topicOf(config, id), key: key ?? undefined, value }, id),
     flush: chunks.flush,
     sendAndWait: async (value, key) => {
       await producer.send({ messages: [{ topic, key: key ?? undefined, value }] });

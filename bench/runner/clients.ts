@@ -143,6 +143,9 @@ const noLz4ForPykafka = 'pykafka 2.8 writes LZ4 frames with linked blocks (pytho
 /** The TLS workload is wired into the drivers of the clients the issue compares (not confluent, pykafka, java-perf yet). */
 const noTls = (w: Workload) => (w.security !== undefined ? 'the SASL_SSL workload is wired for kafka-rx, kafkajs, @platformatic/kafka and the Java producer only' : null);
 
+/** ProducerPerformance writes to one --topic; pykafka's producer belongs to one topic object. */
+const noMultiTopic = (who: string) => (w: Workload) => ((w.topics ?? 1) > 1 ? `${who} has no producer for several topics` : null);
+
 export const CLIENTS: ClientSpec[] = [
   { name: 'kafka-rx', command: nodeDriver('kafka-rx.ts'), unsupported: () => null, install: () => null },
   { name: 'kafkajs', command: nodeDriver('kafkajs.ts'), unsupported: () => null, install: installPeers },
@@ -151,7 +154,7 @@ export const CLIENTS: ClientSpec[] = [
   {
     name: 'pykafka',
     command: () => ({ file: pythonOfVenv(), args: [join(DRIVERS, 'pykafka_driver.py')] }),
-    unsupported: (w) => (brokerMajor() >= 4 ? noPykafkaOn4x : w.compression === 'lz4' ? noLz4ForPykafka : noTls(w)),
+    unsupported: (w) => (brokerMajor() >= 4 ? noPykafkaOn4x : w.compression === 'lz4' ? noLz4ForPykafka : noTls(w) ?? noMultiTopic('pykafka (topic.get_producer())')(w)),
     install: installPykafka,
   },
   {
@@ -169,7 +172,7 @@ export const CLIENTS: ClientSpec[] = [
     // Kafka's own benchmark tool, with its own clock: no warm-up, keyless only, no await-each.
     name: 'java-perf',
     command: nodeDriver('java-producer-performance.ts'),
-    unsupported: (w) => (w.keyed ? 'ProducerPerformance has no option for keys' : w.mode === 'await-each' ? 'ProducerPerformance has no one-at-a-time mode' : noTls(w)),
+    unsupported: (w) => (w.keyed ? 'ProducerPerformance has no option for keys' : w.mode === 'await-each' ? 'ProducerPerformance has no one-at-a-time mode' : noTls(w) ?? noMultiTopic('ProducerPerformance (one --topic)')(w)),
     install: fetchKafkaJars,
   },
 ];

@@ -14,10 +14,12 @@ export interface Workload {
   rate?: number;
   /** sasl_ssl: through the run's secured broker's SASL_SSL listener with SCRAM-SHA-256. */
   security?: 'sasl_ssl';
+  /** Topics the records are spread over, round-robin, by one producer per client (default 1). */
+  topics?: number;
 }
 
 export function workloadId(w: Omit<Workload, 'id'>): string {
-  const base = `${w.size === 1024 ? '1KiB' : `${w.size}B`} ${w.keyed ? 'keyed' : 'keyless'} acks=${w.acks === -1 ? 'all' : '1'} ${w.compression}${w.security === 'sasl_ssl' ? ' SASL_SSL/SCRAM' : ''}`;
+  const base = `${w.size === 1024 ? '1KiB' : `${w.size}B`} ${w.keyed ? 'keyed' : 'keyless'} acks=${w.acks === -1 ? 'all' : '1'} ${w.compression}${w.security === 'sasl_ssl' ? ' SASL_SSL/SCRAM' : ''}${(w.topics ?? 1) > 1 ? ` ${w.topics} topics` : ''}`;
   if (w.mode === 'rate') return `latency@${w.rate}/s ${base}`;
   if (w.mode === 'await-each') return `await-each ${base}`;
   return base;
@@ -50,8 +52,20 @@ export function defaultWorkloads(rate: number): Workload[] {
     make({ mode: 'pipelined', size: 1024, keyed: false, acks: 1, compression: 'none' }),
     make({ mode: 'pipelined', size: 1024, keyed: true, acks: -1, compression: 'lz4' }),
     tlsWorkload(),
+    multiTopicWorkload(),
     ...latencyWorkloads(rate),
   ];
+}
+
+/** Topics of the multi-topic workload, each with 6 partitions like every bench topic. */
+export const MULTI_TOPIC_COUNT = 20;
+
+/**
+ * 100 B keyless acks=1 records spread round-robin over 20 topics, by one producer per client: what
+ * a dataflow routing by content does. Compare with `100` (the same records to one topic).
+ */
+export function multiTopicWorkload(): Workload {
+  return make({ mode: 'pipelined', size: 100, keyed: false, acks: 1, compression: 'none', topics: MULTI_TOPIC_COUNT });
 }
 
 /** The TLS workload: 100 B keyless acks=1 over SASL_SSL with SCRAM-SHA-256 (compare with `100`). */
@@ -77,19 +91,21 @@ export function quickWorkloads(rate: number): Workload[] {
 /**
  * `--workloads` values: `default`, `quick`, `all` (full matrix plus latency), or a comma list of
  * short names: `100`, `100-keyed`, `100-all`, `100-lz4`, `1k`, `1k-keyed-all-lz4` (any of
- * size 100|1k, then optional keyed, all, lz4 in that order), `latency`, `await-each`.
+ * size 100|1k, then optional keyed, all, lz4 in that order), `100-topics` (20 topics), `latency`,
+ * `await-each`.
  */
 export function parseWorkloads(spec: string, rate: number): Workload[] {
   if (spec === 'default') return defaultWorkloads(rate);
   if (spec === 'quick') return quickWorkloads(rate);
-  if (spec === 'all') return [...fullMatrix(), ...latencyWorkloads(rate)];
+  if (spec === 'all') return [...fullMatrix(), multiTopicWorkload(), ...latencyWorkloads(rate)];
   return spec.split(',').map((raw) => {
     const name = raw.trim();
     if (name === 'latency') return latencyWorkloads(rate)[0];
     if (name === 'await-each') return latencyWorkloads(rate)[1];
     if (name === '100-tls') return tlsWorkload();
+    if (name === '100-topics') return multiTopicWorkload();
     const m = /^(100|1k)(-keyed)?(-all)?(-lz4)?$/.exec(name);
-    if (!m) throw new BenchUsageError(`unknown workload "${name}" (try 100, 100-keyed, 100-all, 100-lz4, 1k, 1k-keyed-all-lz4, 100-tls, latency, await-each, default, quick, all)`);
+    if (!m) throw new BenchUsageError(`unknown workload "${name}" (try 100, 100-keyed, 100-all, 100-lz4, 1k, 1k-keyed-all-lz4, 100-tls, 100-topics, latency, await-each, default, quick, all)`);
     return make({ mode: 'pipelined', size: m[1] === '1k' ? 1024 : 100, keyed: Boolean(m[2]), acks: m[3] ? -1 : 1, compression: m[4] ? 'lz4' : 'none' });
   });
 }

@@ -1,11 +1,19 @@
 import { defer, from, timer, type Observable, type SchedulerLike } from 'rxjs';
+import { concat, ignoreElements, of } from 'rxjs';
 import {
   DeliveryTimeoutError,
+  DuplicateSequenceNumberError,
+  InvalidProducerEpochError,
   KafkaRxError,
   LeaderNotAvailableError,
   MessageSizeTooLargeError,
+  OutOfOrderSequenceNumberError,
+  ProducerFencedError,
   ProtocolError,
+  RecordListTooLargeError,
+  UnknownProducerIdError,
   kafkaErrorFor,
+  type KafkaError,
 } from '../errors/index.js';
 import { asKafkaRxError } from '../errors/convert.js';
 import {
@@ -17,8 +25,9 @@ import {
 } from '../protocol/produce.js';
 import type { BrokerQueues } from './broker-queues.js';
 import type { DeliveryOutcomes } from './delivery-reports.js';
-import type { IdempotentState, SealedBatch } from './idempotence.js';
+import type { IdempotentState } from './idempotence.js';
 import type { PendingMessage } from './message.js';
+import type { PartitionBuffer, SealedBatch } from './partition-buffer.js';
 import type { ResolvedProducerOptions } from './options.js';
 import { recordRefusal } from './record-errors.js';
 import { RequestPlanner, type PlannedBatch, type PlannedRequest } from './request-planner.js';
@@ -49,77 +58,204 @@ class AttemptFailed extends Error {
 }
 
 /**
- * Sends one broker's batch and gives each of its messages its outcome. Failures go through RxJS
- * retry with a delay that doubles at each failure of the batch (retryBackoffMs up to
- * retryBackoffMaxMs): before each attempt the batch is re-examined, so acknowledged messages are
- * not sent again, expired ones fail with DeliveryTimeoutError, and messages whose partition moved
- * to another leader go back to the pipeline to join that leader's group. Failed attempts are
- * counted per message against maxRetries, except a failover's (see countsAgainstRetries): those
- * wait, metadata refreshed before each retry, until the new leader shows or deliveryTimeoutMs ends.
+ * Sends batches of one producer and gives each of their messages its outcome. It keeps what
+ * outlives one batch: a request planner per Produce version, and which partition buffers hold
+ * parked messages.
  */
-export function sendBatch(context: SenderContext, broker: number, batch: PendingMessage[]): Observable<never> {
-  const { options, outcomes, stats } = context;
-  let pending = batch;
+export class BatchSender {
+  /**
+   * One planner per Produce version the brokers speak: settings fixed for the producer's life,
+   * apart from the topic id (v13+), which changes when the topic is deleted and created again.
+   */
+  private readonly planners = new Map<number, RequestPlanner>();
+  /** Partition buffers holding parked messages. */
+  private readonly parking = new Set<PartitionBuffer>();
+  /** Partition buffers whose parked messages are looked at once the current work is done. */
+  private readonly releaseDue = new Set<PartitionBuffer>();
 
-  /** The metadata refresh the last failure asked for: the next attempt goes out once it is in. */
-  let refreshing: Promise<void> | null = null;
+  constructor(readonly context: SenderContext) {}
 
-  const attempt = async (): Promise<void> => {
-    if (refreshing !== null) {
-      const refresh = refreshing;
-      refreshing = null;
-      await refreshedOrCap(refresh, options.retryBackoffMaxMs, options.scheduler);
-    }
-    pending = routeAndExpire(context, broker, pending);
-    if (context.idempotence !== null) pending = releaseHeldBack(context, pending);
-    if (pending.length === 0) return;
-    // An epoch bump waits for the requests in flight; this attempt waits with it, uncounted.
-    if (context.idempotence !== null && !(await context.idempotence.prepare())) throw new AttemptFailed(false);
-    const { sendable, leaderless } = splitByLeader(context, broker, pending);
-    // Not sent, and not counted: the partition waits for its new leader.
-    for (const message of leaderless) message.lastError = new LeaderNotAvailableError(`partition ${message.partition} of ${context.topic} has no leader`);
-    let retryable: PendingMessage[] = leaderless;
-    let refresh = leaderless.length > 0;
-    if (sendable.length > 0) {
-      const failed = await transmit(context, broker, sendable);
-      retryable = retryable.concat(failed.messages);
-      refresh ||= failed.refreshMetadata;
-    }
-    pending = retryable;
-    if (pending.length > 0) throw new AttemptFailed(refresh);
-  };
+  /**
+   * Sends one broker's batch and emits it once every one of its messages has its outcome. Failures
+   * go through RxJS retry with a delay that doubles at each failure of the batch (retryBackoffMs up
+   * to retryBackoffMaxMs): before each attempt the batch is re-examined, so acknowledged messages
+   * are not sent again, expired ones fail with DeliveryTimeoutError, and messages whose partition
+   * moved to another leader go back to the pipeline to join that leader's group. Failed attempts
+   * are counted per message against maxRetries, except a failover's (see countsAgainstRetries):
+   * those wait, metadata refreshed before each retry, until the new leader shows or
+   * deliveryTimeoutMs ends.
+   */
+  send(broker: number, batch: PendingMessage[]): Observable<PendingMessage[]> {
+    const { context } = this;
+    const { options, outcomes, stats } = context;
+    let pending = batch;
 
-  return defer(() => from(attempt())).pipe(
-    retryBackoff({
-      retryBackoffMs: options.retryBackoffMs,
-      retryBackoffMaxMs: options.retryBackoffMaxMs,
-      scheduler: options.scheduler,
-      retryAfter: (error: unknown) => {
-        if (!(error instanceof AttemptFailed)) {
-          // A defect, not a Kafka failure: still give every message its one outcome.
-          const failure = error instanceof KafkaRxError ? error : new KafkaRxError(`unexpected failure while sending: ${String(error)}`, { cause: error });
-          for (const message of pending) outcomes.settle(message, failure);
-          return false;
-        }
-        pending = pending.filter((message) => {
-          if (message.settled) return false;
-          if (message.countedFailures > options.maxRetries) {
-            outcomes.settle(message, message.lastError);
+    /** The metadata refresh the last failure asked for: the next attempt goes out once it is in. */
+    let refreshing: Promise<void> | null = null;
+
+    const attempt = async (): Promise<void> => {
+      if (refreshing !== null) {
+        const refresh = refreshing;
+        refreshing = null;
+        await refreshedOrCap(refresh, options.retryBackoffMaxMs, options.scheduler);
+      }
+      pending = routeAndExpire(context, broker, pending);
+      if (context.idempotence !== null) pending = releaseHeldBack(context, pending);
+      if (pending.length === 0) return;
+      // An epoch bump waits for the requests in flight; this attempt waits with it, uncounted.
+      if (context.idempotence !== null && !(await context.idempotence.prepare())) throw new AttemptFailed(false);
+      const { sendable, leaderless } = splitByLeader(context, broker, pending);
+      // Not sent, and not counted: the partition waits for its new leader.
+      for (const message of leaderless) message.lastError = new LeaderNotAvailableError(`partition ${message.partition} of ${context.topic} has no leader`);
+      let retryable: PendingMessage[] = leaderless;
+      let refresh = leaderless.length > 0;
+      if (sendable.length > 0) {
+        const failed = await this.transmit(broker, sendable);
+        retryable = retryable.concat(failed.messages);
+        refresh ||= failed.refreshMetadata;
+      }
+      pending = retryable;
+      if (pending.length > 0) throw new AttemptFailed(refresh);
+    };
+
+    const attempts = defer(() => from(attempt())).pipe(
+      retryBackoff({
+        retryBackoffMs: options.retryBackoffMs,
+        retryBackoffMaxMs: options.retryBackoffMaxMs,
+        scheduler: options.scheduler,
+        retryAfter: (error: unknown) => {
+          if (!(error instanceof AttemptFailed)) {
+            // A defect, not a Kafka failure: still give every message its one outcome.
+            const failure = error instanceof KafkaRxError ? error : new KafkaRxError(`unexpected failure while sending: ${String(error)}`, { cause: error });
+            for (const message of pending) outcomes.settle(message, failure);
             return false;
           }
-          return true;
-        });
-        if (pending.length === 0) return false;
-        stats.retries += pending.length;
-        if (error.refreshMetadata) {
-          refreshing = context.transport.refreshMetadata(context.topic).catch(() => {
-            // A failed refresh shows up again as a retriable error on the next attempt.
+          pending = pending.filter((message) => {
+            if (message.settled) return false;
+            if (message.countedFailures > options.maxRetries) {
+              outcomes.settle(message, message.lastError);
+              return false;
+            }
+            return true;
           });
-        }
-        return true;
-      },
-    }),
-  ) as Observable<never>;
+          if (pending.length === 0) return false;
+          stats.retries += pending.length;
+          if (error.refreshMetadata) {
+            refreshing = context.transport.refreshMetadata(context.topic).catch(() => {
+              // A failed refresh shows up again as a retriable error on the next attempt.
+            });
+          }
+          return true;
+        },
+      }),
+      ignoreElements(),
+    );
+    // Messages moved to another leader or parked left this batch; those that stayed are settled.
+    return concat(attempts, of(batch));
+  }
+
+  /**
+   * A message of this partition buffer got its outcome: the oldest unsealed message may have been
+   * it, so the parked ones may go. Looked at after the current work, not inside a settle().
+   */
+  settled(buffer: PartitionBuffer): void {
+    if (!buffer.hasParked || this.releaseDue.has(buffer)) return;
+    this.releaseDue.add(buffer);
+    this.context.options.scheduler.schedule(() => {
+      this.releaseDue.delete(buffer);
+      this.releaseParked(buffer);
+    });
+  }
+
+  /** Holds messages that must wait for an older message of their partition (see PartitionBuffer.park). */
+  private park(messages: PendingMessage[]): void {
+    for (const message of messages) {
+      const buffer = message.buffer!;
+      buffer.park([message]);
+      this.parking.add(buffer);
+      // They keep their place in their broker's queue bound while they hold no request slot.
+      this.context.queues?.add(message.broker, 1);
+    }
+  }
+
+  private releaseParked(buffer: PartitionBuffer): void {
+    const live = buffer.releaseParked();
+    if (live === null) return;
+    this.parking.delete(buffer);
+    for (const message of live) this.context.queues?.remove(message.broker, 1);
+    if (live.length > 0) this.context.reroute(live);
+  }
+
+  private releaseAllParked(): void {
+    for (const buffer of [...this.parking]) this.releaseParked(buffer);
+  }
+
+  private plannerFor(version: number, topicId: Buffer | undefined): RequestPlanner {
+    let planner = this.planners.get(version);
+    if (planner !== undefined && topicId !== undefined && !planner.settings.topicId!.equals(topicId)) planner = undefined;
+    if (planner === undefined) {
+      const { options, transport, topic, idempotence } = this.context;
+      planner = new RequestPlanner({
+        topic,
+        topicId,
+        version,
+        clientId: transport.clientId,
+        acks: options.requiredAcks,
+        timeoutMs: options.ackTimeoutMs,
+        compression: options.compression,
+        maxRequestSize: options.maxRequestSize,
+        idempotence: idempotence === null ? undefined : idempotence,
+      });
+      this.planners.set(version, planner);
+    }
+    return planner;
+  }
+
+  /** One attempt: plan requests within maxRequestSize, send them pipelined, map each response. */
+  private async transmit(broker: number, messages: PendingMessage[]): Promise<TransmitFailures> {
+    const { context } = this;
+    const { options, outcomes, transport } = context;
+    const failures = new TransmitFailures();
+
+    let version: number;
+    try {
+      // Known at once while the connection is open: no await before the request is planned and written.
+      version = transport.knownProduceVersion?.(broker) ?? (await transport.produceVersion(broker));
+    } catch (error) {
+      const failure = asKafkaRxError(error);
+      if (failure.retriable) failures.retryLater(messages, failure);
+      else for (const message of messages) outcomes.settle(message, failure);
+      return failures;
+    }
+
+    // Produce v13 names the topic by id; until the metadata has one, the topic goes by name (v12).
+    let topicId: Buffer | undefined;
+    if (version >= TOPIC_IDS_FROM) {
+      topicId = transport.topicIdOf?.(context.topic);
+      if (topicId === undefined) version = TOPIC_IDS_FROM - 1;
+    }
+    const plan = this.plannerFor(version, topicId).plan(messages);
+    if (context.idempotence !== null) {
+      if (plan.waiting.length > 0) this.park(plan.waiting);
+      // This plan may have sealed what parked messages waited for.
+      this.releaseAllParked();
+    }
+    for (const message of plan.oversized) {
+      outcomes.settle(message, new MessageSizeTooLargeError(`the message alone makes a Produce request larger than maxRequestSize (${options.maxRequestSize} bytes)`));
+    }
+
+    const { requests } = plan;
+    if (requests.length === 1) {
+      await sendPlanned(context, broker, requests[0], failures);
+    } else if (requests.length > 1) {
+      const sends = new Array<Promise<void>>(requests.length);
+      for (let i = 0; i < requests.length; i++) sends[i] = sendPlanned(context, broker, requests[i], failures);
+      await Promise.all(sends);
+    }
+    // An acknowledged first batch lets the rest of its partition go.
+    if (context.idempotence !== null) this.releaseAllParked();
+    return failures;
+  }
 }
 
 /**
@@ -191,88 +327,30 @@ function leave(context: SenderContext, message: PendingMessage): void {
 }
 
 /**
- * Sealed batches the broker refused as out of order, behind an older batch of their partition.
- * Retrying them in place would hold this broker's request slots while the older batch (say,
- * re-routed from a leader that died) waits behind them for a slot: a deadlock that only
- * deliveryTimeoutMs ends. So after their backoff they go back to the pipeline and free the slot,
- * unless the older batch is part of this very attempt.
+ * Sealed batches held behind an older batch of their partition (SealedBatch.heldBehindOlder) leave
+ * this attempt for the pipeline, freeing their request slot, unless the older batch is part of
+ * this very attempt.
  */
-const heldBehindOlder = new WeakSet<SealedBatch>();
-
 function releaseHeldBack(context: SenderContext, messages: PendingMessage[]): PendingMessage[] {
-  const sequences = context.idempotence!.sequences;
   let here: Set<SealedBatch> | null = null;
   let released: Set<SealedBatch> | null = null;
   for (const message of messages) {
     const sealed = message.sealed;
-    if (sealed === null || !heldBehindOlder.has(sealed) || released?.has(sealed)) continue;
+    if (sealed === null || sealed.heldBehindOlder !== true || released?.has(sealed)) continue;
     if (here === null) {
       here = new Set();
       for (const m of messages) if (m.sealed !== null) here.add(m.sealed);
     }
-    const oldest = sequences.oldestOf(sealed.partition);
+    const oldest = message.buffer!.oldest();
     if (oldest !== undefined && oldest !== sealed && !here.has(oldest)) (released ??= new Set()).add(sealed);
   }
   if (released === null) return messages;
   const stay: PendingMessage[] = [];
   const back: PendingMessage[] = [];
   for (const message of messages) (message.sealed !== null && released.has(message.sealed) ? back : stay).push(message);
-  for (const sealed of released) heldBehindOlder.delete(sealed);
+  for (const sealed of released) sealed.heldBehindOlder = false;
   context.reroute(back);
   return stay;
-}
-
-/**
- * Unsealed messages that must wait for an older message of their partition (re-routed from a
- * failed leader, still on its way) are parked here, per partition, holding no request slot but
- * keeping their place in their broker's queue bound. Once the partition's oldest unsealed message
- * is itself parked (the older ones took their sequence numbers, or their outcome), the whole lot
- * goes back to the pipeline in accept order, so the next plan seals it in one go. Cycling them
- * through the pipeline instead shuffled them into small pieces: each plan could seal only the
- * piece that came next, and a failover's backlog took minutes (deliveryTimeoutMs) to drain.
- */
-const parkedBy = new WeakMap<IdempotentState, Map<number, PendingMessage[]>>();
-const parked = new WeakSet<PendingMessage>();
-
-function park(context: SenderContext, messages: PendingMessage[]): void {
-  const state = context.idempotence!;
-  let lots = parkedBy.get(state);
-  if (lots === undefined) parkedBy.set(state, (lots = new Map()));
-  for (const message of messages) {
-    let lot = lots.get(message.partition);
-    if (lot === undefined) {
-      lots.set(message.partition, (lot = []));
-      patrol(context, lots, message.partition);
-    }
-    lot.push(message);
-    parked.add(message);
-    context.queues?.add(message.broker, 1);
-  }
-}
-
-/** Releases a partition's lot once its oldest unsealed message is parked (or none is left). */
-function releaseParked(context: SenderContext, lots: Map<number, PendingMessage[]>, partition: number): void {
-  const lot = lots.get(partition);
-  if (lot === undefined || context.idempotence!.sequences.isProbing(partition)) return;
-  const head = context.idempotence!.sequences.headOf(partition);
-  if (head !== undefined && !parked.has(head)) return;
-  lots.delete(partition);
-  const live: PendingMessage[] = [];
-  for (const message of lot) {
-    parked.delete(message);
-    context.queues?.remove(message.broker, 1);
-    if (!message.settled) live.push(message);
-  }
-  live.sort((a, b) => a.ordinal - b.ordinal);
-  if (live.length > 0) context.reroute(live);
-}
-
-/** The older message may leave without a plan (it expired): a lot is looked at again regularly. */
-function patrol(context: SenderContext, lots: Map<number, PendingMessage[]>, partition: number): void {
-  context.options.scheduler.schedule(() => {
-    releaseParked(context, lots, partition);
-    if (lots.has(partition)) patrol(context, lots, partition);
-  }, Math.max(context.options.retryBackoffMs, 10));
 }
 
 /** What one attempt leaves for the next: messages to retry, and whether metadata is stale. */
@@ -288,85 +366,6 @@ class TransmitFailures {
     }
     this.refreshMetadata ||= error.refreshMetadata;
   }
-}
-
-/**
- * A producer's planners, one per Produce version its brokers speak: settings fixed for its life,
- * apart from the topic id (v13+), which changes when the topic is deleted and created again.
- */
-const plannersBy = new WeakMap<SenderContext, Map<number, RequestPlanner>>();
-
-function plannerFor(context: SenderContext, version: number, topicId: Buffer | undefined): RequestPlanner {
-  let planners = plannersBy.get(context);
-  if (planners === undefined) plannersBy.set(context, (planners = new Map()));
-  let planner = planners.get(version);
-  if (planner !== undefined && topicId !== undefined && !planner.settings.topicId!.equals(topicId)) planner = undefined;
-  if (planner === undefined) {
-    const { options } = context;
-    planner = new RequestPlanner({
-      topic: context.topic,
-      topicId,
-      version,
-      clientId: context.transport.clientId,
-      acks: options.requiredAcks,
-      timeoutMs: options.ackTimeoutMs,
-      compression: options.compression,
-      maxRequestSize: options.maxRequestSize,
-      idempotence: context.idempotence === null ? undefined : context.idempotence,
-    });
-    planners.set(version, planner);
-  }
-  return planner;
-}
-
-/** One attempt: plan requests within maxRequestSize, send them pipelined, map each response. */
-async function transmit(context: SenderContext, broker: number, messages: PendingMessage[]): Promise<TransmitFailures> {
-  const { options, outcomes, transport } = context;
-  const failures = new TransmitFailures();
-
-  let version: number;
-  try {
-    // Known at once while the connection is open: no await before the request is planned and written.
-    version = transport.knownProduceVersion?.(broker) ?? (await transport.produceVersion(broker));
-  } catch (error) {
-    const failure = asKafkaRxError(error);
-    if (failure.retriable) failures.retryLater(messages, failure);
-    else for (const message of messages) outcomes.settle(message, failure);
-    return failures;
-  }
-
-  // Produce v13 names the topic by id; until the metadata has one, the topic goes by name (v12).
-  let topicId: Buffer | undefined;
-  if (version >= TOPIC_IDS_FROM) {
-    topicId = transport.topicIdOf?.(context.topic);
-    if (topicId === undefined) version = TOPIC_IDS_FROM - 1;
-  }
-  const plan = plannerFor(context, version, topicId).plan(messages);
-  if (context.idempotence !== null) {
-    if (plan.waiting.length > 0) park(context, plan.waiting);
-    // This plan may have sealed what a lot waited for.
-    releaseAllParked(context);
-  }
-  for (const message of plan.oversized) {
-    outcomes.settle(message, new MessageSizeTooLargeError(`the message alone makes a Produce request larger than maxRequestSize (${options.maxRequestSize} bytes)`));
-  }
-
-  const { requests } = plan;
-  if (requests.length === 1) {
-    await sendPlanned(context, broker, requests[0], failures);
-  } else if (requests.length > 1) {
-    const sends = new Array<Promise<void>>(requests.length);
-    for (let i = 0; i < requests.length; i++) sends[i] = sendPlanned(context, broker, requests[i], failures);
-    await Promise.all(sends);
-  }
-  // An acknowledged first batch lets the rest of its partition go.
-  if (context.idempotence !== null) releaseAllParked(context);
-  return failures;
-}
-
-function releaseAllParked(context: SenderContext): void {
-  const lots = parkedBy.get(context.idempotence!);
-  if (lots !== undefined) for (const partition of [...lots.keys()]) releaseParked(context, lots, partition);
 }
 
 /** Sends one planned request and settles, or keeps for the next attempt, each of its messages. */
@@ -424,50 +423,25 @@ function settleFromResponse(
   }
   for (const batch of planned.batches) {
     const result = results.get(batch.partition);
-    if (result === undefined || result.errorCode !== 0) {
-      // Answered, so no longer in flight; an answer that says nothing of the batch, or one given
-      // after the leader appended it, leaves it possibly written.
-      const mayBeWritten = result === undefined || answerAfterAppend(result.errorCode);
+    if (result === undefined) {
+      // Answered, so no longer in flight; an answer that says nothing of the batch leaves it possibly written.
       for (const message of batch.messages) {
         message.inFlight = false;
-        if (mayBeWritten) message.mayBeWritten = true;
+        message.mayBeWritten = true;
       }
-    }
-    if (result === undefined) {
       stats.errors++;
       failures.retryLater(batch.messages, new ProtocolError(`the Produce response has no result for partition ${batch.partition} of ${context.topic}`, { retriable: true }));
       continue;
     }
-    if (result.errorCode === OUT_OF_ORDER_SEQUENCE_NUMBER && batch.sealed && context.idempotence?.sequences.writtenBeforeAcknowledged(batch.sealed)) {
-      // A later batch of the partition was acknowledged under the same epoch, so this one was
-      // written: its answer was lost (a leader change), and the broker, which remembers only the
-      // last 5 batches, no longer knows it as a duplicate. Resending it renumbered would write it twice.
-      for (const message of batch.messages) outcomes.settle(message, null);
-      continue;
-    }
-    if (result.errorCode === DUPLICATE_SEQUENCE_NUMBER && batch.sealed) {
-      // Already written by an earlier attempt whose answer was lost: delivered, offsets unknown.
-      for (const message of batch.messages) outcomes.settle(message, null);
-      continue;
-    }
     if (result.errorCode !== 0) {
-      stats.errors++;
       const error = kafkaErrorFor(result.errorCode, result.errorMessage ?? undefined);
-      if ((result.errorCode === MESSAGE_TOO_LARGE || result.errorCode === RECORD_LIST_TOO_LARGE) && batch.messages.length > 1) {
-        splitTooLarge(context, batch, error, failures);
-        continue;
+      // Answered, so no longer in flight; an answer given after the leader appended the batch leaves it possibly written.
+      const mayBeWritten = answerAfterAppend(error);
+      for (const message of batch.messages) {
+        message.inFlight = false;
+        if (mayBeWritten) message.mayBeWritten = true;
       }
-      if (!error.retriable && result.recordErrors.some((e) => e.batchIndex >= 0 && e.batchIndex < batch.messages.length)) {
-        failNamedRecords(context, batch, result, failures);
-        continue;
-      }
-      const idempotent = batch.sealed && context.idempotence !== null ? idempotentRetry(context.idempotence, batch.sealed, result.errorCode) : 'no';
-      if (idempotent !== 'no') {
-        failures.retryLater(batch.messages, error, idempotent === 'counted' && countsAgainstRetries(error));
-        continue;
-      }
-      if (error.retriable) failures.retryLater(batch.messages, error);
-      else for (const message of batch.messages) outcomes.settle(message, error);
+      refused(context, batch, result, error, failures);
       continue;
     }
     const logAppendTime = result.logAppendTimeMs === undefined ? -1 : Number(result.logAppendTimeMs);
@@ -487,13 +461,39 @@ function answersTopic(answer: ProduceTopicResponse, sentAs: ProduceTopicData): b
   return sentAs.topicId !== undefined && sentAs.topicId !== null && answer.topicId.equals(sentAs.topicId);
 }
 
-const MESSAGE_TOO_LARGE = 10;
-const RECORD_LIST_TOO_LARGE = 18;
-const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
-const DUPLICATE_SEQUENCE_NUMBER = 46;
-const INVALID_PRODUCER_EPOCH = 47;
-const UNKNOWN_PRODUCER_ID = 59;
-const PRODUCER_FENCED = 90;
+/** A partition's answer with an error: settled, retried, split or renumbered by the error's class. */
+function refused(context: SenderContext, batch: PlannedBatch, result: ProducePartitionResponse, error: KafkaError, failures: TransmitFailures): void {
+  const { outcomes, stats } = context;
+  const { sealed, buffer } = batch;
+  if (error instanceof OutOfOrderSequenceNumberError && sealed !== undefined && buffer!.writtenBeforeAcknowledged(sealed)) {
+    // A later batch of the partition was acknowledged under the same epoch, so this one was
+    // written: its answer was lost (a leader change), and the broker, which remembers only the
+    // last 5 batches, no longer knows it as a duplicate. Resending it renumbered would write it twice.
+    for (const message of batch.messages) outcomes.settle(message, null);
+    return;
+  }
+  if (error instanceof DuplicateSequenceNumberError && sealed !== undefined) {
+    // Already written by an earlier attempt whose answer was lost: delivered, offsets unknown.
+    for (const message of batch.messages) outcomes.settle(message, null);
+    return;
+  }
+  stats.errors++;
+  if ((error instanceof MessageSizeTooLargeError || error instanceof RecordListTooLargeError) && batch.messages.length > 1) {
+    splitTooLarge(context, batch, error, failures);
+    return;
+  }
+  if (!error.retriable && result.recordErrors.some((e) => e.batchIndex >= 0 && e.batchIndex < batch.messages.length)) {
+    failNamedRecords(context, batch, result, failures);
+    return;
+  }
+  const idempotent = sealed !== undefined && context.idempotence !== null ? idempotentRetry(context.idempotence, buffer!, sealed, error) : 'no';
+  if (idempotent !== 'no') {
+    failures.retryLater(batch.messages, error, idempotent === 'counted' && countsAgainstRetries(error));
+    return;
+  }
+  if (error.retriable) failures.retryLater(batch.messages, error);
+  else for (const message of batch.messages) outcomes.settle(message, error);
+}
 
 /**
  * The broker refused a batch as too large (the topic's max.message.bytes is below maxRequestSize):
@@ -511,7 +511,7 @@ function splitTooLarge(context: SenderContext, batch: PlannedBatch, error: Kafka
 /** A batch the broker wrote nothing of gives up its sequence numbers: the gap makes the producer bump its epoch. */
 function releaseSequences(context: SenderContext, batch: PlannedBatch): void {
   if (batch.sealed === undefined || context.idempotence === null) return;
-  context.idempotence.finished(batch.sealed, true);
+  batch.buffer!.finished(batch.sealed, true);
   context.idempotence.resetNeeded = true;
   for (const message of batch.messages) message.sealed = null;
 }
@@ -545,12 +545,11 @@ function failNamedRecords(context: SenderContext, batch: PlannedBatch, result: P
  * An unknown producer means the broker lost the producer's state: the epoch is bumped and the
  * batches renumbered. A stale epoch after our own bump is retried under the new one.
  */
-function idempotentRetry(state: IdempotentState, batch: SealedBatch, code: number): 'counted' | 'uncounted' | 'no' {
-  switch (code) {
-    case OUT_OF_ORDER_SEQUENCE_NUMBER:
+function idempotentRetry(state: IdempotentState, buffer: PartitionBuffer, batch: SealedBatch, error: KafkaError): 'counted' | 'uncounted' | 'no' {
+  if (error instanceof OutOfOrderSequenceNumberError) {
       // Behind an unfinished older batch: it only arrived first, so the attempt is not counted.
-      if (!state.sequences.isOldest(batch)) {
-        heldBehindOlder.add(batch);
+      if (!buffer.isOldest(batch)) {
+        batch.heldBehindOlder = true;
         return 'uncounted';
       }
       // The oldest unfinished batch out of order: the broker's sequence is not where this batch
@@ -563,14 +562,14 @@ function idempotentRetry(state: IdempotentState, batch: SealedBatch, code: numbe
       // 0; the attempt was not its fault.
       state.resetNeeded = true;
       return 'uncounted';
-    case UNKNOWN_PRODUCER_ID:
-      // A leader without the producer's state (a failover, or the state expired): not the batch's fault.
-      state.resetNeeded = true;
-      return 'uncounted';
-    case INVALID_PRODUCER_EPOCH:
-    case PRODUCER_FENCED:
-      return batch.producerEpoch < state.identity.producerEpoch || batch.producerId !== state.identity.producerId ? 'counted' : 'no';
-    default:
-      return 'no';
   }
+  if (error instanceof UnknownProducerIdError) {
+    // A leader without the producer's state (a failover, or the state expired): not the batch's fault.
+    state.resetNeeded = true;
+    return 'uncounted';
+  }
+  if (error instanceof InvalidProducerEpochError || error instanceof ProducerFencedError) {
+    return batch.producerEpoch < state.identity.producerEpoch || batch.producerId !== state.identity.producerId ? 'counted' : 'no';
+  }
+  return 'no';
 }

@@ -1,7 +1,6 @@
 import type { Observable } from 'rxjs';
 import { ConfigError, MaybeWrittenError, type KafkaRxError } from '../errors/index.js';
 import { Fifo } from '../fifo.js';
-import type { SealedBatch } from './idempotence.js';
 import { reportOf, type DeliveryReport, type PendingMessage } from './message.js';
 import { ReportStream } from './report-stream.js';
 
@@ -31,8 +30,8 @@ export class DeliveryOutcomes {
   private readonly roomWaiters = new Fifo<() => void>();
   acknowledged = 0;
   failed = 0;
-  /** Told when a message of a sealed (idempotent) batch gets its outcome. */
-  sealedSettled: ((batch: SealedBatch, failed: boolean) => void) | null = null;
+  /** Told when a message of an idempotent producer gets its outcome (its partition buffer keeps count). */
+  partitionSettled: ((message: PendingMessage, failed: boolean) => void) | null = null;
 
   constructor(
     private readonly keepForPull: boolean,
@@ -62,7 +61,7 @@ export class DeliveryOutcomes {
     const report = reportOf(message);
     if (error === null) this.acknowledged++;
     else this.failed++;
-    if (message.sealed !== null) this.sealedSettled?.(message.sealed, error !== null);
+    if (message.buffer !== null) this.partitionSettled?.(message, error !== null);
     const { onSettled, onReport } = message;
     message.onSettled = null;
     message.onReport = null;

@@ -1,5 +1,5 @@
 import type { KafkaRxError } from '../errors/index.js';
-import type { SealedBatch } from './idempotence.js';
+import type { PartitionBuffer, SealedBatch } from './partition-buffer.js';
 
 export interface RecordHeader {
   key: string;
@@ -71,6 +71,8 @@ export class PendingMessage<V = unknown, K = unknown> implements Message<V, K> {
   onReport: ((report: DeliveryReport<V, K>) => void) | null = null;
   /** With idempotence: the batch that fixed this message's sequence number. */
   sealed: SealedBatch | null = null;
+  /** With idempotence: its partition's buffer, which holds the partition's order and sequence state. */
+  buffer: PartitionBuffer | null = null;
   /** Sent in a record batch of its own (after the broker refused a batch it was in as too large). */
   alone = false;
   /** With idempotence: the message's place in its partition's accept order (sequence numbers follow it). */

@@ -1,5 +1,5 @@
 import { debounceTime, groupBy, mergeMap, NEVER, type Observable } from 'rxjs';
-import { sendBatch, type SenderContext } from './batch-sender.js';
+import type { BatchSender, SenderContext } from './batch-sender.js';
 import type { BrokerQueues } from './broker-queues.js';
 import { lingerBuffer } from './linger-buffer.js';
 import type { PendingMessage } from './message.js';
@@ -8,6 +8,7 @@ export interface PipelineContext extends SenderContext {
   readonly queues: BrokerQueues;
   /** Each emission sends every buffered batch at once (flush() and stop()). */
   readonly flush$: Observable<unknown>;
+  readonly sender: BatchSender;
 }
 
 /**
@@ -22,7 +23,7 @@ export interface PipelineContext extends SenderContext {
  * A group lives until stop() (queueEmptyTimeoutMs 0), until it has been idle for
  * queueEmptyTimeoutMs after its last batch left (> 0), or only while it holds messages (-1).
  */
-export function producerPipeline(chunks$: Observable<PendingMessage[]>, context: PipelineContext): Observable<never> {
+export function producerPipeline(chunks$: Observable<PendingMessage[]>, context: PipelineContext): Observable<PendingMessage[]> {
   const { options, queues } = context;
   const idle = options.queueEmptyTimeoutMs;
   return chunks$.pipe(
@@ -44,11 +45,11 @@ export function producerPipeline(chunks$: Observable<PendingMessage[]>, context:
           const batch = chunks.length === 1 ? chunks[0] : ([] as PendingMessage[]).concat(...chunks);
           // Leaving the queue only when a request slot is free keeps maxQueuedMessages a real bound.
           queues.remove(group$.key, batch.length);
-          return sendBatch(context, group$.key, batch);
+          return context.sender.send(group$.key, batch);
         }, options.maxInFlightRequestsPerBroker),
       ),
     ),
-  ) as Observable<never>;
+  );
 }
 
 function chunkBytes(chunk: readonly PendingMessage[]): number {

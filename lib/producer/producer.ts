@@ -2,10 +2,12 @@ import { asyncScheduler, BehaviorSubject, interval, map, Subject, type Observabl
 import { ConfigError, KafkaRxError, PartitionerError, ProducerStoppedError, QueueFullError, DeliveryTimeoutError, RecordTypeError, SerializationError } from '../errors/index.js';
 import { prepareCodec } from '../records/index.js';
 import { recordSizeBound } from '../records/record-batch.js';
+import { BatchSender } from './batch-sender.js';
 import { BrokerQueues } from './broker-queues.js';
 import { DeliveryOutcomes } from './delivery-reports.js';
 import { IdempotentState } from './idempotence.js';
 import { PendingMessage, publicMessage, type DeliveryReport, type Message, type RecordHeader } from './message.js';
+import { PartitionBuffers } from './partition-buffer.js';
 import { resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './options.js';
 import { RandomPartitioner, checkedPartition, type PartitionFunction } from './partitioners.js';
 import { producerPipeline } from './pipeline.js';
@@ -90,6 +92,8 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   private stopRequested = false;
   private stopping: Promise<void> | null = null;
   private readonly idempotence: IdempotentState | null;
+  private readonly buffers = new PartitionBuffers();
+  private readonly sender: BatchSender;
   /** Trace context and spans when @opentelemetry/api is installed (lib/producer/tracing.ts); null otherwise. */
   private tracing: ProducerTracing | null = null;
   private readonly tracingLoaded: Promise<void>;
@@ -109,10 +113,24 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     // Room is per broker; the watermarks speak of one broker's worth, the unit a user configures.
     this.queues = new BrokerQueues(this.options.maxQueuedMessages, Math.ceil(this.options.maxQueuedMessages * 0.8), Math.floor(this.options.maxQueuedMessages * 0.5));
     this.pressure$ = this.queues.pressure$;
-    this.idempotence = this.options.enableIdempotence ? new IdempotentState((current) => transport.initProducerId(current)) : null;
+    this.idempotence = this.options.enableIdempotence ? new IdempotentState(this.buffers, (current) => transport.initProducerId(current)) : null;
+    const sender = new BatchSender({
+      topic: this.topic,
+      options: this.options,
+      transport: this.transport,
+      outcomes: this.outcomes,
+      stats: this.stats,
+      queues: this.queues,
+      idempotence: this.idempotence,
+      reroute: (messages) => this.reroute(messages),
+    });
+    this.sender = sender;
     if (this.idempotence !== null) {
-      const idempotence = this.idempotence;
-      this.outcomes.sealedSettled = (batch, failed) => idempotence.finished(batch, failed);
+      this.outcomes.partitionSettled = (message, failed) => {
+        const buffer = message.buffer!;
+        if (message.sealed !== null) buffer.finished(message.sealed, failed);
+        sender.settled(buffer);
+      };
     }
     this.tracingLoaded = loadTracing().then((tracing) => {
       this.tracing = tracing;
@@ -142,6 +160,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       idempotence: this.idempotence,
       flush$: this.flush$,
       reroute: (messages) => this.reroute(messages),
+      sender: this.sender,
     }).subscribe({
       error: (error) => {
         // The pipeline settles every failure itself; reaching here is a defect. Fail what is pending.
@@ -366,7 +385,11 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     message.onReport = onReport as PendingMessage['onReport'];
     const settled = this.options.sync ? this.whenSettled(message) : null;
     this.outcomes.track(message as PendingMessage);
-    this.idempotence?.sequences.accept(message as PendingMessage);
+    if (this.idempotence !== null) {
+      const buffer = this.buffers.of(this.topic, message.partition);
+      message.buffer = buffer;
+      buffer.accept(message as PendingMessage);
+    }
     this.stats.produced++;
     this.stage(message as PendingMessage);
     return settled ?? Promise.resolve(publicMessage(message));

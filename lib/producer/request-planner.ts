@@ -1,8 +1,8 @@
 import { produceRequestSize, type ProduceRequest } from '../protocol/produce.js';
 import type { Compression } from '../records/codecs/index.js';
 import { encodeRecordBatch, recordSize, RECORD_BATCH_OVERHEAD } from '../records/record-batch.js';
-import type { PartitionSequences, ProducerIdentity, SealedBatch } from './idempotence.js';
 import type { PendingMessage } from './message.js';
+import type { PartitionBuffer, PartitionBuffers, ProducerIdentity, SealedBatch } from './partition-buffer.js';
 
 /** One partition's record batch inside a planned request, with the messages it carries. */
 export interface PlannedBatch {
@@ -11,6 +11,8 @@ export interface PlannedBatch {
   records: Buffer;
   /** With idempotence: the batch whose sequence numbers are fixed for every attempt. */
   sealed?: SealedBatch;
+  /** With idempotence: the partition's buffer, which holds its sequence state. */
+  buffer?: PartitionBuffer;
 }
 
 export interface PlannedRequest {
@@ -38,8 +40,8 @@ export interface PlanSettings {
   timeoutMs: number;
   compression: Compression;
   maxRequestSize: number;
-  /** With idempotence: the producer's id and epoch, and its sequence numbers per partition. */
-  idempotence?: { identity: ProducerIdentity; sequences: PartitionSequences };
+  /** With idempotence: the producer's id and epoch, and the partition buffers holding the sequence numbers. */
+  idempotence?: { identity: ProducerIdentity; buffers: PartitionBuffers };
 }
 
 const FIRST_FLEXIBLE_PRODUCE_VERSION = 9;
@@ -84,8 +86,9 @@ export class RequestPlanner {
     const { partition, sealed } = share;
     let fresh = share.fresh;
     const idempotence = settings.idempotence;
-    if (idempotence !== undefined && fresh.length > 0) {
-      const { now, later } = idempotence.sequences.sealable(partition, fresh);
+    const buffer = idempotence?.buffers.of(settings.topic, partition);
+    if (buffer !== undefined && fresh.length > 0) {
+      const { now, later } = buffer.sealable(fresh);
       fresh = now;
       for (const message of later) plan.waiting.push(message);
     }
@@ -93,19 +96,19 @@ export class RequestPlanner {
     // Batches sealed by an earlier attempt go first, in sequence order, exactly as first encoded.
     if (sealed.length > 1) sealed.sort((a, b) => a.baseSequence - b.baseSequence);
     for (const batch of sealed) {
-      lastRequest = this.place(requests, lastRequest, { partition, messages: batch.messages, records: batch.records ?? encodeSealed(batch, settings), sealed: batch });
+      lastRequest = this.place(requests, lastRequest, { partition, messages: batch.messages, records: batch.records ?? encodeSealed(batch, settings), sealed: batch, buffer });
     }
     if (fresh.length === 0) return;
     // A partition the broker has not yet acknowledged under this producer id gets one batch; the
     // rest waits for its answer (see PartitionSequences.confirmed).
-    const probing = idempotence !== undefined && !idempotence.sequences.isConfirmed(partition);
+    const probing = buffer !== undefined && !buffer.isConfirmed;
     const chunks = chunkByUncompressedSize(fresh, batchLimit, plan.oversized);
     for (let c = 0; c < chunks.length; c++) {
       if (probing && c > 0) {
         for (const message of chunks[c]) plan.waiting.push(message);
         continue;
       }
-      for (const batch of encodeWithinLimit(partition, chunks[c], settings, batchLimit, plan.oversized)) lastRequest = this.place(requests, lastRequest, batch);
+      for (const batch of encodeWithinLimit(partition, chunks[c], settings, buffer, batchLimit, plan.oversized)) lastRequest = this.place(requests, lastRequest, batch);
     }
   }
 
@@ -180,11 +183,6 @@ function sharesByPartition(messages: readonly PendingMessage[]): PartitionShare[
     else if (!share.sealed.includes(sealed)) share.sealed.push(sealed);
   }
   return shares;
-}
-
-/** One plan with a planner of its own (tests; the producer keeps its planners). */
-export function planRequests(messages: readonly PendingMessage[], settings: PlanSettings): RequestPlan {
-  return new RequestPlanner(settings).plan(messages);
 }
 
 /** Re-encodes a sealed batch after an epoch bump renumbered it. */
@@ -273,9 +271,16 @@ function chunkByUncompressedSize(list: PendingMessage[], limit: number, oversize
  * With idempotence the chunk takes the partition's next sequence numbers only once its size fits,
  * so halving never leaves a gap.
  */
-function encodeWithinLimit(partition: number, chunk: PendingMessage[], settings: PlanSettings, limit: number, oversized: PendingMessage[]): PlannedBatch[] {
+function encodeWithinLimit(
+  partition: number,
+  chunk: PendingMessage[],
+  settings: PlanSettings,
+  buffer: PartitionBuffer | undefined,
+  limit: number,
+  oversized: PendingMessage[],
+): PlannedBatch[] {
   const idempotence = settings.idempotence;
-  const baseSequence = idempotence?.sequences.peek(partition);
+  const baseSequence = buffer?.peekSequence();
   const records = encodeRecordBatch(chunk, {
     compression: settings.compression,
     producerId: idempotence?.identity.producerId,
@@ -283,7 +288,7 @@ function encodeWithinLimit(partition: number, chunk: PendingMessage[], settings:
     baseSequence,
   });
   if (records.length <= limit) {
-    if (idempotence === undefined) return [{ partition, messages: chunk, records }];
+    if (idempotence === undefined || buffer === undefined) return [{ partition, messages: chunk, records }];
     const sealed: SealedBatch = {
       partition,
       messages: chunk,
@@ -293,8 +298,8 @@ function encodeWithinLimit(partition: number, chunk: PendingMessage[], settings:
       records,
       done: false,
     };
-    idempotence.sequences.seal(sealed);
-    return [{ partition, messages: chunk, records, sealed }];
+    buffer.seal(sealed);
+    return [{ partition, messages: chunk, records, sealed, buffer }];
   }
   if (chunk.length === 1) {
     oversized.push(chunk[0]);
@@ -302,7 +307,7 @@ function encodeWithinLimit(partition: number, chunk: PendingMessage[], settings:
   }
   const half = Math.ceil(chunk.length / 2);
   return [
-    ...encodeWithinLimit(partition, chunk.slice(0, half), settings, limit, oversized),
-    ...encodeWithinLimit(partition, chunk.slice(half), settings, limit, oversized),
+    ...encodeWithinLimit(partition, chunk.slice(0, half), settings, buffer, limit, oversized),
+    ...encodeWithinLimit(partition, chunk.slice(half), settings, buffer, limit, oversized),
   ];
 }

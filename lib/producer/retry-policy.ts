@@ -1,4 +1,4 @@
-import { ConnectionError, RequestNotSentError, RequestTimeoutError, type KafkaRxError } from '../errors/index.js';
+import { ConnectionError, NotEnoughReplicasAfterAppendError, RequestNotSentError, RequestTimedOutError, RequestTimeoutError, type KafkaRxError } from '../errors/index.js';
 import type { ResolvedProducerOptions } from './options.js';
 
 /**
@@ -36,10 +36,7 @@ export function requestMayHaveBeenWritten(error: unknown): boolean {
   return error instanceof ConnectionError || error instanceof RequestTimeoutError;
 }
 
-const REQUEST_TIMED_OUT = 7;
-const NOT_ENOUGH_REPLICAS_AFTER_APPEND = 20;
-
 /** Broker answers that come after the leader appended the batch to its log: it may yet be kept. */
-export function answerAfterAppend(errorCode: number): boolean {
-  return errorCode === REQUEST_TIMED_OUT || errorCode === NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+export function answerAfterAppend(error: KafkaRxError): boolean {
+  return error instanceof RequestTimedOutError || error instanceof NotEnoughReplicasAfterAppendError;
 }

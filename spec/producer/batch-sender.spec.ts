@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { lastValueFrom } from 'rxjs';
 import { DeliveryTimeoutError } from '../../lib/errors/index.js';
-import { sendBatch, type SenderContext } from '../../lib/producer/batch-sender.js';
+import { BatchSender, type SenderContext } from '../../lib/producer/batch-sender.js';
 import { DeliveryOutcomes } from '../../lib/producer/delivery-reports.js';
-import type { SealedBatch } from '../../lib/producer/idempotence.js';
+import type { SealedBatch } from '../../lib/producer/partition-buffer.js';
 import { PendingMessage, type DeliveryReport } from '../../lib/producer/message.js';
 import { resolveProducerOptions } from '../../lib/producer/options.js';
 import { ProducerStats } from '../../lib/producer/stats.js';
@@ -17,7 +17,7 @@ function message(value: string, deadline: number): PendingMessage {
   return pending;
 }
 
-describe('sendBatch', () => {
+describe('BatchSender', () => {
   it('does not send again the batch-mates of a message that expired: its sealed batch fails whole, once', async () => {
     const transport = new FakeTransport(1);
     const outcomes = new DeliveryOutcomes(false, 100);
@@ -43,7 +43,7 @@ describe('sendBatch', () => {
     const reports: DeliveryReport[] = [];
     early.onReport = late.onReport = (report) => reports.push(report);
 
-    await lastValueFrom(sendBatch(context, 0, [early, late]), { defaultValue: undefined });
+    await lastValueFrom(new BatchSender(context).send(0, [early, late]));
 
     expect(transport.sent, 'requests sent after the batch had failed').to.deep.equal([]);
     expect(reports.map((r) => r.message.value?.toString())).to.have.members(['early', 'late']);

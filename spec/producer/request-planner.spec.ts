@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { decodeRecordBatches, recordSize, recordSizeBound } from '../../lib/records/record-batch.js';
 import { PendingMessage } from '../../lib/producer/message.js';
-import { planRequests, RequestPlanner, type PlanSettings } from '../../lib/producer/request-planner.js';
+import { RequestPlanner, type PlanSettings, type RequestPlan } from '../../lib/producer/request-planner.js';
 import { prng } from '../support/prng.js';
 
 function message(partition: number, size: number, index: number, alone = false): PendingMessage {
@@ -16,7 +16,7 @@ const settings = (maxRequestSize: number): PlanSettings => ({
 });
 
 /** Per partition, the values' first bytes in the order the batches carry them, and each batch's record count. */
-function carried(plan: ReturnType<typeof planRequests>) {
+function carried(plan: RequestPlan) {
   const order = new Map<number, number[]>();
   const batchSizes: number[] = [];
   for (const request of plan.requests) {
@@ -32,10 +32,12 @@ function carried(plan: ReturnType<typeof planRequests>) {
   return { order, batchSizes };
 }
 
+const planOnce = (messages: PendingMessage[], planSettings: PlanSettings): RequestPlan => new RequestPlanner(planSettings).plan(messages);
+
 describe('request planner: record batches and requests within maxRequestSize', () => {
   it('keeps a partition whose messages fit in one batch, in order', () => {
     const messages = Array.from({ length: 300 }, (_, i) => message(i % 3, 100, i));
-    const plan = planRequests(messages, settings(1_000_000));
+    const plan = planOnce(messages, settings(1_000_000));
     expect(plan.requests).to.have.length(1);
     expect(plan.requests[0].batches.map((b) => b.messages.length)).to.deep.equal([100, 100, 100]);
     const { order } = carried(plan);
@@ -44,7 +46,7 @@ describe('request planner: record batches and requests within maxRequestSize', (
 
   it('splits a partition at the byte limit into batches in later requests, order kept, every request within the limit', () => {
     const messages = Array.from({ length: 500 }, (_, i) => message(0, 1000, i));
-    const plan = planRequests(messages, settings(50_000));
+    const plan = planOnce(messages, settings(50_000));
     for (const request of plan.requests) expect(request.size).to.be.at.most(50_000);
     const { order, batchSizes } = carried(plan);
     expect(batchSizes.reduce((a, b) => a + b, 0)).to.equal(500);
@@ -61,7 +63,7 @@ describe('request planner: record batches and requests within maxRequestSize', (
       message(0, 100, 11, true),
       ...Array.from({ length: 5 }, (_, i) => message(0, 100, 12 + i)),
     ];
-    const plan = planRequests(messages, settings(50_000));
+    const plan = planOnce(messages, settings(50_000));
     expect(plan.oversized.map((m) => m.value![0])).to.deep.equal([5]);
     const { order, batchSizes } = carried(plan);
     expect(order.get(0)).to.deep.equal([0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);

@@ -1,0 +1,294 @@
+import type { PendingMessage } from './message.js';
+
+/** Kafka sequence numbers are int32 and wrap to 0 after the largest. */
+const SEQUENCE_WRAP = 2 ** 31;
+
+/** Accepted messages kept before the passed ones are compacted away. */
+const COMPACT_AFTER = 4096;
+
+/**
+ * A record batch whose sequence numbers are fixed. With idempotence a batch must be resent exactly
+ * as first sent (same records, same producer id, epoch and base sequence): that is how the broker
+ * recognises a retry of something it already wrote and answers DUPLICATE_SEQUENCE_NUMBER instead
+ * of writing it twice.
+ */
+export interface SealedBatch {
+  readonly partition: number;
+  readonly messages: PendingMessage[];
+  producerId: bigint;
+  producerEpoch: number;
+  baseSequence: number;
+  /** The encoded batch; null after renumbering, until re-encoded. */
+  records: Buffer | null;
+  /** Acknowledged or failed for good. */
+  done: boolean;
+  /** Known written (a later batch was acknowledged) though its own answer never came: deliver it as is. */
+  provenWritten?: boolean;
+  /**
+   * Refused as out of order behind an older unfinished batch of its partition. Retried in place it
+   * would hold its broker's request slots while that older batch (say, moved from a leader that
+   * died) waits behind it for one: so after its backoff it leaves its attempt unless the older
+   * batch is part of that same attempt.
+   */
+  heldBehindOlder?: boolean;
+}
+
+export interface ProducerIdentity {
+  producerId: bigint;
+  producerEpoch: number;
+}
+
+/**
+ * One partition's share of an idempotent producer's state: its accepted messages in accept order,
+ * its sealed batches not yet done (in sequence order), its next sequence number, whether the
+ * broker knows the producer id here yet, and the messages parked until older ones take their
+ * sequence numbers. Everything that decides what of this partition may be sealed and sent, and in
+ * which order, is here and nowhere else.
+ */
+export class PartitionBuffer {
+  private nextSequence = 0;
+  /** Sealed batches not yet done, in sequence order: the first is the one the broker waits for. */
+  private readonly open: SealedBatch[] = [];
+  /**
+   * Accepted messages in accept order; those before `head` are sealed or settled, their slots
+   * emptied so that the list does not keep acknowledged messages (and through them their encoded
+   * batches) alive until it is next compacted.
+   */
+  private readonly accepted: Array<PendingMessage | null> = [];
+  private head = 0;
+  private nextOrdinal = 0;
+  /**
+   * True once the broker acknowledged a batch of the current producer id here. A broker takes any
+   * first sequence from an id it does not know yet, so until then only one batch is open at a
+   * time: were the first one lost and a later one written, the partition would be out of order
+   * for good.
+   */
+  private confirmed = false;
+  /** The last sequence the broker acknowledged, with the id and epoch it was under. */
+  private acknowledgedThrough: { producerId: bigint; producerEpoch: number; sequence: number } | null = null;
+  /**
+   * Unsealed messages that must wait for an older message of this partition (one still on its way
+   * from a failed leader): they hold no request slot meanwhile. They leave together, in accept
+   * order, once the oldest unsealed message is among them, so the next plan seals them in one go
+   * rather than in the pieces they arrived in.
+   */
+  private parked: Set<PendingMessage> | null = null;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+  ) {}
+
+  /** Takes the message's place in the partition's accept order (produce()): sequence numbers follow it. */
+  accept(message: PendingMessage): void {
+    message.ordinal = this.nextOrdinal++;
+    this.accepted.push(message);
+  }
+
+  /** The oldest accepted message without sequence numbers or an outcome. */
+  oldestUnsealed(): PendingMessage | undefined {
+    this.advanceHead();
+    return this.accepted[this.head] ?? undefined;
+  }
+
+  /**
+   * Of this partition's unsealed messages, those that may take sequence numbers now, in accept
+   * order: a message may once every older one has them (or its outcome). A message moved from a
+   * failed leader arrives after newer ones went straight to the new leader; sealing those first
+   * would write the partition out of order. The others wait (park()).
+   */
+  sealable(fresh: PendingMessage[]): { now: PendingMessage[]; later: PendingMessage[] } {
+    if (this.isProbing()) return { now: [], later: fresh };
+    this.advanceHead();
+    const list = this.accepted;
+    const headOrdinal = this.head < list.length ? list[this.head]!.ordinal : this.nextOrdinal;
+    let sorted = fresh;
+    for (let i = 1; i < fresh.length; i++) {
+      if (fresh[i - 1].ordinal > fresh[i].ordinal) {
+        sorted = fresh.slice().sort((a, b) => a.ordinal - b.ordinal);
+        break;
+      }
+    }
+    const now: PendingMessage[] = [];
+    const later: PendingMessage[] = [];
+    let at = this.head;
+    for (const message of sorted) {
+      // Behind the head: every older message has its sequence numbers (e.g. one split off alone).
+      if (message.ordinal < headOrdinal) {
+        now.push(message);
+        continue;
+      }
+      while (at < list.length && list[at] !== message && isDone(list[at]!)) at++;
+      if (later.length === 0 && list[at] === message) {
+        now.push(message);
+        at++;
+      } else {
+        later.push(message);
+      }
+    }
+    return { now, later };
+  }
+
+  /** The sequence number the next sealed batch starts at. */
+  peekSequence(): number {
+    return this.nextSequence;
+  }
+
+  seal(batch: SealedBatch): void {
+    this.nextSequence = (batch.baseSequence + batch.messages.length) % SEQUENCE_WRAP;
+    this.open.push(batch);
+    for (const message of batch.messages) message.sealed = batch;
+  }
+
+  /**
+   * A sealed batch is done: acknowledged, or failed for good. A failure leaves a gap only if the
+   * broker never wrote the batch, which after a timeout or a lost connection nobody knows: the
+   * broker tells, by accepting the next batch (it was written) or answering it
+   * OUT_OF_ORDER_SEQUENCE_NUMBER (a gap, and the producer bumps its epoch then).
+   */
+  finished(batch: SealedBatch, failed: boolean): void {
+    if (batch.done) return;
+    if (!failed) {
+      this.confirmed = true;
+      this.acknowledged(batch);
+    }
+    batch.done = true;
+    // Never sent again: a report the caller keeps must not keep the encoded batch alive with it.
+    batch.records = null;
+    const at = this.open.indexOf(batch);
+    if (at >= 0) this.open.splice(at, 1);
+  }
+
+  /** Notes an acknowledged batch (or one the broker called a duplicate). */
+  acknowledged(batch: SealedBatch): void {
+    const last = batch.baseSequence + batch.messages.length - 1;
+    const known = this.acknowledgedThrough;
+    if (known !== null && known.producerId === batch.producerId && known.producerEpoch === batch.producerEpoch && known.sequence >= last) return;
+    this.acknowledgedThrough = { producerId: batch.producerId, producerEpoch: batch.producerEpoch, sequence: last };
+  }
+
+  /**
+   * True when the broker has acknowledged a later batch of the partition under the same id and
+   * epoch: it takes a known producer's sequences only in order, so this batch was written too.
+   */
+  writtenBeforeAcknowledged(batch: SealedBatch): boolean {
+    const known = this.acknowledgedThrough;
+    return known !== null && known.producerId === batch.producerId && known.producerEpoch === batch.producerEpoch
+      && batch.baseSequence + batch.messages.length - 1 < known.sequence;
+  }
+
+  /** True once the broker has acknowledged a batch here under the current producer id. */
+  get isConfirmed(): boolean {
+    return this.confirmed;
+  }
+
+  /** A new producer id: no broker knows it yet. */
+  forgetConfirmation(): void {
+    this.confirmed = false;
+  }
+
+  /** True while the partition's first batch under this producer id waits for its answer. */
+  isProbing(): boolean {
+    return !this.confirmed && this.open.length > 0;
+  }
+
+  /** The oldest unfinished batch: the one the broker waits for. */
+  oldest(): SealedBatch | undefined {
+    return this.open[0];
+  }
+
+  isOldest(batch: SealedBatch): boolean {
+    return this.open[0] === batch;
+  }
+
+  get openBatches(): number {
+    return this.open.length;
+  }
+
+  /**
+   * After an epoch bump the partition starts again at sequence 0: renumbers each unfinished batch
+   * in its original order under the new identity. The caller re-encodes their records.
+   */
+  renumber(identity: ProducerIdentity): SealedBatch[] {
+    let sequence = 0;
+    const renumbered: SealedBatch[] = [];
+    for (const batch of this.open) {
+      // A batch behind an acknowledged one was written: renumbered it would be written twice.
+      if (this.writtenBeforeAcknowledged(batch)) {
+        batch.provenWritten = true;
+        continue;
+      }
+      batch.producerId = identity.producerId;
+      batch.producerEpoch = identity.producerEpoch;
+      batch.baseSequence = sequence;
+      batch.records = null;
+      sequence = (sequence + batch.messages.length) % SEQUENCE_WRAP;
+      renumbered.push(batch);
+    }
+    this.open.length = 0;
+    this.open.push(...renumbered);
+    this.nextSequence = sequence;
+    return renumbered;
+  }
+
+  /** Holds messages that may not be sealed yet (see `parked`). */
+  park(messages: readonly PendingMessage[]): void {
+    const parked = (this.parked ??= new Set());
+    for (const message of messages) parked.add(message);
+  }
+
+  get hasParked(): boolean {
+    return this.parked !== null;
+  }
+
+  /**
+   * The parked messages, in accept order, once they may go: nothing older is still on its way
+   * (the oldest unsealed message is parked, or none is left) and no first batch waits for its
+   * answer. Those that got an outcome meanwhile are left out. Null while they must wait.
+   */
+  releaseParked(): PendingMessage[] | null {
+    const parked = this.parked;
+    if (parked === null || this.isProbing()) return null;
+    const oldest = this.oldestUnsealed();
+    if (oldest !== undefined && !parked.has(oldest)) return null;
+    this.parked = null;
+    const live: PendingMessage[] = [];
+    for (const message of parked) if (!message.settled) live.push(message);
+    return live.sort((a, b) => a.ordinal - b.ordinal);
+  }
+
+  /** Moves head past sealed or settled messages, emptying their slots; compacts a mostly passed list. */
+  private advanceHead(): void {
+    const list = this.accepted;
+    while (this.head < list.length && isDone(list[this.head]!)) list[this.head++] = null;
+    if (this.head > COMPACT_AFTER && this.head * 2 > list.length) {
+      list.copyWithin(0, this.head);
+      list.length -= this.head;
+      this.head = 0;
+    }
+  }
+}
+
+function isDone(message: PendingMessage): boolean {
+  return message.sealed !== null || message.settled;
+}
+
+/**
+ * The producer's partition buffers, keyed by topic and partition: one Produce request may carry
+ * several topics' partitions, so a partition number alone names nothing.
+ */
+export class PartitionBuffers implements Iterable<PartitionBuffer> {
+  private readonly byTopic = new Map<string, Map<number, PartitionBuffer>>();
+
+  of(topic: string, partition: number): PartitionBuffer {
+    let partitions = this.byTopic.get(topic);
+    if (partitions === undefined) this.byTopic.set(topic, (partitions = new Map()));
+    let buffer = partitions.get(partition);
+    if (buffer === undefined) partitions.set(partition, (buffer = new PartitionBuffer(topic, partition)));
+    return buffer;
+  }
+
+  *[Symbol.iterator](): Iterator<PartitionBuffer> {
+    for (const partitions of this.byTopic.values()) yield* partitions.values();
+  }
+}

@@ -1,0 +1,193 @@
+import { expect } from 'chai';
+import { IdempotentState } from '../../lib/producer/idempotence.js';
+import { PartitionBuffer, PartitionBuffers, type ProducerIdentity, type SealedBatch } from '../../lib/producer/partition-buffer.js';
+import type { PendingMessage } from '../../lib/producer/message.js';
+
+function batch(partition: number, baseSequence: number, count: number, producerEpoch = 0, producerId = 7n): SealedBatch {
+  return { partition, messages: Array.from({ length: count }, () => ({ sealed: null }) as unknown as PendingMessage), producerId, producerEpoch, baseSequence, records: null, done: false };
+}
+
+describe('PartitionBuffer: what an acknowledgement proves', () => {
+  it('knows an older batch was written once a later one of its partition is acknowledged under the same id and epoch', () => {
+    const sequences = new PartitionBuffer('t', 0);
+    const older = batch(0, 0, 10);
+    sequences.acknowledged(batch(0, 10, 5));
+    expect(sequences.writtenBeforeAcknowledged(older)).to.equal(true);
+  });
+
+  it('proves nothing for the acknowledged batch itself, a later one, another partition, epoch or id', () => {
+    const sequences = new PartitionBuffer('t', 0);
+    sequences.acknowledged(batch(0, 10, 5));
+    expect(sequences.writtenBeforeAcknowledged(batch(0, 10, 5))).to.equal(false);
+    expect(sequences.writtenBeforeAcknowledged(batch(0, 15, 5))).to.equal(false);
+    expect(new PartitionBuffer('t', 1).writtenBeforeAcknowledged(batch(1, 0, 5)), 'another partition').to.equal(false);
+    expect(sequences.writtenBeforeAcknowledged(batch(0, 0, 5, 1))).to.equal(false);
+    expect(sequences.writtenBeforeAcknowledged(batch(0, 0, 5, 0, 8n))).to.equal(false);
+  });
+
+  it('keeps the furthest acknowledgement of an epoch, and follows a new epoch', () => {
+    const sequences = new PartitionBuffer('t', 0);
+    sequences.acknowledged(batch(0, 20, 5));
+    sequences.acknowledged(batch(0, 10, 5));
+    expect(sequences.writtenBeforeAcknowledged(batch(0, 15, 5))).to.equal(true);
+    sequences.acknowledged(batch(0, 0, 3, 1));
+    expect(sequences.writtenBeforeAcknowledged(batch(0, 15, 5))).to.equal(false);
+  });
+
+  it('leaves a batch proven written out of an epoch bump: it is delivered as it is, the others renumbered from 0', () => {
+    const sequences = new PartitionBuffer('t', 0);
+    const older = batch(0, 0, 10);
+    const acked = batch(0, 10, 5);
+    const newer = batch(0, 15, 4);
+    for (const b of [older, acked, newer]) sequences.seal(b);
+    sequences.finished(acked, false);
+    const renumbered = sequences.renumber({ producerId: 7n, producerEpoch: 1 });
+    expect(renumbered).to.deep.equal([newer]);
+    expect(older.provenWritten).to.equal(true);
+    expect(older.baseSequence).to.equal(0);
+    expect(newer.baseSequence).to.equal(0);
+    expect(newer.producerEpoch).to.equal(1);
+    expect(sequences.peekSequence()).to.equal(4);
+    expect(sequences.oldest()).to.equal(newer);
+  });
+});
+
+function accepted(buffer: PartitionBuffer, count: number): PendingMessage[] {
+  return Array.from({ length: count }, () => {
+    const message = { sealed: null, settled: false, ordinal: 0 } as unknown as PendingMessage;
+    buffer.accept(message);
+    return message;
+  });
+}
+
+function sealFrom(buffer: PartitionBuffer, messages: PendingMessage[], identity = { producerId: 7n, producerEpoch: 0 }): SealedBatch {
+  const sealed: SealedBatch = { partition: buffer.partition, messages, ...identity, baseSequence: buffer.peekSequence(), records: null, done: false };
+  buffer.seal(sealed);
+  return sealed;
+}
+
+describe('PartitionBuffer: sequence numbers', () => {
+  it('numbers batches one after the other from 0, and wraps after the int32 maximum', () => {
+    const buffer = new PartitionBuffer('t', 0);
+    const first = sealFrom(buffer, accepted(buffer, 3));
+    const second = sealFrom(buffer, accepted(buffer, 2));
+    expect([first.baseSequence, second.baseSequence, buffer.peekSequence()]).to.deep.equal([0, 3, 5]);
+    expect(first.messages.every((m) => m.sealed === first)).to.equal(true);
+    const near = new PartitionBuffer('t', 1);
+    near.seal({ partition: 1, messages: accepted(near, 1), producerId: 7n, producerEpoch: 0, baseSequence: 2 ** 31 - 2, records: null, done: false });
+    expect(near.peekSequence()).to.equal(2 ** 31 - 1);
+    sealFrom(near, accepted(near, 2));
+    expect(near.peekSequence(), 'wrapped').to.equal(1);
+  });
+
+  it('keeps one batch open until the broker has confirmed the producer id here, then any number', () => {
+    const buffer = new PartitionBuffer('t', 0);
+    const first = sealFrom(buffer, accepted(buffer, 2));
+    const waiting = accepted(buffer, 2);
+    expect(buffer.isProbing()).to.equal(true);
+    expect(buffer.sealable(waiting)).to.deep.equal({ now: [], later: waiting });
+    buffer.finished(first, false);
+    expect(buffer.isConfirmed).to.equal(true);
+    expect(buffer.sealable(waiting).now).to.deep.equal(waiting);
+    sealFrom(buffer, waiting.slice(0, 1));
+    sealFrom(buffer, waiting.slice(1));
+    expect(buffer.openBatches).to.equal(2);
+    buffer.forgetConfirmation();
+    expect(buffer.isProbing(), 'a new producer id probes again').to.equal(true);
+  });
+
+  it('a failed first batch confirms nothing, and leaves the oldest open batch to the next', () => {
+    const buffer = new PartitionBuffer('t', 0);
+    const first = sealFrom(buffer, accepted(buffer, 1));
+    buffer.finished(first, true);
+    expect(buffer.isConfirmed).to.equal(false);
+    expect(first.done).to.equal(true);
+    expect(buffer.oldest()).to.equal(undefined);
+    const second = sealFrom(buffer, accepted(buffer, 1));
+    expect(buffer.isOldest(second)).to.equal(true);
+  });
+});
+
+describe('PartitionBuffer: accept order', () => {
+  it('lets a message take sequence numbers only once every older one has them or its outcome', () => {
+    const buffer = new PartitionBuffer('t', 0);
+    const [a, b, c, d] = accepted(buffer, 4);
+    buffer.finished(sealFrom(buffer, []), false);
+    // c and d reach the planner before a and b (a and b were on a leader that died).
+    expect(buffer.sealable([c, d])).to.deep.equal({ now: [], later: [c, d] });
+    expect(buffer.sealable([b, a])).to.deep.equal({ now: [a, b], later: [] });
+    sealFrom(buffer, [a]);
+    (b as { settled: boolean }).settled = true;
+    expect(buffer.oldestUnsealed()).to.equal(c);
+    expect(buffer.sealable([d, c])).to.deep.equal({ now: [c, d], later: [] });
+  });
+
+  it('parks messages until the oldest unsealed one is parked too, then releases them in accept order, settled ones left out', () => {
+    const buffer = new PartitionBuffer('t', 0);
+    buffer.finished(sealFrom(buffer, []), false);
+    const [a, b, c, d] = accepted(buffer, 4);
+    buffer.park([d, c]);
+    expect(buffer.hasParked).to.equal(true);
+    expect(buffer.releaseParked(), 'a and b are still on their way').to.equal(null);
+    sealFrom(buffer, [a]);
+    expect(buffer.releaseParked(), 'b is still on its way').to.equal(null);
+    (c as { settled: boolean }).settled = true; // expired while parked
+    buffer.park([b]);
+    expect(buffer.releaseParked()).to.deep.equal([b, d]);
+    expect(buffer.hasParked).to.equal(false);
+  });
+
+  it('holds parked messages while the first batch of a new producer id waits for its answer', () => {
+    const buffer = new PartitionBuffer('t', 0);
+    const [a, b] = accepted(buffer, 2);
+    const probe = sealFrom(buffer, [a]);
+    buffer.park([b]);
+    expect(buffer.releaseParked()).to.equal(null);
+    buffer.finished(probe, false);
+    expect(buffer.releaseParked()).to.deep.equal([b]);
+  });
+});
+
+describe('IdempotentState: epoch bump', () => {
+  it('bumps the epoch itself once nothing is in flight and renumbers every partition from 0 under it', async () => {
+    const buffers = new PartitionBuffers();
+    const calls: Array<ProducerIdentity | null> = [];
+    const state = new IdempotentState(buffers, async (current) => {
+      calls.push(current);
+      return { producerId: 7n, producerEpoch: 0 };
+    });
+    await state.start();
+    const p0 = buffers.of('t', 0);
+    const p1 = buffers.of('u', 0);
+    const first = sealFrom(p0, accepted(p0, 3), state.identity);
+    const second = sealFrom(p0, accepted(p0, 2), state.identity);
+    const other = sealFrom(p1, accepted(p1, 4), state.identity);
+    p0.finished(first, true);
+    state.resetNeeded = true;
+    state.inFlightRequests = 1;
+    expect(await state.prepare(), 'waits for the request in flight').to.equal(false);
+    state.inFlightRequests = 0;
+    expect(await state.prepare()).to.equal(true);
+    expect(state.identity).to.deep.equal({ producerId: 7n, producerEpoch: 1 });
+    expect(state.epochBumps).to.equal(1);
+    expect(calls, 'InitProducerId only at start').to.deep.equal([null]);
+    expect([second.baseSequence, second.producerEpoch, second.records]).to.deep.equal([0, 1, null]);
+    expect([other.baseSequence, other.producerEpoch]).to.deep.equal([0, 1]);
+    expect(p0.peekSequence()).to.equal(2);
+    expect(p1.peekSequence()).to.equal(4);
+    expect(buffers.of('t', 0), 'keyed by topic and partition').to.not.equal(buffers.of('u', 0));
+  });
+
+  it('asks for a new producer id once the epoch is exhausted, and every partition probes again', async () => {
+    const buffers = new PartitionBuffers();
+    const state = new IdempotentState(buffers, async (current) => (current === null ? { producerId: 7n, producerEpoch: 32767 } : { producerId: 8n, producerEpoch: 0 }));
+    await state.start();
+    const p0 = buffers.of('t', 0);
+    p0.finished(sealFrom(p0, accepted(p0, 1), state.identity), false);
+    expect(p0.isConfirmed).to.equal(true);
+    state.resetNeeded = true;
+    await state.prepare();
+    expect(state.identity).to.deep.equal({ producerId: 8n, producerEpoch: 0 });
+    expect(p0.isConfirmed).to.equal(false);
+  });
+});
