@@ -4,22 +4,15 @@ import { BackpressureOverflowError, ConfigError, type KafkaRxError } from '../li
 import { Fifo } from '../lib/fifo.js';
 import { functionOption, integerOption, oneOfOption, refuseUnknownOptions } from '../lib/option-checks.js';
 import type { DeliveryReport, Message, RecordHeader } from '../lib/producer/message.js';
-import type { ProduceOptions } from '../lib/producer/producer.js';
+import type { KafkaRecord, RecordFields } from '../lib/producer/record.js';
 import { pullIteratorOf } from './lazy-from.js';
 
-/** One record as a source value maps to it. */
-export interface KafkaRecord<V = Buffer | null, K = Buffer | null> {
-  value: V;
-  key?: K | null;
-  headers?: ProduceOptions['headers'];
-  timestamp?: number | Date;
-  partition?: number;
-}
+export type { KafkaRecord };
 
 /** What toKafka needs of a producer: a send with a callback for the one report of each message. */
 export interface ProducerLike<V, K> {
   readonly topic: string;
-  send(value: V, record: ProduceOptions<K>, onReport: (report: DeliveryReport<V, K>) => void): Promise<unknown>;
+  send(value: V, record: RecordFields<K>, onReport: (report: DeliveryReport<V, K>) => void): Promise<unknown>;
 }
 
 /** The report of one source value: the outcomes of all the records it became. */

@@ -16,22 +16,15 @@ import { assertBytes } from './serializers.js';
 import { ProducerStats, type ProducerStatsSnapshot } from './stats.js';
 import { loadTracing, type ProducerTracing } from './tracing.js';
 import type { ProducerTransport } from './transport.js';
+import type { RecordFields } from './record.js';
 import { ProducerTransactions } from './transactions/producer-transactions.js';
 import { TransactionManager, type GroupMetadata, type OffsetToCommit } from './transactions/transaction-manager.js';
 
 /** How long initTransactions(), commitTransaction() and the others keep retrying (the Java client's max.block.ms). */
 const TRANSACTION_CALL_TIMEOUT_MS = 60_000;
 
-/** The second argument of produce() in its record form. */
-export interface ProduceOptions<K = unknown> {
-  key?: K | null;
-  /** Milliseconds since the epoch, or a Date; default now. */
-  timestamp?: number | Date;
-  /** As a list of { key, value } (keys may repeat), an object or a Map; values strings (UTF-8), bytes or null. */
-  headers?: RecordHeader[] | Record<string, string | Buffer | null> | Map<string, string | Buffer | Uint8Array | null>;
-  /** An explicit partition, bypassing the partitioner. */
-  partition?: number;
-}
+/** The second argument of produce() in its record form (its public name). */
+export type ProduceOptions<K = unknown> = RecordFields<K>;
 
 type State = 'idle' | 'running' | 'stopping' | 'stopped';
 
