@@ -10,6 +10,7 @@ import type { ProducerIdentity } from './producer/idempotence.js';
 import { Producer } from './producer/producer.js';
 import { resolveProducerOptions, type ProducerOptions } from './producer/options.js';
 import type { ProducerTransport } from './producer/transport.js';
+import { clusterTransactionTransport } from './producer/transactions/cluster-transport.js';
 
 export interface KafkaClientOptions extends Omit<ClusterOptions, 'brokers' | 'clientId' | 'security'> {
   /** Bootstrap brokers, as 'host:port' strings or one comma-separated string. */
@@ -161,6 +162,7 @@ function clusterTransport(cluster: Cluster, clientId: string, requestTimeoutMs: 
       );
     },
     initProducerId: (current) => initProducerId(cluster, current),
+    transactions: clusterTransactionTransport(cluster, requestTimeoutMs),
   };
 }
 

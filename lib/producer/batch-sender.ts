@@ -48,6 +48,17 @@ export interface SenderContext {
   reroute(messages: PendingMessage[]): void;
   /** The per-broker queue bound; parked messages keep their place in it. */
   readonly queues?: BrokerQueues;
+  /** Present when the producer is transactional. */
+  readonly transactions?: SenderTransactions | null;
+}
+
+/** What sending needs from a transactional producer. */
+export interface SenderTransactions {
+  readonly transactionalId: string;
+  /** The highest Produce version to send (transactions v1 must not send v12+). */
+  readonly maxProduceVersion: number;
+  /** Resolves once these partitions are in the open transaction (AddPartitionsToTxn with transactions v1). */
+  joined(topic: string, partitions: readonly number[]): Promise<void>;
 }
 
 /** Thrown inside one attempt to make retry() schedule the next; carries what is still unsent. */
@@ -109,6 +120,18 @@ export class BatchSender {
       for (const message of leaderless) message.lastError = new LeaderNotAvailableError(`partition ${message.partition} of ${context.topic} has no leader`);
       let retryable: PendingMessage[] = leaderless;
       let refresh = leaderless.length > 0;
+      if (sendable.length > 0 && context.transactions != null) {
+        // Not one batch of a partition leaves before the partition is in the transaction.
+        try {
+          await context.transactions.joined(context.topic, partitionsOf(sendable));
+        } catch (error) {
+          const failure = asKafkaRxError(error);
+          for (const message of sendable) outcomes.settle(message, failure);
+          pending = leaderless;
+          if (pending.length > 0) throw new AttemptFailed(true);
+          return;
+        }
+      }
       if (sendable.length > 0) {
         const failed = await this.transmit(broker, sendable);
         retryable = retryable.concat(failed.messages);
@@ -205,6 +228,7 @@ export class BatchSender {
         compression: options.compression,
         maxRequestSize: options.maxRequestSize,
         idempotence: idempotence === null ? undefined : idempotence,
+        transactionalId: this.context.transactions?.transactionalId ?? null,
       });
       this.planners.set(version, planner);
     }
@@ -221,6 +245,7 @@ export class BatchSender {
     try {
       // Known at once while the connection is open: no await before the request is planned and written.
       version = transport.knownProduceVersion?.(broker) ?? (await transport.produceVersion(broker));
+      if (context.transactions != null) version = Math.min(version, context.transactions.maxProduceVersion);
     } catch (error) {
       const failure = asKafkaRxError(error);
       if (failure.retriable) failures.retryLater(messages, failure);
@@ -273,6 +298,12 @@ function refreshedOrCap(refresh: Promise<void>, capMs: number, scheduler: Schedu
 }
 
 /** Messages whose partition's leader is this broker, and those whose partition has none known. */
+function partitionsOf(messages: readonly PendingMessage[]): number[] {
+  const partitions = new Set<number>();
+  for (const message of messages) partitions.add(message.partition);
+  return [...partitions];
+}
+
 function splitByLeader(context: SenderContext, broker: number, messages: PendingMessage[]): { sendable: PendingMessage[]; leaderless: PendingMessage[] } {
   // Until a message has no leader here, `sendable` is the given list itself (no copy per attempt).
   let sendable: PendingMessage[] | null = null;

@@ -299,6 +299,11 @@ export class TransactionManager {
     this.machine.transitionTo('fatal-error', error);
   }
 
+  /** Throws unless records may be added now (an open transaction that can still commit). */
+  requireWritableNow(operation: string): void {
+    this.requireWritable(operation);
+  }
+
   private requireWritable(operation: string): void {
     if (this.machine.state === 'abortable-error') {
       throw new TransactionAbortRequiredError(`${operation}: the transaction cannot commit after an earlier error; abort it`, { cause: this.machine.error });
