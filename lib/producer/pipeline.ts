@@ -1,4 +1,4 @@
-import { debounceTime, groupBy, mergeMap, NEVER, type Observable } from 'rxjs';
+import { debounceTime, groupBy, merge, mergeMap, NEVER, type Observable } from 'rxjs';
 import type { BatchSender, SenderContext } from './batch-sender.js';
 import type { BrokerQueues } from './broker-queues.js';
 import { lingerBuffer } from './linger-buffer.js';
@@ -26,7 +26,7 @@ export interface PipelineContext extends SenderContext {
 export function producerPipeline(chunks$: Observable<PendingMessage[]>, context: PipelineContext): Observable<PendingMessage[]> {
   const { options, queues } = context;
   const idle = options.queueEmptyTimeoutMs;
-  return chunks$.pipe(
+  const lingered$ = chunks$.pipe(
     groupBy((chunk) => chunk[0].broker, {
       duration: idle === 0 ? () => NEVER : (group$) => group$.pipe(debounceTime(options.lingerMs + Math.max(idle, 0), options.scheduler)),
     }),
@@ -45,11 +45,12 @@ export function producerPipeline(chunks$: Observable<PendingMessage[]>, context:
           const batch = chunks.length === 1 ? chunks[0] : ([] as PendingMessage[]).concat(...chunks);
           // Leaving the queue only when a request slot is free keeps maxQueuedMessages a real bound.
           queues.remove(group$.key, batch.length);
-          return context.sender.send(group$.key, batch);
+          return context.sender.send(batch);
         }, options.maxInFlightRequestsPerBroker),
       ),
     ),
   );
+  return merge(lingered$, context.sender.releasedSends$);
 }
 
 function chunkBytes(chunk: readonly PendingMessage[]): number {

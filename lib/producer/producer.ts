@@ -122,7 +122,6 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       stats: this.stats,
       queues: this.queues,
       idempotence: this.idempotence,
-      reroute: (messages) => this.reroute(messages),
     });
     this.sender = sender;
     if (this.idempotence !== null) {
@@ -159,7 +158,6 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       queues: this.queues,
       idempotence: this.idempotence,
       flush$: this.flush$,
-      reroute: (messages) => this.reroute(messages),
       sender: this.sender,
     }).subscribe({
       error: (error) => {
@@ -592,18 +590,6 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
         else resolve(report.message);
       };
     });
-  }
-
-  private reroute(messages: PendingMessage[]): void {
-    if (messages.length === 0) return;
-    for (const message of messages) {
-      const leader = this.transport.leaderOf(this.topic, message.partition);
-      message.broker = leader;
-      this.queues.add(leader, 1);
-    }
-    this.push(messages);
-    // While stopping nothing waits out a linger, re-routed messages included.
-    if (this.state === 'stopping') this.flush$.next();
   }
 }
 
