@@ -77,7 +77,17 @@ export class BatchSender {
   /** The sends of released messages; the pipeline subscribes to it beside the linger groups'. */
   readonly releasedSends$: Observable<PendingMessage[]> = this.released.pipe(mergeMap((messages) => this.send(messages)));
 
-  constructor(readonly context: SenderContext) {}
+  constructor(readonly context: SenderContext) {
+    if (context.idempotence !== null) {
+      // A sealed batch is done once its messages have their outcome; and the message may be what
+      // messages waiting in its partition buffer waited for.
+      context.outcomes.partitionSettled = (message, failed) => {
+        const buffer = message.buffer!;
+        if (message.sealed !== null) buffer.finished(message.sealed, failed);
+        this.settled(buffer);
+      };
+    }
+  }
 
   /**
    * Sends a batch and emits it once every message still in it has its outcome (messages that must
@@ -143,7 +153,8 @@ export class BatchSender {
         retryBackoffMs: options.retryBackoffMs,
         retryBackoffMaxMs: options.retryBackoffMaxMs,
         scheduler: options.scheduler,
-        wake: transport.metadataChanges$.pipe(filter(leaderMoved)),
+        // Checked at once too: the refresh this failure asked for may have landed already.
+        wake: defer(() => (leaderMoved() ? of(true) : transport.metadataChanges$.pipe(filter(leaderMoved)))),
         retryAfter: (error: unknown) => {
           if (!(error instanceof AttemptFailed)) {
             // A defect, not a Kafka failure: still give every message its one outcome.
@@ -181,7 +192,7 @@ export class BatchSender {
    * A message of this partition buffer got its outcome: it may have been what the waiting ones
    * waited for. Looked at after the current work, not inside a settle().
    */
-  settled(buffer: PartitionBuffer): void {
+  private settled(buffer: PartitionBuffer): void {
     if (!buffer.hasWaiting || this.releaseDue.has(buffer)) return;
     this.releaseDue.add(buffer);
     this.context.options.scheduler.schedule(() => {

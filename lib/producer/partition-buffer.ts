@@ -196,10 +196,6 @@ export class PartitionBuffer {
     return this.open[0] === batch;
   }
 
-  get openBatches(): number {
-    return this.open.length;
-  }
-
   /**
    * After an epoch bump the partition starts again at sequence 0: renumbers each unfinished batch
    * in its original order under the new identity. The caller re-encodes their records.

@@ -14,11 +14,14 @@ export interface PipelineContext extends SenderContext {
 /**
  * The producer's dataflow, in the user's shape: messages from produce() are grouped by the leader
  * broker of their partition, each group is batched by count, bytes and linger time, and each batch
- * is sent with retries, a bounded number of requests in flight per broker.
+ * is sent with retries, a bounded number of batches under way per group. Each element is a sent
+ * batch, emitted once every message still in it has its outcome; beside the groups' batches come
+ * those the sender makes of messages their partition buffer let go (see BatchSender).
  *
  * Messages travel in chunks (all of one broker): produce() stages what one synchronous burst
  * accepts and pushes it as one emission, so the Subject, groupBy and the buffer do their work per
- * chunk rather than per message; the linger buffer still counts messages.
+ * chunk rather than per message; the linger buffer still counts messages. That staging is the one
+ * chunking done for speed.
  *
  * A group lives until stop() (queueEmptyTimeoutMs 0), until it has been idle for
  * queueEmptyTimeoutMs after its last batch left (> 0), or only while it holds messages (-1).

@@ -114,7 +114,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     this.queues = new BrokerQueues(this.options.maxQueuedMessages, Math.ceil(this.options.maxQueuedMessages * 0.8), Math.floor(this.options.maxQueuedMessages * 0.5));
     this.pressure$ = this.queues.pressure$;
     this.idempotence = this.options.enableIdempotence ? new IdempotentState(this.buffers, (current) => transport.initProducerId(current)) : null;
-    const sender = new BatchSender({
+    this.sender = new BatchSender({
       topic: this.topic,
       options: this.options,
       transport: this.transport,
@@ -123,14 +123,6 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       queues: this.queues,
       idempotence: this.idempotence,
     });
-    this.sender = sender;
-    if (this.idempotence !== null) {
-      this.outcomes.partitionSettled = (message, failed) => {
-        const buffer = message.buffer!;
-        if (message.sealed !== null) buffer.finished(message.sealed, failed);
-        sender.settled(buffer);
-      };
-    }
     this.tracingLoaded = loadTracing().then((tracing) => {
       this.tracing = tracing;
     });

@@ -89,9 +89,10 @@ describe('PartitionBuffer: sequence numbers', () => {
     buffer.finished(first, false);
     expect(buffer.isConfirmed).to.equal(true);
     expect(buffer.sealable(waiting).now).to.deep.equal(waiting);
-    sealFrom(buffer, waiting.slice(0, 1));
-    sealFrom(buffer, waiting.slice(1));
-    expect(buffer.openBatches).to.equal(2);
+    const second = sealFrom(buffer, waiting.slice(0, 1));
+    const third = sealFrom(buffer, waiting.slice(1));
+    expect(buffer.isProbing()).to.equal(false);
+    expect([buffer.isOldest(second), buffer.isOldest(third)]).to.deep.equal([true, false]);
     buffer.forgetConfirmation();
     expect(buffer.isProbing(), 'a new producer id probes again').to.equal(true);
   });
