@@ -17,3 +17,8 @@ export * from './create-topics.js';
 export * from './delete-topics.js';
 export * from './sasl-handshake.js';
 export * from './sasl-authenticate.js';
+export * from './find-coordinator.js';
+export * from './add-partitions-to-txn.js';
+export * from './add-offsets-to-txn.js';
+export * from './end-txn.js';
+export * from './txn-offset-commit.js';

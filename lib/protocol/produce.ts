@@ -32,6 +32,7 @@
  */
 import type { KafkaApi } from './api.js';
 import { UnsupportedVersionError } from '../errors/index.js';
+import { unsignedVarintSize } from '../records/varint.js';
 import { Reader } from './reader.js';
 import type { Writer } from './writer.js';
 
@@ -151,23 +152,14 @@ function decodePartition(reader: Reader, version: number, flexible: boolean): Pr
   return partition;
 }
 
-function uvarintSize(value: number): number {
-  let size = 1;
-  while (value >= 0x80) {
-    value >>>= 7;
-    size++;
-  }
-  return size;
-}
-
 function stringSize(flexible: boolean, value: string | null): number {
   if (value === null) return flexible ? 1 : 2;
   const len = Buffer.byteLength(value, 'utf8');
-  return (flexible ? uvarintSize(len + 1) : 2) + len;
+  return (flexible ? unsignedVarintSize(len + 1) : 2) + len;
 }
 
 function countSize(flexible: boolean, n: number): number {
-  return flexible ? uvarintSize(n + 1) : 4;
+  return flexible ? unsignedVarintSize(n + 1) : 4;
 }
 
 /**
@@ -185,7 +177,7 @@ export function produceRequestSize(version: number, request: ProduceRequest): nu
     for (let p = 0; p < partitions.length; p++) {
       const records = partitions[p].records;
       const len = records === null ? -1 : records.length;
-      size += 4 + (flexible ? uvarintSize(len + 1) + 1 : 4) + Math.max(len, 0);
+      size += 4 + (flexible ? unsignedVarintSize(len + 1) + 1 : 4) + Math.max(len, 0);
     }
   }
   return size;

@@ -34,6 +34,7 @@
 // (moduleResolution Bundler) could not type it; the CommonJS file with its .d.ts serves both builds.
 import { Parser } from 'binary-parser/dist/binary_parser.js';
 import { ProtocolError } from '../errors/index.js';
+import { readUnsignedVarint } from '../records/varint.js';
 
 export { Parser };
 
@@ -105,17 +106,7 @@ export class Reader {
 
   /** Unsigned LEB128 varint of at most 32 bits (5 bytes). */
   uvarint(): number {
-    let result = 0;
-    let shift = 0;
-    for (let i = 0; i < 5; i++) {
-      if (this.pos >= this.end) throw new ProtocolError(`truncated varint at offset ${this.pos}`);
-      const byte = this.buf[this.pos++];
-      if (i === 4 && byte > 0x0f) throw new ProtocolError(`varint at offset ${this.pos - 5} exceeds 32 bits`);
-      result += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return result;
-      shift += 7;
-    }
-    throw new ProtocolError(`varint at offset ${this.pos - 5} is longer than 5 bytes`);
+    return readUnsignedVarint(this);
   }
 
   /** Length of a string or bytes field; -1 for null. Checked against the bytes that remain. */

@@ -1,18 +1,4 @@
-/** Unsigned LEB128 varint of a 32-bit value into buf at p (room checked by the caller); returns the position after it. */
-export function putUnsignedVarint(buf: Buffer, p: number, value: number): number {
-  let v = value >>> 0;
-  while (v >= 0x80) {
-    buf[p++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  buf[p++] = v;
-  return p;
-}
-
-/** Zig-zag signed 32-bit varint into buf at p (room checked by the caller); returns the position after it. */
-export function putVarint(buf: Buffer, p: number, value: number): number {
-  return putUnsignedVarint(buf, p, ((value << 1) ^ (value >> 31)) >>> 0);
-}
+import { MAX_VARINT_BYTES, MAX_VARLONG_BYTES, putUnsignedVarint, putVarint, putVarlong } from '../records/varint.js';
 
 /**
  * A growable byte buffer for encoding Kafka requests and record batches.
@@ -125,28 +111,22 @@ export class Writer {
 
   /** Unsigned LEB128 varint, as Kafka's compact lengths and tagged-field counts use. */
   uvarint(value: number): this {
-    this.ensure(5);
+    this.ensure(MAX_VARINT_BYTES);
     this.pos = putUnsignedVarint(this.buf, this.pos, value);
     return this;
   }
 
   /** Zig-zag signed 32-bit varint, as record fields use. */
   varint(value: number): this {
-    return this.uvarint(((value << 1) ^ (value >> 31)) >>> 0);
+    this.ensure(MAX_VARINT_BYTES);
+    this.pos = putVarint(this.buf, this.pos, value);
+    return this;
   }
 
-  /** Zig-zag signed 64-bit varint. Numbers in the safe-integer range avoid BigInt. */
+  /** Zig-zag signed 64-bit varint. */
   varlong(value: bigint | number): this {
-    if (typeof value === 'number' && value >= -0x40000000 && value < 0x40000000) {
-      return this.varint(value);
-    }
-    let v = BigInt.asUintN(64, (BigInt(value) << 1n) ^ (BigInt(value) >> 63n));
-    this.ensure(10);
-    while (v >= 0x80n) {
-      this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
-      v >>= 7n;
-    }
-    this.buf[this.pos++] = Number(v);
+    this.ensure(MAX_VARLONG_BYTES);
+    this.pos = putVarlong(this.buf, this.pos, value);
     return this;
   }
 

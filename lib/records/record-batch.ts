@@ -14,9 +14,10 @@
  * A codec compresses the records section as one block.
  */
 import { KafkaRxError, ProtocolError } from '../errors/index.js';
-import { putVarint, Writer } from '../protocol/writer.js';
+import { Writer } from '../protocol/writer.js';
 import { codecById, codecs, type Compression } from './codecs/index.js';
 import { crc32c } from './crc32c.js';
+import { MAX_VARINT_BYTES, MAX_VARLONG_BYTES, putVarint, readVarint, readVarlong, varintSize } from './varint.js';
 
 export interface BatchRecordHeader {
   readonly key: string;
@@ -46,19 +47,6 @@ const LENGTH_OFFSET = 8;
 const CRC_OFFSET = 17;
 const ATTRIBUTES_OFFSET = 21;
 
-/** Size of the zig-zag varint of a value in the safe-integer range. */
-function varintSize(value: number): number {
-  const zigzag = value >= 0 ? value * 2 : -value * 2 - 1;
-  // Comparisons, not a division loop: this runs several times per record.
-  if (zigzag < 0x80) return 1;
-  if (zigzag < 0x4000) return 2;
-  if (zigzag < 0x200000) return 3;
-  if (zigzag < 0x10000000) return 4;
-  let size = 5;
-  for (let rest = Math.floor(zigzag / 0x800000000); rest > 0; rest = Math.floor(rest / 128)) size++;
-  return size;
-}
-
 function headersSize(headers: readonly BatchRecordHeader[] | undefined): number {
   if (headers === undefined) return 1;
   let size = varintSize(headers.length);
@@ -81,10 +69,11 @@ function bodySize(record: BatchRecord, offsetDelta: number, timestampDelta: numb
 
 /**
  * The most bytes a record can take inside an uncompressed batch, whatever its offset and timestamp
- * deltas (a varint of at most 5 bytes and a varlong of at most 10), its length prefix included.
+ * deltas (a varint of at most MAX_VARINT_BYTES and a varlong of at most MAX_VARLONG_BYTES), its length
+ * prefix included.
  */
 export function recordSizeBound(key: Buffer | null, value: Buffer | null, headers: readonly BatchRecordHeader[] | undefined): number {
-  const body = 1 + 10 + 5 + fieldsSize(key, value, headers);
+  const body = 1 + MAX_VARLONG_BYTES + MAX_VARINT_BYTES + fieldsSize(key, value, headers);
   return varintSize(body) + body;
 }
 
@@ -218,37 +207,30 @@ const compressionNames: readonly Compression[] = ['none', 'gzip', 'snappy', 'lz4
 
 /** A bounds-checked cursor over record bytes: garbage ends in ProtocolError, never a RangeError. */
 class RecordReader {
-  offset = 0;
-  constructor(readonly buffer: Buffer) {}
+  pos = 0;
+  readonly end: number;
+  constructor(readonly buf: Buffer) {
+    this.end = buf.length;
+  }
 
   need(n: number): void {
-    if (n < 0 || this.offset + n > this.buffer.length) {
-      throw new ProtocolError(`record batch truncated: need ${n} bytes at ${this.offset}, have ${this.buffer.length - this.offset}`);
+    if (n < 0 || this.pos + n > this.end) {
+      throw new ProtocolError(`record batch truncated: need ${n} bytes at ${this.pos}, have ${this.end - this.pos}`);
     }
   }
 
-  int8(): number { this.need(1); return this.buffer.readInt8(this.offset++); }
-  int16(): number { this.need(2); const v = this.buffer.readInt16BE(this.offset); this.offset += 2; return v; }
-  int32(): number { this.need(4); const v = this.buffer.readInt32BE(this.offset); this.offset += 4; return v; }
-  uint32(): number { this.need(4); const v = this.buffer.readUInt32BE(this.offset); this.offset += 4; return v; }
-  int64(): bigint { this.need(8); const v = this.buffer.readBigInt64BE(this.offset); this.offset += 8; return v; }
+  int8(): number { this.need(1); return this.buf.readInt8(this.pos++); }
+  int16(): number { this.need(2); const v = this.buf.readInt16BE(this.pos); this.pos += 2; return v; }
+  int32(): number { this.need(4); const v = this.buf.readInt32BE(this.pos); this.pos += 4; return v; }
+  uint32(): number { this.need(4); const v = this.buf.readUInt32BE(this.pos); this.pos += 4; return v; }
+  int64(): bigint { this.need(8); const v = this.buf.readBigInt64BE(this.pos); this.pos += 8; return v; }
 
-  /** Zig-zag varint or varlong, as a number (kafka-rx's values stay within the safe range). */
-  varlong(maxBytes = 10): number {
-    let result = 0;
-    let multiplier = 1;
-    for (let i = 0; i < maxBytes; i++) {
-      this.need(1);
-      const byte = this.buffer[this.offset++];
-      result += (byte & 0x7f) * multiplier;
-      if ((byte & 0x80) === 0) return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
-      multiplier *= 128;
-    }
-    throw new ProtocolError('varint longer than its type allows');
+  varlong(): number {
+    return readVarlong(this);
   }
 
   varint(): number {
-    return this.varlong(5);
+    return readVarint(this);
   }
 
   bytes(): Buffer | null {
@@ -256,8 +238,8 @@ class RecordReader {
     if (length === -1) return null;
     if (length < -1) throw new ProtocolError(`negative length ${length}`);
     this.need(length);
-    const data = this.buffer.subarray(this.offset, this.offset + length);
-    this.offset += length;
+    const data = this.buf.subarray(this.pos, this.pos + length);
+    this.pos += length;
     return data;
   }
 }
@@ -271,7 +253,7 @@ function decodeRecords(data: Buffer, count: number, baseOffset: bigint, baseTime
     const length = reader.varint();
     if (length < 0) throw new ProtocolError(`negative record length ${length}`);
     reader.need(length);
-    const end = reader.offset + length;
+    const end = reader.pos + length;
     const attributes = reader.int8();
     const timestampDelta = reader.varlong();
     const offsetDelta = reader.varint();
@@ -285,10 +267,10 @@ function decodeRecords(data: Buffer, count: number, baseOffset: bigint, baseTime
       if (headerKey === null) throw new ProtocolError('a header key cannot be null');
       headers.push({ key: headerKey.toString('utf8'), value: reader.bytes() });
     }
-    if (reader.offset !== end) throw new ProtocolError(`record ${i} length ${length} does not match its fields`);
+    if (reader.pos !== end) throw new ProtocolError(`record ${i} length ${length} does not match its fields`);
     records.push({ attributes, timestampDelta, offsetDelta, timestamp: baseTimestamp + timestampDelta, offset: baseOffset + BigInt(offsetDelta), key, value, headers });
   }
-  if (reader.offset !== data.length) throw new ProtocolError('bytes left after the last record');
+  if (reader.pos !== data.length) throw new ProtocolError('bytes left after the last record');
   return records;
 }
 
@@ -296,13 +278,13 @@ function decodeRecords(data: Buffer, count: number, baseOffset: bigint, baseTime
 export function decodeRecordBatches(buffer: Buffer): DecodedBatch[] {
   const batches: DecodedBatch[] = [];
   const reader = new RecordReader(buffer);
-  while (reader.offset < buffer.length) {
-    const start = reader.offset;
+  while (reader.pos < buffer.length) {
+    const start = reader.pos;
     const baseOffset = reader.int64();
     const batchLength = reader.int32();
     if (batchLength < RECORD_BATCH_OVERHEAD - 12) throw new ProtocolError(`batch length ${batchLength} is below the header size`);
     reader.need(batchLength);
-    const end = reader.offset + batchLength;
+    const end = reader.pos + batchLength;
     const partitionLeaderEpoch = reader.int32();
     const magic = reader.int8();
     if (magic !== 2) throw new ProtocolError(`record batch magic ${magic}: only magic 2 is supported`);
@@ -319,7 +301,7 @@ export function decodeRecordBatches(buffer: Buffer): DecodedBatch[] {
     const count = reader.int32();
     const codecId = attributes & 0x07;
     if (codecId > 4) throw new ProtocolError(`unknown compression codec ${codecId}`);
-    let data = buffer.subarray(reader.offset, end);
+    let data = buffer.subarray(reader.pos, end);
     if (codecId !== 0) {
       try {
         data = codecById(codecId)!.decompress(data);
@@ -346,7 +328,7 @@ export function decodeRecordBatches(buffer: Buffer): DecodedBatch[] {
       baseSequence,
       records: decodeRecords(data, count, baseOffset, baseTimestamp),
     });
-    reader.offset = end;
+    reader.pos = end;
   }
   return batches;
 }

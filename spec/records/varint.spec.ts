@@ -2,6 +2,19 @@ import { expect } from 'chai';
 import { Writer } from '../../lib/protocol/writer.js';
 import { Reader } from '../../lib/protocol/reader.js';
 import { decodeRecordBatches, encodeRecordBatch } from '../../lib/records/record-batch.js';
+import { ProtocolError } from '../../lib/errors/index.js';
+import {
+  MAX_VARINT_BYTES,
+  MAX_VARLONG_BYTES,
+  putUnsignedVarint,
+  putVarint,
+  putVarlong,
+  readUnsignedVarint,
+  readVarint,
+  readVarlong,
+  unsignedVarintSize,
+  varintSize,
+} from '../../lib/records/varint.js';
 
 const bytesOf = (build: (w: Writer) => void): string => {
   const w = new Writer(2); // small on purpose: every write below has to grow it
@@ -103,5 +116,59 @@ describe('varints: zig-zag and unsigned, exact bytes', () => {
     expect(decoded.records.map((r) => r.timestampDelta)).to.deep.equal(deltas);
     expect(decoded.records.map((r) => r.timestamp)).to.deep.equal(deltas);
     expect(decoded.maxTimestamp).to.equal(2 ** 50);
+  });
+});
+
+// lib/records/varint.ts is the one module that sizes, writes and reads them; the request and
+// record encoders reserve exactly what the size functions say, so a size that disagreed with the
+// bytes written would corrupt the frame.
+describe('lib/records/varint.ts: sizes agree with the bytes written, and reads invert writes', () => {
+  const boundaries = (limit: number): number[] => {
+    const values = [0, 1, limit];
+    for (let bits = 7; 2 ** bits <= limit; bits += 7) values.push(2 ** bits - 1, 2 ** bits, 2 ** bits + 1);
+    return values;
+  };
+
+  it('unsignedVarintSize is the length putUnsignedVarint writes, and readUnsignedVarint reads it back', () => {
+    const buf = Buffer.alloc(MAX_VARINT_BYTES);
+    for (const value of boundaries(0xffffffff)) {
+      const end = putUnsignedVarint(buf, 0, value);
+      expect(unsignedVarintSize(value), `size of ${value}`).to.equal(end);
+      const cursor = { buf, pos: 0, end };
+      expect(readUnsignedVarint(cursor)).to.equal(value);
+      expect(cursor.pos).to.equal(end);
+    }
+  });
+
+  it('varintSize is the length putVarint / putVarlong write, and readVarint / readVarlong read them back', () => {
+    const buf = Buffer.alloc(MAX_VARLONG_BYTES);
+    const values = boundaries(Number.MAX_SAFE_INTEGER).flatMap((v) => [v, -v, -v - 1]).filter(Number.isSafeInteger);
+    for (const value of values) {
+      const end = putVarlong(buf, 0, value);
+      expect(varintSize(value), `size of ${value}`).to.equal(end);
+      expect(buf.subarray(0, end).toString('hex'), `bytes of ${value}`).to.equal(bytesOf((w) => w.varlong(BigInt(value))));
+      const cursor = { buf, pos: 0, end };
+      expect(readVarlong(cursor)).to.equal(value);
+      expect(cursor.pos).to.equal(end);
+      if (value >= -(2 ** 31) && value < 2 ** 31) {
+        expect(putVarint(buf, 0, value)).to.equal(end);
+        expect(readVarint({ buf, pos: 0, end })).to.equal(value);
+      }
+    }
+  });
+
+  it('refuses truncated and over-long input with a ProtocolError, leaving the cursor where it was', () => {
+    const cases: Array<[string, (cursor: { buf: Buffer; pos: number; end: number }) => number]> = [
+      ['8080', readUnsignedVarint], // truncated
+      ['ffffffff10', readUnsignedVarint], // 33 bits
+      ['ffffffffff01', readUnsignedVarint], // six bytes
+      ['ffffffffff', readVarint], // a VARINT past five bytes
+      ['ffffffffffffffffffff01', readVarlong], // a VARLONG past ten bytes
+    ];
+    for (const [hex, read] of cases) {
+      const cursor = { buf: Buffer.from(hex, 'hex'), pos: 0, end: hex.length / 2 };
+      expect(() => read(cursor), hex).to.throw(ProtocolError);
+      expect(cursor.pos, hex).to.equal(0);
+    }
   });
 });

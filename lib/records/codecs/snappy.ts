@@ -1,5 +1,6 @@
 import snappyjs from 'snappyjs';
 import { ProtocolError } from '../../errors/index.js';
+import { readUnsignedVarint, type ByteCursor } from '../varint.js';
 import type { Codec } from './codec.js';
 
 /*
@@ -56,15 +57,10 @@ function fail(reason: string, at: number): never {
 }
 
 function uncompressBlock(block: Uint8Array): Buffer {
-  let pos = 0;
-  let length = 0;
-  for (let shift = 0; ; shift += 7) {
-    if (pos >= block.length) fail('truncated length', pos);
-    if (shift > 28) fail('length longer than 32 bits', pos);
-    const byte = block[pos++];
-    length += (byte & 0x7f) * 2 ** shift;
-    if (byte < 0x80) break;
-  }
+  // The block's uncompressed length: snappy's preamble is the same 32-bit LEB128 as Kafka's.
+  const preamble: ByteCursor = { buf: block, pos: 0, end: block.length };
+  const length = readUnsignedVarint(preamble);
+  let pos = preamble.pos;
   if (length > Math.ceil((block.length * 64) / 3)) fail(`a block of ${block.length} bytes cannot hold the ${length} bytes it declares`, 0);
   const out = Buffer.allocUnsafe(length);
   let outPos = 0;
