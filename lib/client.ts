@@ -1,15 +1,16 @@
-import { ClientClosedError, ConfigError, ConnectionError, RequestNotSentError } from './errors/index.js';
+import { ClientClosedError, ConfigError, ConnectionError, KafkaRxError, RequestNotSentError, kafkaErrorFor } from './errors/index.js';
 import { functionOption, integerOption, refuseUnknownOptions } from './option-checks.js';
 import { Cluster, type ClusterOptions } from './cluster/cluster.js';
+import { INIT_PRODUCER_ID_RETRY, attemptOnSchedule } from './cluster/retry-schedule.js';
 import { DEFAULT_MAX_IN_FLIGHT_REQUESTS } from './network/connection.js';
 import { ConnectionSecurity, type SaslOptions, type TlsOption } from './network/security.js';
-import { kafkaErrorFor } from './errors/index.js';
 import { InitProducerId } from './protocol/init-producer-id.js';
 import { Produce, type ProduceRequest, type ProduceResponse } from './protocol/produce.js';
 import type { ProducerIdentity } from './producer/idempotence.js';
 import { Producer } from './producer/producer.js';
 import { MAX_IDEMPOTENT_IN_FLIGHT, resolveProducerOptions, type ProducerOptions } from './producer/options.js';
 import type { ProducerTransport } from './producer/transport.js';
+import { clusterTransactionTransport } from './producer/transactions/cluster-transport.js';
 
 export interface KafkaClientOptions extends Omit<ClusterOptions, 'brokers' | 'clientId' | 'security'> {
   /** Bootstrap brokers, as 'host:port' strings or one comma-separated string. */
@@ -159,6 +160,7 @@ function clusterTransport(cluster: Cluster, clientId: string, requestTimeoutMs: 
       );
     },
     initProducerId: (current) => initProducerId(cluster, current),
+    transactions: clusterTransactionTransport(cluster, requestTimeoutMs),
   };
 }
 
@@ -168,27 +170,18 @@ function clusterTransport(cluster: Cluster, clientId: string, requestTimeoutMs: 
  * its epoch bumped; older brokers hand out a new id. Retriable errors are retried a few times.
  */
 async function initProducerId(cluster: Cluster, current: ProducerIdentity | null): Promise<ProducerIdentity> {
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 10; attempt++) {
-    try {
-      const connection = await cluster.anyConnection();
-      const bump = current !== null && connection.versionOf(InitProducerId) >= 3;
-      const response = await connection.send(InitProducerId, {
-        transactionalId: null,
-        transactionTimeoutMs: 60_000,
-        producerId: bump ? current.producerId : -1n,
-        producerEpoch: bump ? current.producerEpoch : -1,
-      });
-      if (response === undefined) throw new Error('InitProducerId always has a response');
-      if (response.errorCode === 0) return { producerId: response.producerId, producerEpoch: response.producerEpoch };
-      const error = kafkaErrorFor(response.errorCode, 'InitProducerId');
-      if (!error.retriable) throw error;
-      lastError = error;
-    } catch (error) {
-      if (!(error as { retriable?: boolean }).retriable) throw error;
-      lastError = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)));
-  }
-  throw lastError;
+  const ask = async () => {
+    const connection = await cluster.anyConnection();
+    const bump = current !== null && connection.versionOf(InitProducerId) >= 3;
+    const response = await connection.send(InitProducerId, {
+      transactionalId: null,
+      transactionTimeoutMs: 60_000,
+      producerId: bump ? current.producerId : -1n,
+      producerEpoch: bump ? current.producerEpoch : -1,
+    });
+    if (response === undefined) throw new KafkaRxError('InitProducerId always has a response');
+    if (response.errorCode !== 0) throw kafkaErrorFor(response.errorCode, 'InitProducerId');
+    return { producerId: response.producerId, producerEpoch: response.producerEpoch };
+  };
+  return attemptOnSchedule(ask, INIT_PRODUCER_ID_RETRY, (error) => error instanceof KafkaRxError && error.retriable, cluster.scheduler);
 }

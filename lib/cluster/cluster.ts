@@ -1,6 +1,15 @@
 import type { Socket } from 'node:net';
-import { BehaviorSubject } from 'rxjs';
-import { ConnectionError, KafkaRxError, NotKafkaError, RequestTimeoutError, kafkaErrorFor } from '../errors/index.js';
+import { asyncScheduler, BehaviorSubject, type SchedulerLike } from 'rxjs';
+import {
+  ConnectionError,
+  KafkaRxError,
+  LeaderNotAvailableError,
+  NotKafkaError,
+  RequestTimeoutError,
+  UnknownTopicOrPartitionError,
+  kafkaErrorFor,
+  type KafkaError,
+} from '../errors/index.js';
 import type { Connection } from '../network/connection.js';
 import type { ConnectionSecurity } from '../network/security.js';
 import { CreateTopics } from '../protocol/create-topics.js';
@@ -8,6 +17,7 @@ import { DeleteTopics } from '../protocol/delete-topics.js';
 import { Metadata } from '../protocol/metadata.js';
 import { BrokerPool } from './broker-pool.js';
 import { ClusterMetadata, type PartitionMetadata } from './metadata.js';
+import { METADATA_RETRY, TOPIC_LEADERS_POLL, TOPIC_METADATA_RETRY, attemptOnSchedule } from './retry-schedule.js';
 
 export interface ClusterOptions {
   /** Bootstrap brokers as 'host:port'. */
@@ -30,6 +40,8 @@ export interface ClusterOptions {
   socketFactory?: (host: string, port: number) => Socket;
   /** TLS and SASL for every connection (bootstrap and per broker). */
   security?: ConnectionSecurity;
+  /** Pauses between retries, and the clock of the deadlines, run on this scheduler; specs pass a TestScheduler. */
+  scheduler?: SchedulerLike;
 }
 
 export interface NewTopic {
@@ -39,13 +51,14 @@ export interface NewTopic {
   configs?: Record<string, string>;
 }
 
-const UNKNOWN_TOPIC_OR_PARTITION = 3;
-const LEADER_NOT_AVAILABLE = 5;
-const TOPIC_ALREADY_EXISTS = 36;
-
 const DEFAULT_UNKNOWN_TOPIC_CACHE_MS = 3000;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** What a topic just created (or auto-created) answers until its leaders are elected: worth asking again. */
+const isTopicNotReady = (error: unknown) => error instanceof UnknownTopicOrPartitionError || error instanceof LeaderNotAvailableError;
+
+/** A retriable failure, except a peer that stayed silent past the first-contact timeout: it has had its chance. */
+const isWorthAskingAgain = (error: unknown) =>
+  error instanceof KafkaRxError && error.retriable && !(error instanceof RequestTimeoutError && error.firstContact);
 
 /**
  * What kafka-rx knows of a cluster: bootstrap, a metadata cache refreshed on demand and on a
@@ -62,9 +75,12 @@ export class Cluster {
   /** Topics the cluster said it does not have (after the metadata retries): the code, and until when it stands. */
   private readonly unknownTopics = new Map<string, { code: number; until: number }>();
   private readonly ageTimer: ReturnType<typeof setInterval>;
+  /** The clock and timers of its retries (ClusterOptions.scheduler). */
+  readonly scheduler: SchedulerLike;
   private closed = false;
 
   constructor(private readonly options: ClusterOptions) {
+    this.scheduler = options.scheduler ?? asyncScheduler;
     this.bootstrap = options.brokers.map((address) => {
       const at = address.lastIndexOf(':');
       return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
@@ -122,26 +138,31 @@ export class Cluster {
     const missing = this.unknownTopics.get(topic);
     if (missing !== undefined) {
       // Each produce() to a topic that does not exist would otherwise wait out the retries again.
-      if (Date.now() < missing.until) throw kafkaErrorFor(missing.code, `topic ${topic} (the cluster said so less than ${cacheMs} ms ago)`);
+      if (this.scheduler.now() < missing.until) throw kafkaErrorFor(missing.code, `topic ${topic} (the cluster said so less than ${cacheMs} ms ago)`);
       this.unknownTopics.delete(topic);
     }
-    let lastCode = 0;
-    for (let attempt = 0; attempt < 6; attempt++) {
-      const metadata = await this.refreshMetadata([topic]);
-      const found = metadata.topics.get(topic);
-      lastCode = found?.errorCode ?? UNKNOWN_TOPIC_OR_PARTITION;
-      if (found !== undefined && lastCode === 0 && found.partitions.length > 0) return found.partitions;
-      if (lastCode !== UNKNOWN_TOPIC_OR_PARTITION && lastCode !== LEADER_NOT_AVAILABLE && lastCode !== 0) break;
-      await sleep(100 * 2 ** attempt);
+    // What the cluster said of the topic, as opposed to a failure to ask it (which is not remembered).
+    let answer: KafkaError | undefined;
+    const ask = async () => {
+      answer = undefined;
+      const found = (await this.refreshMetadata([topic])).topics.get(topic);
+      if (found !== undefined && found.errorCode === 0 && found.partitions.length > 0) return found.partitions;
+      // Known without partitions yet counts as unknown.
+      throw (answer = kafkaErrorFor(found?.errorCode || UnknownTopicOrPartitionError.code, `topic ${topic}`));
+    };
+    try {
+      return await attemptOnSchedule(ask, TOPIC_METADATA_RETRY, isTopicNotReady, this.scheduler);
+    } catch (error) {
+      if (answer !== undefined && error === answer) {
+        this.wanted.delete(topic);
+        if (cacheMs > 0) this.rememberUnknown(topic, answer.code, cacheMs);
+      }
+      throw error;
     }
-    this.wanted.delete(topic);
-    const code = lastCode || UNKNOWN_TOPIC_OR_PARTITION;
-    if (cacheMs > 0) this.rememberUnknown(topic, code, cacheMs);
-    throw kafkaErrorFor(code, `topic ${topic}`);
   }
 
   private rememberUnknown(topic: string, code: number, cacheMs: number): void {
-    const now = Date.now();
+    const now = this.scheduler.now();
     if (this.unknownTopics.size >= 1024) {
       for (const [name, entry] of this.unknownTopics) if (entry.until <= now) this.unknownTopics.delete(name);
     }
@@ -231,15 +252,14 @@ export class Cluster {
       if (result.errorCode !== 0) throw kafkaErrorFor(result.errorCode, `creating topic ${result.name}${result.errorMessage ? `: ${result.errorMessage}` : ''}`);
     }
     if (options.validateOnly) return;
-    const deadline = Date.now() + timeoutMs;
+    const deadline = this.scheduler.now() + timeoutMs;
     for (const topic of topics) {
-      for (;;) {
-        const metadata = await this.refreshMetadata([topic.name]);
-        const found = metadata.topics.get(topic.name);
-        if (found !== undefined && found.errorCode === 0 && found.partitions.length === topic.numPartitions && found.partitions.every((p) => p.leader >= 0)) break;
-        if (Date.now() > deadline) throw new KafkaRxError(`topic ${topic.name} was created but its leaders did not appear within ${timeoutMs} ms`);
-        await sleep(50);
-      }
+      const leadersKnown = async () => {
+        const found = (await this.refreshMetadata([topic.name])).topics.get(topic.name);
+        if (found !== undefined && found.errorCode === 0 && found.partitions.length === topic.numPartitions && found.partitions.every((p) => p.leader >= 0)) return;
+        throw new TopicNotReadyError(`topic ${topic.name} was created but its leaders did not appear within ${timeoutMs} ms`);
+      };
+      await attemptOnSchedule(leadersKnown, TOPIC_LEADERS_POLL, this.untilDeadline(deadline), this.scheduler);
     }
     // One broker knowing the leaders is not enough: each broker learns of the new topic on its own
     // time, and a producer's metadata (or its Produce request) may reach one that has not yet. The
@@ -249,7 +269,7 @@ export class Cluster {
 
   private async untilEveryBrokerKnows(topic: NewTopic, deadline: number, timeoutMs: number): Promise<void> {
     for (const broker of this.metadata.brokers.values()) {
-      for (;;) {
+      const brokerKnows = async () => {
         let known = false;
         try {
           const connection = await this.pool.get(broker.host, broker.port);
@@ -260,13 +280,17 @@ export class Cluster {
         } catch (error) {
           // A broker that cannot be reached cannot be asked; a producer will not reach it either.
           if (!(error instanceof KafkaRxError) || !error.retriable) throw error;
-          if (error instanceof ConnectionError) break;
+          if (error instanceof ConnectionError) return;
         }
-        if (known) break;
-        if (Date.now() > deadline) throw new KafkaRxError(`topic ${topic.name} was created but broker ${broker.nodeId} did not know its leaders within ${timeoutMs} ms`);
-        await sleep(50);
-      }
+        if (!known) throw new TopicNotReadyError(`topic ${topic.name} was created but broker ${broker.nodeId} did not know its leaders within ${timeoutMs} ms`);
+      };
+      await attemptOnSchedule(brokerKnows, TOPIC_LEADERS_POLL, this.untilDeadline(deadline), this.scheduler);
     }
+  }
+
+  /** Polls again while the deadline has not passed. */
+  private untilDeadline(deadline: number): (error: unknown) => boolean {
+    return (error) => error instanceof TopicNotReadyError && this.scheduler.now() <= deadline;
   }
 
   /** Deletes topics by name. */
@@ -303,25 +327,20 @@ export class Cluster {
 
   private async fetchMetadata(topics: string[]): Promise<ClusterMetadata> {
     if (this.closed) throw new ConnectionError('the client is closed');
-    let lastError: unknown;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const connection = await this.anyConnection();
-        const response = await connection.send(Metadata, { topics, allowAutoTopicCreation: false });
-        if (response!.errorCode !== 0) throw kafkaErrorFor(response!.errorCode, `Metadata from ${connection.address}`);
-        const metadata = this.metadata.merge(response!);
-        if (!this.closed) this.metadata$.next(metadata);
-        return metadata;
-      } catch (error) {
-        lastError = error;
-        // A peer that stayed silent past the first-contact timeout has had its chance.
-        if (!(error as KafkaRxError).retriable || (error instanceof RequestTimeoutError && error.firstContact)) throw error;
-        await sleep(100 * (attempt + 1));
-      }
-    }
-    throw lastError;
+    const ask = async () => {
+      const connection = await this.anyConnection();
+      const response = await connection.send(Metadata, { topics, allowAutoTopicCreation: false });
+      if (response!.errorCode !== 0) throw kafkaErrorFor(response!.errorCode, `Metadata from ${connection.address}`);
+      const metadata = this.metadata.merge(response!);
+      if (!this.closed) this.metadata$.next(metadata);
+      return metadata;
+    };
+    return attemptOnSchedule(ask, METADATA_RETRY, isWorthAskingAgain, this.scheduler);
   }
 }
+
+/** A new topic not yet visible everywhere; what createTopics() fails with once its timeoutMs has passed. */
+class TopicNotReadyError extends KafkaRxError {}
 
 export type { ClusterMetadata, PartitionMetadata };
 export type { BrokerInfo, TopicMetadata } from './metadata.js';

@@ -7,3 +7,4 @@ export * from './kafka-rx-errors.js';
 // kafkaErrorFor(35) and errorClasses.
 export { UnsupportedVersionError } from './kafka-rx-errors.js';
 export { kafkaErrorFor } from './convert.js';
+export * from './transaction-errors.js';

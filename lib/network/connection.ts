@@ -224,6 +224,15 @@ export class Connection {
     return this.socket !== null && this.failure === null && this.versions !== null;
   }
 
+  /**
+   * The level the broker's ApiVersions answer finalized for a cluster feature (e.g.
+   * transaction.version, 2 for transactions v2); 0 when it names none (brokers before 2.7).
+   */
+  finalizedFeatureLevel(name: string): number {
+    if (this.versions === null) throw new ConnectionError(`connection to ${this.address} is not negotiated yet`, { broker: this.address });
+    return this.versions.finalizedFeatures.find((feature) => feature.name === name)?.maxVersionLevel ?? 0;
+  }
+
   /** The highest version of an API that both kafka-rx and this broker speak. */
   versionOf(api: KafkaApi<any, any>): number {
     if (this.versions === null) throw new ConnectionError(`connection to ${this.address} is not negotiated yet`, { broker: this.address });

@@ -46,6 +46,17 @@ export interface SenderContext {
   readonly idempotence: IdempotentState | null;
   /** The per-broker queue bound; parked messages keep their place in it. */
   readonly queues?: BrokerQueues;
+  /** Present when the producer is transactional. */
+  readonly transactions?: SenderTransactions | null;
+}
+
+/** What sending needs from a transactional producer. */
+export interface SenderTransactions {
+  readonly transactionalId: string;
+  /** The highest Produce version to send (transactions v1 must not send v12+). */
+  readonly maxProduceVersion: number;
+  /** Resolves once these partitions are in the open transaction (AddPartitionsToTxn with transactions v1). */
+  joined(topic: string, partitions: readonly number[]): Promise<void>;
 }
 
 /** Thrown inside one attempt to make retry() schedule the next; carries what is still unsent. */
@@ -125,6 +136,19 @@ export class BatchSender {
       for (const message of leaderless) message.lastError = new LeaderNotAvailableError(`partition ${message.partition} of ${topic} has no leader`);
       let retryable: PendingMessage[] = leaderless;
       let refresh = leaderless.length > 0;
+      if (byLeader.length > 0 && context.transactions != null) {
+        // Not one batch of a partition leaves before the partition is in the transaction.
+        const sendable = byLeader.length === 1 ? byLeader[0].messages : byLeader.flatMap((group) => group.messages);
+        try {
+          await context.transactions.joined(topic, partitionsOf(sendable));
+        } catch (error) {
+          const failure = asKafkaRxError(error);
+          for (const message of sendable) outcomes.settle(message, failure);
+          pending = leaderless;
+          if (pending.length > 0) throw new AttemptFailed(true);
+          return;
+        }
+      }
       if (byLeader.length === 1) {
         const failed = await this.transmit(byLeader[0].leader, byLeader[0].messages);
         if (failed.messages.length > 0) retryable = retryable.length === 0 ? failed.messages : retryable.concat(failed.messages);
@@ -249,6 +273,7 @@ export class BatchSender {
         compression: options.compression,
         maxRequestSize: options.maxRequestSize,
         idempotence: idempotence === null ? undefined : idempotence,
+        transactionalId: this.context.transactions?.transactionalId ?? null,
       });
       this.planners.set(version, planner);
     }
@@ -265,6 +290,7 @@ export class BatchSender {
     try {
       // Known at once while the connection is open: no await before the request is planned and written.
       version = transport.knownProduceVersion?.(broker) ?? (await transport.produceVersion(broker));
+      if (context.transactions != null) version = Math.min(version, context.transactions.maxProduceVersion);
     } catch (error) {
       const failure = asKafkaRxError(error);
       if (failure.retriable) failures.retryLater(messages, failure);
@@ -317,6 +343,13 @@ function refreshedOrCap(refresh: Promise<void>, capMs: number, scheduler: Schedu
       resolve();
     });
   });
+}
+
+/** The partitions the messages are for, each once. */
+function partitionsOf(messages: readonly PendingMessage[]): number[] {
+  const partitions = new Set<number>();
+  for (const message of messages) partitions.add(message.partition);
+  return [...partitions];
 }
 
 /** The messages by their partition's leader now, and those whose partition has none known. */

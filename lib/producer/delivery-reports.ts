@@ -51,17 +51,33 @@ export class DeliveryOutcomes {
     return this.pendingSize;
   }
 
+  /**
+   * A transactional producer's hold on reports: told of every outcome first, it may keep a report
+   * back (returns true) and publish it later, once the transaction's fate is known (an acknowledged
+   * record of an aborted transaction is reported failed, never acknowledged).
+   */
+  hold: ((message: PendingMessage, error: KafkaRxError | null) => boolean) | null = null;
+
   settle(message: PendingMessage, error: KafkaRxError | null): void {
     if (message.settled) return;
     message.settled = true;
     this.unlink(message);
     // A message that may be on the broker is never reported as simply failed: a caller that
     // re-sends failures would write it twice.
-    if (error !== null) message.error = (message.inFlight || message.mayBeWritten) && !(error instanceof MaybeWrittenError) ? new MaybeWrittenError(error) : error;
+    if (error !== null) error = (message.inFlight || message.mayBeWritten) && !(error instanceof MaybeWrittenError) ? new MaybeWrittenError(error) : error;
+    if (message.buffer !== null) this.partitionSettled?.(message, error !== null);
+    if (this.hold === null || !this.hold(message, error)) this.publish(message, error);
+    if (this.pendingSize === 0) {
+      for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  }
+
+  /** Reports a settled message's outcome: counted, told to its callbacks, published, kept for pull. */
+  publish(message: PendingMessage, error: KafkaRxError | null): void {
+    if (error !== null) message.error = error;
     const report = reportOf(message);
     if (error === null) this.acknowledged++;
     else this.failed++;
-    if (message.buffer !== null) this.partitionSettled?.(message, error !== null);
     const { onSettled, onReport } = message;
     message.onSettled = null;
     message.onReport = null;
@@ -69,9 +85,6 @@ export class DeliveryOutcomes {
     if (onReport !== null) callSafely(onReport, report);
     this.reports.next(report);
     if (this.keepForPull) this.keep(report);
-    if (this.pendingSize === 0) {
-      for (const wake of this.idleWaiters.splice(0)) wake();
-    }
   }
 
   /** Settles everything still pending with the given error (stop() after pendingTimeoutMs). */

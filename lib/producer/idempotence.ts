@@ -23,14 +23,36 @@ export class IdempotentState {
   constructor(
     readonly buffers: PartitionBuffers,
     private readonly initProducerId: (current: ProducerIdentity | null) => Promise<ProducerIdentity>,
+    /**
+     * A transactional producer's identity comes from its transaction coordinator only (an epoch
+     * the coordinator did not hand out is refused): it never bumps itself. A sequence gap fails the
+     * transaction, and the epoch moves on when it is aborted (see transactions/).
+     */
+    private readonly transactional = false,
   ) {}
 
   async start(): Promise<void> {
+    if (this.transactional) return;
     this.identity = await this.initProducerId(null);
+  }
+
+  /**
+   * A transactional producer's new identity (after initTransactions(), or the epoch bump at the end
+   * of a transaction): every partition starts again at sequence 0 under it.
+   */
+  adopt(identity: ProducerIdentity): void {
+    const newId = identity.producerId !== this.identity.producerId;
+    this.identity = identity;
+    for (const buffer of this.buffers) {
+      if (newId) buffer.forgetConfirmation();
+      buffer.renumber(identity);
+    }
+    this.resetNeeded = false;
   }
 
   /** Resolves true when batches may be planned now; false while a bump waits for in-flight requests. */
   async prepare(): Promise<boolean> {
+    if (this.transactional) return true;
     if (!this.resetNeeded && this.identity.producerId >= 0n) return true;
     if (this.inFlightRequests > 0) return false;
     this.bumping ??= this.bump().finally(() => {

@@ -68,6 +68,14 @@ export interface ProducerOptions {
   statsIntervalMs?: number;
   /** Timers (linger, backoff, timeouts) run on this scheduler; tests pass a TestScheduler. */
   scheduler?: SchedulerLike;
+  /**
+   * Beyond pykafka: makes the producer transactional (initTransactions(), beginTransaction(),
+   * commitTransaction(), ...). One id per logical producer: a new instance with the same id fences
+   * the old one. Needs requiredAcks -1 (the default then) and idempotence.
+   */
+  transactionalId?: string | null;
+  /** How long the coordinator lets a transaction stay open before it aborts it; the Java client's 60000. */
+  transactionTimeoutMs?: number;
 }
 
 export interface ResolvedProducerOptions {
@@ -94,6 +102,8 @@ export interface ResolvedProducerOptions {
   maxInFlightRequestsPerBroker: number;
   statsIntervalMs: number;
   scheduler: SchedulerLike;
+  transactionalId: string | null;
+  transactionTimeoutMs: number;
 }
 
 const compressionByNumber: readonly Compression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
@@ -103,6 +113,7 @@ const knownOptions: readonly string[] = [
   'maxQueuedMessages', 'minQueuedMessages', 'lingerMs', 'queueEmptyTimeoutMs', 'blockOnQueueFull',
   'maxRequestSize', 'sync', 'deliveryReports', 'pendingTimeoutMs', 'autoStart', 'serializer',
   'deliveryTimeoutMs', 'enableIdempotence', 'maxInFlightRequestsPerBroker', 'statsIntervalMs', 'scheduler',
+  'transactionalId', 'transactionTimeoutMs',
 ];
 
 function integer(options: ProducerOptions, name: keyof ProducerOptions, fallback: number, min: number, max?: number): number {
@@ -148,7 +159,12 @@ export function resolveProducerOptions(options: ProducerOptions = {}): ResolvedP
     compression = named;
   }
 
-  let requiredAcks: RequiredAcks = 1;
+  const transactionalId = options.transactionalId ?? null;
+  if (transactionalId !== null && (typeof transactionalId !== 'string' || transactionalId.length === 0)) {
+    throw new ConfigError('transactionalId', 'a non-empty string, or null for a producer without transactions', transactionalId);
+  }
+  // A transaction is all-or-nothing only when every in-sync replica has each of its batches.
+  let requiredAcks: RequiredAcks = transactionalId === null ? 1 : -1;
   if (options.requiredAcks !== undefined) {
     const value = options.requiredAcks;
     if (value === 'all' || value === -1) requiredAcks = -1;
@@ -175,7 +191,16 @@ export function resolveProducerOptions(options: ProducerOptions = {}): ResolvedP
   const minQueuedMessages = sync ? 1 : integer(options, 'minQueuedMessages', 70_000, 1);
   const queueEmptyTimeoutMs = integer(options, 'queueEmptyTimeoutMs', 0, -1);
   const maxRetries = integer(options, 'maxRetries', 3, 0);
-  const enableIdempotence = boolean(options, 'enableIdempotence', requiredAcks === -1 && maxRetries > 0);
+  const enableIdempotence = boolean(options, 'enableIdempotence', transactionalId !== null || (requiredAcks === -1 && maxRetries > 0));
+  if (transactionalId !== null && !enableIdempotence) {
+    throw new ConfigError('enableIdempotence', 'true (or unset) with a transactionalId: transactions build on the idempotent producer', false);
+  }
+  if (transactionalId !== null && options.sync === true) {
+    throw new ConfigError('sync', 'false with a transactionalId: a record is acknowledged only when its transaction commits, after produce() returned', true);
+  }
+  if (transactionalId !== null && requiredAcks !== -1) {
+    throw new ConfigError('requiredAcks', "-1 ('all', the default) with a transactionalId", options.requiredAcks);
+  }
   const maxInFlightRequestsPerBroker = integer(options, 'maxInFlightRequestsPerBroker', DEFAULT_MAX_IN_FLIGHT_REQUESTS, 1, 1000);
   if (enableIdempotence && requiredAcks !== -1) {
     throw new ConfigError('enableIdempotence', "false unless requiredAcks is -1 ('all'): an idempotent producer needs every in-sync replica's acknowledgement", true);
@@ -210,6 +235,8 @@ export function resolveProducerOptions(options: ProducerOptions = {}): ResolvedP
     maxInFlightRequestsPerBroker,
     statsIntervalMs: integer(options, 'statsIntervalMs', 1_000, 1),
     scheduler,
+    transactionalId,
+    transactionTimeoutMs: integer(options, 'transactionTimeoutMs', 60_000, 1, 2 ** 31 - 1),
   };
   return resolved;
 }

@@ -16,17 +16,15 @@ import { assertBytes } from './serializers.js';
 import { ProducerStats, type ProducerStatsSnapshot } from './stats.js';
 import { loadTracing, type ProducerTracing } from './tracing.js';
 import type { ProducerTransport } from './transport.js';
+import type { RecordFields } from './record.js';
+import { ProducerTransactions } from './transactions/producer-transactions.js';
+import { TransactionManager, type GroupMetadata, type OffsetToCommit } from './transactions/transaction-manager.js';
 
-/** The second argument of produce() in its record form. */
-export interface ProduceOptions<K = unknown> {
-  key?: K | null;
-  /** Milliseconds since the epoch, or a Date; default now. */
-  timestamp?: number | Date;
-  /** As a list of { key, value } (keys may repeat), an object or a Map; values strings (UTF-8), bytes or null. */
-  headers?: RecordHeader[] | Record<string, string | Buffer | null> | Map<string, string | Buffer | Uint8Array | null>;
-  /** An explicit partition, bypassing the partitioner. */
-  partition?: number;
-}
+/** How long initTransactions(), commitTransaction() and the others keep retrying (the Java client's max.block.ms). */
+const TRANSACTION_CALL_TIMEOUT_MS = 60_000;
+
+/** The second argument of produce() in its record form (its public name). */
+export type ProduceOptions<K = unknown> = RecordFields<K>;
 
 type State = 'idle' | 'running' | 'stopping' | 'stopped';
 
@@ -92,6 +90,8 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   private stopRequested = false;
   private stopping: Promise<void> | null = null;
   private readonly idempotence: IdempotentState | null;
+  /** Present when the producer has a transactionalId. */
+  private readonly transactions: ProducerTransactions | null = null;
   private readonly buffers = new PartitionBuffers();
   private readonly sender: BatchSender;
   /** Trace context and spans when @opentelemetry/api is installed (lib/producer/tracing.ts); null otherwise. */
@@ -113,7 +113,20 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     // Room is per broker; the watermarks speak of one broker's worth, the unit a user configures.
     this.queues = new BrokerQueues(this.options.maxQueuedMessages, Math.ceil(this.options.maxQueuedMessages * 0.8), Math.floor(this.options.maxQueuedMessages * 0.5));
     this.pressure$ = this.queues.pressure$;
-    this.idempotence = this.options.enableIdempotence ? new IdempotentState(this.buffers, (current) => transport.initProducerId(current)) : null;
+    const transactionalId = this.options.transactionalId;
+    this.idempotence = this.options.enableIdempotence ? new IdempotentState(this.buffers, (current) => transport.initProducerId(current), transactionalId !== null) : null;
+    if (transactionalId !== null) {
+      if (transport.transactions === undefined) throw new ConfigError('transactionalId', 'null: this transport has no transaction coordinator client', transactionalId);
+      const manager = new TransactionManager(transport.transactions, {
+        transactionalId,
+        transactionTimeoutMs: this.options.transactionTimeoutMs,
+        retryBackoffMs: this.options.retryBackoffMs,
+        retryBackoffMaxMs: this.options.retryBackoffMaxMs,
+        maxBlockMs: TRANSACTION_CALL_TIMEOUT_MS,
+        scheduler: this.options.scheduler,
+      });
+      this.transactions = new ProducerTransactions(manager, this.outcomes, this.idempotence!, () => this.flush());
+    }
     this.sender = new BatchSender({
       topic: this.topic,
       options: this.options,
@@ -122,6 +135,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       stats: this.stats,
       queues: this.queues,
       idempotence: this.idempotence,
+      transactions: this.transactions,
     });
     this.tracingLoaded = loadTracing().then((tracing) => {
       this.tracing = tracing;
@@ -208,6 +222,13 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   ): Promise<Message<V, K>> {
     if (this.state !== 'running' || this.stopRequested) {
       return Promise.reject(new ProducerStoppedError(this.state === 'idle' ? 'the producer is not started (autoStart is false): call start()' : 'the producer is stopped'));
+    }
+    if (this.transactions !== null) {
+      try {
+        this.transactions.requireOpen();
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
     return this.admit(value, key, timestamp, headers, partition, onReport);
   }
@@ -506,6 +527,79 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       return Promise.reject(new ConfigError('sync', 'false for getDeliveryReport(): with sync: true each produce() resolves or rejects with its own outcome and no reports are kept', true));
     }
     return this.outcomes.getDeliveryReport(options) as Promise<DeliveryReport<V, K> | undefined>;
+  }
+
+  /**
+   * Transactional producers (transactionalId): finds the transaction coordinator and gets the
+   * producer id and epoch for the id, fencing any older instance with the same id (its open
+   * transaction is aborted). Once per producer, before the first transaction.
+   */
+  async initTransactions(): Promise<void> {
+    const transactions = this.requireTransactions('initTransactions()');
+    if (this.state === 'idle') throw new ProducerStoppedError('the producer is not started (autoStart is false): call start()');
+    await (this.ready ??= this.startUp());
+    await transactions.initTransactions();
+  }
+
+  /** Opens a transaction: produce() is allowed until commitTransaction() or abortTransaction(). */
+  beginTransaction(): void {
+    this.requireTransactions('beginTransaction()').beginTransaction();
+  }
+
+  /**
+   * Sends everything produced in the transaction, waits for every record's answer, then commits:
+   * read_committed readers see all of its records (and the group its offsets) or none. The held
+   * delivery reports come out as acknowledged once the commit is done. A record that failed makes
+   * the commit fail with TransactionAbortRequiredError: abort then.
+   */
+  async commitTransaction(): Promise<void> {
+    return this.requireTransactions('commitTransaction()').commitTransaction();
+  }
+
+  /** Aborts the open transaction; its records are reported failed with TransactionAbortedError. */
+  async abortTransaction(): Promise<void> {
+    return this.requireTransactions('abortTransaction()').abortTransaction();
+  }
+
+  /**
+   * Commits a consumer group's offsets with the transaction (consume-transform-produce): `offset`
+   * is the next record to read. With any consumer: pass its group id (and generation and member
+   * id, so the group coordinator can fence a zombie).
+   */
+  async sendOffsetsToTransaction(offsets: readonly OffsetToCommit[], group: GroupMetadata): Promise<void> {
+    return this.requireTransactions('sendOffsetsToTransaction()').sendOffsetsToTransaction(offsets, group);
+  }
+
+  /**
+   * One transaction around `work`: begins it, runs `work(this)`, commits when the work's promise
+   * resolves and aborts when it rejects (rethrowing its error). Resolves with the work's result.
+   */
+  async transaction<T>(work: (producer: this) => Promise<T> | T): Promise<T> {
+    this.beginTransaction();
+    let result: T;
+    try {
+      result = await work(this);
+    } catch (error) {
+      await this.abortTransaction().catch(() => undefined);
+      throw error;
+    }
+    try {
+      await this.commitTransaction();
+    } catch (error) {
+      if (this.transactions!.manager.state === 'abortable-error') await this.abortTransaction().catch(() => undefined);
+      throw error;
+    }
+    return result;
+  }
+
+  /** The transaction manager's state, for logs and specs; null without a transactionalId. */
+  get transactionState(): string | null {
+    return this.transactions?.manager.state ?? null;
+  }
+
+  private requireTransactions(operation: string): ProducerTransactions {
+    if (this.transactions === null) throw new ConfigError('transactionalId', `a transactional id for ${operation}`, null);
+    return this.transactions;
   }
 
   /** Snapshots of the producer's state every statsIntervalMs, for dashboards and benchmarks. */

@@ -42,6 +42,8 @@ export interface PlanSettings {
   maxRequestSize: number;
   /** With idempotence: the producer's id and epoch, and the partition buffers holding the sequence numbers. */
   idempotence?: { identity: ProducerIdentity; buffers: PartitionBuffers };
+  /** A transactional producer's id: named in each request, and its batches flagged transactional. */
+  transactionalId?: string | null;
 }
 
 const FIRST_FLEXIBLE_PRODUCE_VERSION = 9;
@@ -129,7 +131,7 @@ export class RequestPlanner {
 
   private requestOf(batches: readonly PlannedBatch[]): ProduceRequest {
     return {
-      transactionalId: null,
+      transactionalId: this.settings.transactionalId ?? null,
       acks: this.settings.acks,
       timeoutMs: this.settings.timeoutMs,
       topics: [{ name: this.settings.topic, topicId: this.settings.topicId, partitions: batches.map((b) => ({ index: b.partition, records: b.records })) }],
@@ -192,6 +194,7 @@ function encodeSealed(batch: SealedBatch, settings: PlanSettings): Buffer {
     producerId: batch.producerId,
     producerEpoch: batch.producerEpoch,
     baseSequence: batch.baseSequence,
+    isTransactional: settings.transactionalId != null,
   });
   return batch.records!;
 }
@@ -286,6 +289,7 @@ function encodeWithinLimit(
     producerId: idempotence?.identity.producerId,
     producerEpoch: idempotence?.identity.producerEpoch,
     baseSequence,
+    isTransactional: settings.transactionalId != null,
   });
   if (records.length <= limit) {
     if (idempotence === undefined || buffer === undefined) return [{ partition, messages: chunk, records }];

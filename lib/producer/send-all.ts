@@ -2,27 +2,22 @@ import { asKafkaRxError } from '../errors/convert.js';
 import { ConfigError } from '../errors/index.js';
 import { functionOption, integerOption, refuseUnknownOptions } from '../option-checks.js';
 import type { DeliveryReport, Message, RecordHeader } from './message.js';
-import type { ProduceOptions } from './producer.js';
+import type { KafkaRecord, RecordFields } from './record.js';
 import { Fifo } from '../fifo.js';
 
-export interface SendAllRecord<V, K> {
-  value: V;
-  key?: K | null;
-  headers?: ProduceOptions['headers'];
-  timestamp?: number | Date;
-  partition?: number;
-}
+/** sendAll's record (its public name). */
+export type SendAllRecord<V, K> = KafkaRecord<V, K>;
 
 export interface SendAllOptions<T, V, K> {
   /** Maps each item to its record; default: the item is the record's value. */
-  toRecord?: (item: T) => SendAllRecord<V, K>;
+  toRecord?: (item: T) => KafkaRecord<V, K>;
   /** Most records sent and not yet reported (default 1000). */
   maxInFlight?: number;
 }
 
 interface Sender<V, K> {
   readonly topic: string;
-  send(value: V, record: ProduceOptions<K>, onReport: (report: DeliveryReport<V, K>) => void): Promise<Message<V, K>>;
+  send(value: V, record: RecordFields<K>, onReport: (report: DeliveryReport<V, K>) => void): Promise<Message<V, K>>;
 }
 
 /**
@@ -34,7 +29,7 @@ export async function* sendAll<T, V, K>(producer: Sender<V, K>, items: Iterable<
   if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object of sendAll options', options);
   refuseUnknownOptions(options, ['toRecord', 'maxInFlight']);
   const maxInFlight = integerOption('maxInFlight', options.maxInFlight, 1000, 1);
-  const toRecord: (item: T) => SendAllRecord<V, K> = functionOption<(item: T) => SendAllRecord<V, K>>('toRecord', options.toRecord, 'a function (item) => record')
+  const toRecord: (item: T) => KafkaRecord<V, K> = functionOption<(item: T) => KafkaRecord<V, K>>('toRecord', options.toRecord, 'a function (item) => record')
     ?? ((item: T) => ({ value: item as unknown as V }));
   const iterator = Symbol.asyncIterator in items ? (items as AsyncIterable<T>)[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]();
   const outstanding = new Fifo<Promise<DeliveryReport<V, K>>>();
@@ -65,6 +60,6 @@ export async function* sendAll<T, V, K>(producer: Sender<V, K>, items: Iterable<
   }
 }
 
-function refused<V, K>(topic: string, record: SendAllRecord<V, K>): Message<V, K> {
+function refused<V, K>(topic: string, record: KafkaRecord<V, K>): Message<V, K> {
   return { topic, partition: -1, offset: -1n, timestamp: Date.now(), value: null, key: null, headers: undefined, input: record.value, inputKey: record.key ?? undefined, attempts: 0 };
 }

@@ -1,6 +1,6 @@
 import type { KafkaRxError } from '../errors/index.js';
 import type { DeliveryReport, RecordHeader } from './message.js';
-import type { ProduceOptions } from './producer.js';
+import type { RecordHeaders } from './record.js';
 
 // The few parts of @opentelemetry/api the producer uses, written out so that kafka-rx's types
 // never name a package its users may not have installed.
@@ -29,7 +29,7 @@ interface OpenTelemetryApi {
   SpanStatusCode: { ERROR: number };
 }
 
-type Headers = ProduceOptions['headers'];
+type Headers = RecordHeaders | undefined;
 type OnReport<V, K> = ((report: DeliveryReport<V, K>) => void) | null;
 
 /** What begin() gives back: the headers to send (the trace context added) and the callback that ends the span. */

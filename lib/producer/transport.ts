@@ -1,6 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { ProduceRequest, ProduceResponse } from '../protocol/produce.js';
 import type { ProducerIdentity } from './idempotence.js';
+import type { TransactionTransport } from './transactions/transaction-transport.js';
 
 /**
  * What the producer needs from the cluster, and nothing more: partitions, leaders, a metadata
@@ -35,4 +36,6 @@ export interface ProducerTransport {
   /** Emits whenever the metadata cache is refreshed (leaders may have moved): retry pauses end early on a leader move. */
   readonly metadataChanges$: Observable<unknown>;
   readonly clientId: string;
+  /** Requests to transaction and group coordinators; a transactional producer needs it. */
+  readonly transactions?: TransactionTransport;
 }

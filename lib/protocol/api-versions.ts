@@ -32,6 +32,8 @@ import type { KafkaApi } from './api.js';
 import { FixedLayout, Parser, Reader } from './reader.js';
 import type { Writer } from './writer.js';
 import { ProtocolError, UnsupportedVersionError } from '../errors/index.js';
+// Kafka's code 35; the public UnsupportedVersionError is kafka-rx's (no common version), see errors/index.ts.
+import { UnsupportedVersionError as UnsupportedVersionCode } from '../errors/codes.js';
 
 export interface ApiVersionsRequest {
   /** Defaults to 'kafka-rx'. Brokers accept [a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?. */
@@ -73,7 +75,7 @@ export interface ApiVersionsResponse {
   bodyVersion: number;
 }
 
-export const UNSUPPORTED_VERSION = 35;
+export const UNSUPPORTED_VERSION = UnsupportedVersionCode.code;
 const SOFTWARE_NAME = 'kafka-rx';
 const SOFTWARE_VERSION = '0.1.0';
 

@@ -13,7 +13,6 @@
  *   can still read it.
  */
 import { assertImplemented, isFlexible, type KafkaApi } from './api.js';
-import { ProtocolError } from '../errors/index.js';
 import { Reader } from './reader.js';
 import type { Writer } from './writer.js';
 
@@ -54,12 +53,6 @@ export function writeRequestFrame<Req>(
 /** Whether the response to `api` at `version` has the flexible header (ResponseHeader v1). */
 export function responseHeaderIsFlexible(api: KafkaApi<any, any>, version: number): boolean {
   return api.apiKey !== API_VERSIONS_KEY && isFlexible(api, version);
-}
-
-/** The correlation id of a response frame (without its length prefix), to find its request. */
-export function peekCorrelationId(frame: Buffer): number {
-  if (frame.length < 4) throw new ProtocolError(`a response of ${frame.length} bytes has no correlation id`);
-  return frame.readInt32BE(0);
 }
 
 export interface ResponseHeader {

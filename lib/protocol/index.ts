@@ -6,7 +6,6 @@ export {
   writeRequestFrame,
   readResponseHeader,
   responseHeaderIsFlexible,
-  peekCorrelationId,
   type ResponseHeader,
 } from './header.js';
 export * from './api-versions.js';

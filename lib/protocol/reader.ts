@@ -250,8 +250,3 @@ export class FixedLayout<T> {
     return (this.itemsParser.parse(reader.buf.subarray(start, start + bytes)) as { items: T[] }).items;
   }
 }
-
-/** A reader over a response body, the usual start of a decoder. */
-export function readerOf(body: Buffer): Reader {
-  return new Reader(body);
-}

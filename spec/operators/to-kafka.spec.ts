@@ -160,6 +160,62 @@ describe('toKafka (virtual time)', () => {
     });
   });
 
+  it('errors at once when the source errors, as a KafkaRxError with the source\'s error as cause', () => {
+    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const producer = new ProducerDouble(scheduler, {}, new Set(), 5);
+      const boom = new Error('source failed');
+      const source = cold('a-#', undefined, boom);
+      const result = source.pipe(
+        toKafka(producer),
+        summary,
+        catchError((error) => of(error instanceof KafkaRxError && error.cause === boom ? 'E' : 'other')),
+      );
+      // a's report (due at 5) is not waited for: an error ends the stream when it comes.
+      expectObservable(result).toBe('--(E|)');
+      expectSubscriptions(source.subscriptions).toBe('^-!');
+    });
+  });
+
+  it('passes a KafkaRxError from the source on unchanged', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const producer = new ProducerDouble(scheduler, {}, new Set(), 1);
+      const typed = new BackpressureOverflowError('upstream overflowed');
+      expectObservable(cold('a-#', undefined, typed).pipe(toKafka(producer), summary)).toBe('-a#', { a: 'a' }, typed);
+    });
+  });
+
+  it('errors when toRecord throws, and stops reading the source', () => {
+    scheduler.run(({ cold, expectObservable, expectSubscriptions, flush }) => {
+      const producer = new ProducerDouble(scheduler, {}, new Set(), 1);
+      const source = cold('a-b-c|');
+      const result = source.pipe(
+        toKafka<string, string, string, unknown>(producer, {
+          toRecord: (v) => {
+            if (v === 'b') throw new TypeError('no record for b');
+            return { value: v };
+          },
+        }),
+        summary,
+        catchError((error) => of(error instanceof KafkaRxError && error.cause instanceof TypeError ? 'E' : 'other')),
+      );
+      expectObservable(result).toBe('-a(E|)');
+      expectSubscriptions(source.subscriptions).toBe('^-!');
+      flush();
+      expect(producer.sentValues()).to.deep.equal(['a']);
+    });
+  });
+
+  it('unsubscribing while values wait for room drops them: only what was handed over is sent', () => {
+    scheduler.run(({ cold, expectObservable, expectSubscriptions, flush }) => {
+      const producer = new ProducerDouble(scheduler, {}, new Set(), 4);
+      const source = cold('(abcd)-e|');
+      expectObservable(source.pipe(toKafka(producer, { maxInFlight: 2 }), summary), '--!').toBe('--');
+      expectSubscriptions(source.subscriptions).toBe('^-!');
+      flush();
+      expect(producer.sentValues()).to.deep.equal(['a', 'b']);
+    });
+  });
+
   it('reports a record the producer refuses with its typed error', async () => {
     const producer = {
       topic: 't',

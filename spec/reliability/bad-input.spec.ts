@@ -48,6 +48,8 @@ const badProducerOptions: Record<keyof ProducerOptions, unknown[]> = {
   maxInFlightRequestsPerBroker: ['5', 0, 1001, 2.5],
   statsIntervalMs: ['1000', 0, -1, 1.5],
   scheduler: ['async', 1, {}, { schedule: () => undefined }],
+  transactionalId: ['', 42, {}, true],
+  transactionTimeoutMs: ['60000', 0, -1, 1.5, 2 ** 31],
 };
 
 function caught(run: () => unknown): unknown {

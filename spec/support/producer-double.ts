@@ -50,6 +50,14 @@ export class ProducerDouble implements ProducerLike<string, unknown> {
     return Promise.resolve(message);
   }
 
+  /** stop() calls; produceTo stops the producer it made when its stream ends. */
+  stops = 0;
+
+  stop(): Promise<void> {
+    this.stops++;
+    return Promise.resolve();
+  }
+
   errorFor(value: string): NotEnoughReplicasError {
     let error = this.errors.get(value);
     if (error === undefined) this.errors.set(value, (error = new NotEnoughReplicasError(`double failed ${value}`)));

@@ -1,0 +1,133 @@
+// The transactional producer against a real broker, with the default options: kcat in
+// read_committed and read_uncommitted mode judges what each transaction left visible, and every
+// record's delivery report must agree with it.
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { KafkaClient } from '../../../lib/client.js';
+import { InvalidProducerEpochError, ProducerFencedError, TransactionAbortedError, TransactionStateError } from '../../../lib/errors/index.js';
+import type { DeliveryReport } from '../../../lib/producer/message.js';
+import type { Producer } from '../../../lib/producer/producer.js';
+import { bootstrap } from '../../support/broker.js';
+import { kafkaVersion } from '../../support/kafka-version.js';
+import { consumeAll } from '../../support/kcat.js';
+import { createTopic } from '../../support/topics.js';
+
+const run = randomBytes(4).toString('hex');
+const PARTITIONS = 6;
+
+describe(`transactional producer against a real broker (Kafka ${kafkaVersion()})`, function () {
+  this.timeout(180_000);
+  let client: KafkaClient;
+
+  const valuesOf = async (topic: string, isolation: 'read_committed' | 'read_uncommitted') =>
+    (await consumeAll(topic, { config: { 'isolation.level': isolation } })).map((r) => r.value!.toString()).sort();
+
+  function reportsOf(producer: Producer): DeliveryReport[] {
+    const reports: DeliveryReport[] = [];
+    producer.deliveryReports$.subscribe((report) => reports.push(report as DeliveryReport));
+    return reports;
+  }
+
+  before(() => {
+    client = new KafkaClient({ brokers: bootstrap() });
+  });
+
+  after(async () => client?.close());
+
+  it('commit, abort, commit over 6 partitions: read_committed sees the committed transactions whole; reports come after the commit, aborted records are reported failed', async () => {
+    const topic = `txn-producer-${run}-main`;
+    await createTopic(topic, { partitions: PARTITIONS });
+    const producer = client.producer(topic, { transactionalId: `txn-producer-${run}-main` });
+    const reports = reportsOf(producer);
+    await producer.initTransactions();
+    expect(producer.transactionState).to.equal('ready');
+    const committed: string[] = [];
+    const aborted: string[] = [];
+    for (const [t, commit] of [true, false, true].entries()) {
+      producer.beginTransaction();
+      const values: string[] = [];
+      for (let i = 0; i < 300; i++) {
+        const value = `t${t}-${i}`;
+        values.push(value);
+        await producer.produce(Buffer.from(value), { partition: i % PARTITIONS });
+      }
+      await producer.flush();
+      expect(reports.filter((r) => !r.error && r.message.value!.toString().startsWith(`t${t}-`)), 'no record is reported acknowledged before its transaction commits').to.have.length(0);
+      if (commit) await producer.commitTransaction();
+      else await producer.abortTransaction();
+      (commit ? committed : aborted).push(...values);
+      expect(producer.transactionState).to.equal('ready');
+    }
+    const acknowledged = reports.filter((r) => !r.error).map((r) => r.message.value!.toString()).sort();
+    const failed = reports.filter((r) => r.error);
+    expect(reports).to.have.length(900);
+    expect(acknowledged).to.deep.equal([...committed].sort());
+    expect(failed.map((r) => r.message.value!.toString()).sort()).to.deep.equal([...aborted].sort());
+    expect(failed.every((r) => r.error instanceof TransactionAbortedError)).to.equal(true);
+
+    expect(await valuesOf(topic, 'read_committed')).to.deep.equal([...committed].sort());
+    expect(await valuesOf(topic, 'read_uncommitted'), 'the aborted records were written, then hidden').to.deep.equal([...committed, ...aborted].sort());
+    await producer.stop();
+  });
+
+  it('produce() outside a transaction is refused with TransactionStateError; producer.transaction() aborts when the work throws', async () => {
+    const topic = `txn-producer-${run}-callback`;
+    await createTopic(topic, { partitions: 2 });
+    const producer = client.producer(topic, { transactionalId: `txn-producer-${run}-callback` });
+    const reports = reportsOf(producer);
+    await producer.initTransactions();
+    let refused: unknown;
+    await producer.produce(Buffer.from('outside')).catch((error: unknown) => (refused = error));
+    expect(refused).to.be.instanceOf(TransactionStateError);
+
+    const kept = await producer.transaction(async (tx) => {
+      for (let i = 0; i < 10; i++) await tx.produce(Buffer.from(`kept-${i}`));
+      return 'done';
+    });
+    expect(kept).to.equal('done');
+    let thrown: unknown;
+    await producer.transaction(async (tx) => {
+      for (let i = 0; i < 10; i++) await tx.produce(Buffer.from(`dropped-${i}`));
+      await tx.flush();
+      throw new Error('the work failed half-way');
+    }).catch((error: unknown) => (thrown = error));
+    expect((thrown as Error).message).to.equal('the work failed half-way');
+    expect(producer.transactionState).to.equal('ready');
+
+    const visible = await valuesOf(topic, 'read_committed');
+    expect(visible).to.deep.equal(Array.from({ length: 10 }, (_, i) => `kept-${i}`).sort());
+    expect((await valuesOf(topic, 'read_uncommitted')).filter((v) => v.startsWith('dropped-'))).to.have.length(10);
+    expect(reports.filter((r) => r.error instanceof TransactionAbortedError)).to.have.length(10);
+    expect(reports.filter((r) => !r.error)).to.have.length(10);
+    await producer.stop();
+  });
+
+  it('a second producer with the same transactionalId fences the first: its commit fails with a fencing error, its records are reported failed and stay invisible', async () => {
+    const topic = `txn-producer-${run}-fenced`;
+    await createTopic(topic, { partitions: 3 });
+    const transactionalId = `txn-producer-${run}-fenced`;
+    const first = client.producer(topic, { transactionalId });
+    const firstReports = reportsOf(first);
+    await first.initTransactions();
+    first.beginTransaction();
+    for (let i = 0; i < 30; i++) await first.produce(Buffer.from(`zombie-${i}`));
+    await first.flush();
+
+    const second = client.producer(topic, { transactionalId });
+    await second.initTransactions();
+    let failure: unknown;
+    await first.commitTransaction().catch((error: unknown) => (failure = error));
+    expect(failure).to.satisfy((e: unknown) => e instanceof ProducerFencedError || e instanceof InvalidProducerEpochError);
+    expect(first.transactionState).to.equal('fatal-error');
+    expect(() => first.beginTransaction()).to.throw(TransactionStateError);
+    expect(firstReports).to.have.length(30);
+    expect(firstReports.every((r) => r.error instanceof TransactionAbortedError)).to.equal(true);
+
+    await second.transaction(async (tx) => {
+      await tx.produce(Buffer.from('successor'));
+    });
+    expect(await valuesOf(topic, 'read_committed')).to.deep.equal(['successor']);
+    await first.stop();
+    await second.stop();
+  });
+});
