@@ -125,6 +125,8 @@ export class Writer {
 
   /** Zig-zag signed 64-bit varint. */
   varlong(value: bigint | number): this {
+    // The common timestamp delta fits the 32-bit path; checking here saves a call level on it.
+    if (typeof value === 'number' && value >= -0x40000000 && value < 0x40000000) return this.varint(value);
     this.ensure(MAX_VARLONG_BYTES);
     this.pos = putVarlong(this.buf, this.pos, value);
     return this;
