@@ -8,7 +8,7 @@ import { InitProducerId } from './protocol/init-producer-id.js';
 import { Produce, type ProduceRequest, type ProduceResponse } from './protocol/produce.js';
 import type { ProducerIdentity } from './producer/idempotence.js';
 import { Producer } from './producer/producer.js';
-import { resolveProducerOptions, type ProducerOptions } from './producer/options.js';
+import { MAX_IDEMPOTENT_IN_FLIGHT, resolveProducerOptions, type ProducerOptions } from './producer/options.js';
 import type { ProducerTransport } from './producer/transport.js';
 import { clusterTransactionTransport } from './producer/transactions/cluster-transport.js';
 
@@ -73,7 +73,7 @@ export class KafkaClient {
     if (this.maxInFlightRequests > MAX_IDEMPOTENT_IN_FLIGHT && resolveProducerOptions(options).enableIdempotence) {
       throw new ConfigError(
         'maxInFlightRequests',
-        `at most ${MAX_IDEMPOTENT_IN_FLIGHT} on a client with an idempotent producer (the broker remembers the last 5 batches per producer and partition), or enableIdempotence: false`,
+        `at most ${MAX_IDEMPOTENT_IN_FLIGHT} on a client with an idempotent producer (the broker remembers the last ${MAX_IDEMPOTENT_IN_FLIGHT} batches per producer and partition), or enableIdempotence: false`,
         this.maxInFlightRequests,
       );
     }
@@ -108,8 +108,6 @@ export class KafkaClient {
     return { clientId: this.clientId, cluster: this.cluster.toJSON(), producers: [...this.producers].map((p) => p.topic) };
   }
 }
-
-const MAX_IDEMPOTENT_IN_FLIGHT = 5;
 
 const clientOptionNames = [
   'brokers', 'clientId', 'requestTimeoutMs', 'connectTimeoutMs', 'firstContactTimeoutMs', 'metadataMaxAgeMs', 'unknownTopicCacheMs',

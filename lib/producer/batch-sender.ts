@@ -1,5 +1,5 @@
 import { defer, from, timer, type Observable, type SchedulerLike } from 'rxjs';
-import { concat, ignoreElements, of } from 'rxjs';
+import { concat, filter, ignoreElements, mergeMap, of, Subject } from 'rxjs';
 import {
   DeliveryTimeoutError,
   DuplicateSequenceNumberError,
@@ -44,8 +44,6 @@ export interface SenderContext {
   readonly stats: ProducerStats;
   /** Present when the producer is idempotent. */
   readonly idempotence: IdempotentState | null;
-  /** Hands messages whose partition now has another leader back to the pipeline. */
-  reroute(messages: PendingMessage[]): void;
   /** The per-broker queue bound; parked messages keep their place in it. */
   readonly queues?: BrokerQueues;
   /** Present when the producer is transactional. */
@@ -69,9 +67,11 @@ class AttemptFailed extends Error {
 }
 
 /**
- * Sends batches of one producer and gives each of their messages its outcome. It keeps what
- * outlives one batch: a request planner per Produce version, and which partition buffers hold
- * parked messages.
+ * Sends the producer's batches and gives each of their messages its outcome. Each attempt sends
+ * every message to its partition's leader as the metadata names it then, so a leader move needs no
+ * re-routing: the batch follows its partitions. It keeps what outlives one batch: a request
+ * planner per Produce version, and the partition buffers holding messages that wait for older
+ * ones of their partition (idempotence), which it sends on as soon as their buffer lets them go.
  */
 export class BatchSender {
   /**
@@ -79,30 +79,46 @@ export class BatchSender {
    * apart from the topic id (v13+), which changes when the topic is deleted and created again.
    */
   private readonly planners = new Map<number, RequestPlanner>();
-  /** Partition buffers holding parked messages. */
-  private readonly parking = new Set<PartitionBuffer>();
-  /** Partition buffers whose parked messages are looked at once the current work is done. */
+  /** Partition buffers holding parked or held messages. */
+  private readonly waiting = new Set<PartitionBuffer>();
+  /** Partition buffers looked at again once the current work is done. */
   private readonly releaseDue = new Set<PartitionBuffer>();
+  /** Messages their partition buffer let go: sent as batches of their own, without a linger. */
+  private readonly released = new Subject<PendingMessage[]>();
+  /** The sends of released messages; the pipeline subscribes to it beside the linger groups'. */
+  readonly releasedSends$: Observable<PendingMessage[]> = this.released.pipe(mergeMap((messages) => this.send(messages)));
 
-  constructor(readonly context: SenderContext) {}
+  constructor(readonly context: SenderContext) {
+    if (context.idempotence !== null) {
+      // A sealed batch is done once its messages have their outcome; and the message may be what
+      // messages waiting in its partition buffer waited for.
+      context.outcomes.partitionSettled = (message, failed) => {
+        const buffer = message.buffer!;
+        if (message.sealed !== null) buffer.finished(message.sealed, failed);
+        this.settled(buffer);
+      };
+    }
+  }
 
   /**
-   * Sends one broker's batch and emits it once every one of its messages has its outcome. Failures
-   * go through RxJS retry with a delay that doubles at each failure of the batch (retryBackoffMs up
-   * to retryBackoffMaxMs): before each attempt the batch is re-examined, so acknowledged messages
-   * are not sent again, expired ones fail with DeliveryTimeoutError, and messages whose partition
-   * moved to another leader go back to the pipeline to join that leader's group. Failed attempts
-   * are counted per message against maxRetries, except a failover's (see countsAgainstRetries):
-   * those wait, metadata refreshed before each retry, until the new leader shows or
-   * deliveryTimeoutMs ends.
+   * Sends a batch and emits it once every message still in it has its outcome (messages that must
+   * wait for older ones of their partition leave it for their partition buffer). Failures go
+   * through RxJS retry with a delay that doubles at each failure of the batch (retryBackoffMs up to
+   * retryBackoffMaxMs), cut short when the metadata names a new leader for a partition whose
+   * failure asked for one. Before each attempt the batch is re-examined, so acknowledged messages
+   * are not sent again and expired ones fail with DeliveryTimeoutError. Failed attempts are counted
+   * per message against maxRetries, except a failover's (see countsAgainstRetries): those wait,
+   * metadata refreshed before each retry, until the new leader shows or deliveryTimeoutMs ends.
    */
-  send(broker: number, batch: PendingMessage[]): Observable<PendingMessage[]> {
+  send(batch: PendingMessage[]): Observable<PendingMessage[]> {
     const { context } = this;
-    const { options, outcomes, stats } = context;
+    const { options, outcomes, stats, transport, topic } = context;
     let pending = batch;
 
     /** The metadata refresh the last failure asked for: the next attempt goes out once it is in. */
     let refreshing: Promise<void> | null = null;
+    /** Partitions whose last failure asked for fresh metadata, with the leader they failed on. */
+    let failedOn: Map<number, number> | null = null;
 
     const attempt = async (): Promise<void> => {
       if (refreshing !== null) {
@@ -110,20 +126,21 @@ export class BatchSender {
         refreshing = null;
         await refreshedOrCap(refresh, options.retryBackoffMaxMs, options.scheduler);
       }
-      pending = routeAndExpire(context, broker, pending);
-      if (context.idempotence !== null) pending = releaseHeldBack(context, pending);
+      failedOn = null;
+      pending = expire(context, pending);
       if (pending.length === 0) return;
       // An epoch bump waits for the requests in flight; this attempt waits with it, uncounted.
       if (context.idempotence !== null && !(await context.idempotence.prepare())) throw new AttemptFailed(false);
-      const { sendable, leaderless } = splitByLeader(context, broker, pending);
+      const { byLeader, leaderless } = splitByLeader(context, pending);
       // Not sent, and not counted: the partition waits for its new leader.
-      for (const message of leaderless) message.lastError = new LeaderNotAvailableError(`partition ${message.partition} of ${context.topic} has no leader`);
+      for (const message of leaderless) message.lastError = new LeaderNotAvailableError(`partition ${message.partition} of ${topic} has no leader`);
       let retryable: PendingMessage[] = leaderless;
       let refresh = leaderless.length > 0;
-      if (sendable.length > 0 && context.transactions != null) {
+      if (byLeader.length > 0 && context.transactions != null) {
         // Not one batch of a partition leaves before the partition is in the transaction.
+        const sendable = byLeader.length === 1 ? byLeader[0].messages : byLeader.flatMap((group) => group.messages);
         try {
-          await context.transactions.joined(context.topic, partitionsOf(sendable));
+          await context.transactions.joined(topic, partitionsOf(sendable));
         } catch (error) {
           const failure = asKafkaRxError(error);
           for (const message of sendable) outcomes.settle(message, failure);
@@ -132,13 +149,27 @@ export class BatchSender {
           return;
         }
       }
-      if (sendable.length > 0) {
-        const failed = await this.transmit(broker, sendable);
-        retryable = retryable.concat(failed.messages);
+      if (byLeader.length === 1) {
+        const failed = await this.transmit(byLeader[0].leader, byLeader[0].messages);
+        if (failed.messages.length > 0) retryable = retryable.length === 0 ? failed.messages : retryable.concat(failed.messages);
         refresh ||= failed.refreshMetadata;
+      } else if (byLeader.length > 1) {
+        for (const failed of await Promise.all(byLeader.map(({ leader, messages }) => this.transmit(leader, messages)))) {
+          retryable = retryable.concat(failed.messages);
+          refresh ||= failed.refreshMetadata;
+        }
       }
       pending = retryable;
       if (pending.length > 0) throw new AttemptFailed(refresh);
+    };
+
+    const leaderMoved = (): boolean => {
+      if (failedOn === null) return false;
+      for (const [partition, leader] of failedOn) {
+        const now = transport.leaderOf(topic, partition);
+        if (now !== -1 && now !== leader) return true;
+      }
+      return false;
     };
 
     const attempts = defer(() => from(attempt())).pipe(
@@ -146,10 +177,12 @@ export class BatchSender {
         retryBackoffMs: options.retryBackoffMs,
         retryBackoffMaxMs: options.retryBackoffMaxMs,
         scheduler: options.scheduler,
+        // Checked at once too: the refresh this failure asked for may have landed already.
+        wake: defer(() => (leaderMoved() ? of(true) : transport.metadataChanges$.pipe(filter(leaderMoved)))),
         retryAfter: (error: unknown) => {
           if (!(error instanceof AttemptFailed)) {
             // A defect, not a Kafka failure: still give every message its one outcome.
-            const failure = error instanceof KafkaRxError ? error : new KafkaRxError(`unexpected failure while sending: ${String(error)}`, { cause: error });
+            const failure = asKafkaRxError(error, 'unexpected failure while sending');
             for (const message of pending) outcomes.settle(message, failure);
             return false;
           }
@@ -164,7 +197,10 @@ export class BatchSender {
           if (pending.length === 0) return false;
           stats.retries += pending.length;
           if (error.refreshMetadata) {
-            refreshing = context.transport.refreshMetadata(context.topic).catch(() => {
+            const leaders = new Map<number, number>();
+            for (const message of pending) if (!leaders.has(message.partition)) leaders.set(message.partition, transport.leaderOf(topic, message.partition));
+            failedOn = leaders;
+            refreshing = transport.refreshMetadata(topic).catch(() => {
               // A failed refresh shows up again as a retriable error on the next attempt.
             });
           }
@@ -173,44 +209,53 @@ export class BatchSender {
       }),
       ignoreElements(),
     );
-    // Messages moved to another leader or parked left this batch; those that stayed are settled.
     return concat(attempts, of(batch));
   }
 
   /**
-   * A message of this partition buffer got its outcome: the oldest unsealed message may have been
-   * it, so the parked ones may go. Looked at after the current work, not inside a settle().
+   * A message of this partition buffer got its outcome: it may have been what the waiting ones
+   * waited for. Looked at after the current work, not inside a settle().
    */
-  settled(buffer: PartitionBuffer): void {
-    if (!buffer.hasParked || this.releaseDue.has(buffer)) return;
+  private settled(buffer: PartitionBuffer): void {
+    if (!buffer.hasWaiting || this.releaseDue.has(buffer)) return;
     this.releaseDue.add(buffer);
     this.context.options.scheduler.schedule(() => {
       this.releaseDue.delete(buffer);
-      this.releaseParked(buffer);
+      this.release(buffer);
     });
   }
 
-  /** Holds messages that must wait for an older message of their partition (see PartitionBuffer.park). */
+  /** Unsealed messages that may not take sequence numbers yet leave their batch for their buffer. */
   private park(messages: PendingMessage[]): void {
     for (const message of messages) {
       const buffer = message.buffer!;
-      buffer.park([message]);
-      this.parking.add(buffer);
+      buffer.park(message);
+      this.waiting.add(buffer);
       // They keep their place in their broker's queue bound while they hold no request slot.
       this.context.queues?.add(message.broker, 1);
     }
   }
 
-  private releaseParked(buffer: PartitionBuffer): void {
-    const live = buffer.releaseParked();
-    if (live === null) return;
-    this.parking.delete(buffer);
-    for (const message of live) this.context.queues?.remove(message.broker, 1);
-    if (live.length > 0) this.context.reroute(live);
+  /** Sealed batches refused as out of order behind an older one leave their batch for their buffer. */
+  private hold(batches: SealedBatch[]): void {
+    for (const sealed of batches) {
+      const buffer = sealed.messages[0].buffer!;
+      buffer.hold(sealed);
+      this.waiting.add(buffer);
+      for (const message of sealed.messages) this.context.queues?.add(message.broker, 1);
+    }
   }
 
-  private releaseAllParked(): void {
-    for (const buffer of [...this.parking]) this.releaseParked(buffer);
+  private release(buffer: PartitionBuffer): void {
+    const live = buffer.release();
+    if (!buffer.hasWaiting) this.waiting.delete(buffer);
+    if (live.length === 0) return;
+    for (const message of live) this.context.queues?.remove(message.broker, 1);
+    this.released.next(live);
+  }
+
+  private releaseAll(): void {
+    for (const buffer of [...this.waiting]) this.release(buffer);
   }
 
   private plannerFor(version: number, topicId: Buffer | undefined): RequestPlanner {
@@ -235,7 +280,7 @@ export class BatchSender {
     return planner;
   }
 
-  /** One attempt: plan requests within maxRequestSize, send them pipelined, map each response. */
+  /** One attempt at one broker: plan requests within maxRequestSize, send them pipelined, map each response. */
   private async transmit(broker: number, messages: PendingMessage[]): Promise<TransmitFailures> {
     const { context } = this;
     const { options, outcomes, transport } = context;
@@ -262,8 +307,8 @@ export class BatchSender {
     const plan = this.plannerFor(version, topicId).plan(messages);
     if (context.idempotence !== null) {
       if (plan.waiting.length > 0) this.park(plan.waiting);
-      // This plan may have sealed what parked messages waited for.
-      this.releaseAllParked();
+      // This plan may have sealed what waiting messages waited for.
+      this.releaseAll();
     }
     for (const message of plan.oversized) {
       outcomes.settle(message, new MessageSizeTooLargeError(`the message alone makes a Produce request larger than maxRequestSize (${options.maxRequestSize} bytes)`));
@@ -277,8 +322,11 @@ export class BatchSender {
       for (let i = 0; i < requests.length; i++) sends[i] = sendPlanned(context, broker, requests[i], failures);
       await Promise.all(sends);
     }
-    // An acknowledged first batch lets the rest of its partition go.
-    if (context.idempotence !== null) this.releaseAllParked();
+    if (context.idempotence !== null) {
+      if (failures.held.length > 0) this.hold(failures.held);
+      // An acknowledged batch lets the rest of its partition go.
+      this.releaseAll();
+    }
     return failures;
   }
 }
@@ -297,47 +345,47 @@ function refreshedOrCap(refresh: Promise<void>, capMs: number, scheduler: Schedu
   });
 }
 
-/** Messages whose partition's leader is this broker, and those whose partition has none known. */
+/** The partitions the messages are for, each once. */
 function partitionsOf(messages: readonly PendingMessage[]): number[] {
   const partitions = new Set<number>();
   for (const message of messages) partitions.add(message.partition);
   return [...partitions];
 }
 
-function splitByLeader(context: SenderContext, broker: number, messages: PendingMessage[]): { sendable: PendingMessage[]; leaderless: PendingMessage[] } {
-  // Until a message has no leader here, `sendable` is the given list itself (no copy per attempt).
-  let sendable: PendingMessage[] | null = null;
-  const leaderless: PendingMessage[] = [];
-  for (let i = 0; i < messages.length; i++) {
-    const message = messages[i];
-    if (broker !== -1 && context.transport.leaderOf(context.topic, message.partition) === broker) {
-      sendable?.push(message);
-    } else {
-      sendable ??= messages.slice(0, i);
-      leaderless.push(message);
-    }
+/** The messages by their partition's leader now, and those whose partition has none known. */
+function splitByLeader(context: SenderContext, messages: PendingMessage[]): { byLeader: Array<{ leader: number; messages: PendingMessage[] }>; leaderless: PendingMessage[] } {
+  const { transport, topic } = context;
+  // The common case is one leader for the whole batch: the list is handed on as it is.
+  const first = transport.leaderOf(topic, messages[0].partition);
+  let i = 1;
+  while (i < messages.length && transport.leaderOf(topic, messages[i].partition) === first) i++;
+  if (i === messages.length) return first === -1 ? { byLeader: [], leaderless: messages } : { byLeader: [{ leader: first, messages }], leaderless: [] };
+  const groups = new Map<number, PendingMessage[]>();
+  for (const message of messages) {
+    const leader = transport.leaderOf(topic, message.partition);
+    const group = groups.get(leader);
+    if (group === undefined) groups.set(leader, [message]);
+    else group.push(message);
   }
-  return { sendable: sendable ?? messages, leaderless };
+  const leaderless = groups.get(-1) ?? [];
+  groups.delete(-1);
+  return { byLeader: [...groups].map(([leader, list]) => ({ leader, messages: list })), leaderless };
 }
 
-/** Drops settled messages, fails expired ones, re-routes moved ones; returns what stays here. */
-function routeAndExpire(context: SenderContext, broker: number, messages: PendingMessage[]): PendingMessage[] {
+/** Drops settled messages and fails expired ones; returns what is still to send. */
+function expire(context: SenderContext, messages: PendingMessage[]): PendingMessage[] {
   const now = context.options.scheduler.now();
   // Until a message leaves, `stay` is the given list itself (no copy in the common case).
   let stay: PendingMessage[] | null = null;
-  let moved: PendingMessage[] | null = null;
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i];
-    const leader = message.settled || message.sealed?.provenWritten === true || now >= message.deadline ? -2 : context.transport.leaderOf(context.topic, message.partition);
-    if (leader === -2 || (leader !== -1 && leader !== broker)) {
+    if (message.settled || message.sealed?.provenWritten === true || now >= message.deadline) {
       stay ??= messages.slice(0, i);
-      if (leader === -2) leave(context, message);
-      else (moved ??= []).push(message);
+      leave(context, message);
     } else if (stay !== null) {
       stay.push(message);
     }
   }
-  if (moved !== null) context.reroute(moved);
   // An expired message fails its whole sealed batch, batch-mates kept above included (a message
   // that waited for room in the queue can expire before one accepted ahead of it): drop those.
   if (stay !== null && stay.some((message) => message.settled)) stay = stay.filter((message) => !message.settled);
@@ -357,36 +405,11 @@ function leave(context: SenderContext, message: PendingMessage): void {
   }
 }
 
-/**
- * Sealed batches held behind an older batch of their partition (SealedBatch.heldBehindOlder) leave
- * this attempt for the pipeline, freeing their request slot, unless the older batch is part of
- * this very attempt.
- */
-function releaseHeldBack(context: SenderContext, messages: PendingMessage[]): PendingMessage[] {
-  let here: Set<SealedBatch> | null = null;
-  let released: Set<SealedBatch> | null = null;
-  for (const message of messages) {
-    const sealed = message.sealed;
-    if (sealed === null || sealed.heldBehindOlder !== true || released?.has(sealed)) continue;
-    if (here === null) {
-      here = new Set();
-      for (const m of messages) if (m.sealed !== null) here.add(m.sealed);
-    }
-    const oldest = message.buffer!.oldest();
-    if (oldest !== undefined && oldest !== sealed && !here.has(oldest)) (released ??= new Set()).add(sealed);
-  }
-  if (released === null) return messages;
-  const stay: PendingMessage[] = [];
-  const back: PendingMessage[] = [];
-  for (const message of messages) (message.sealed !== null && released.has(message.sealed) ? back : stay).push(message);
-  for (const sealed of released) sealed.heldBehindOlder = false;
-  context.reroute(back);
-  return stay;
-}
-
 /** What one attempt leaves for the next: messages to retry, and whether metadata is stale. */
 class TransmitFailures {
   readonly messages: PendingMessage[] = [];
+  /** Sealed batches refused as out of order behind an older unfinished batch: they wait for it. */
+  readonly held: SealedBatch[] = [];
   refreshMetadata = false;
 
   retryLater(messages: PendingMessage[], error: KafkaRxError, counted = countsAgainstRetries(error)): void {
@@ -518,6 +541,10 @@ function refused(context: SenderContext, batch: PlannedBatch, result: ProducePar
     return;
   }
   const idempotent = sealed !== undefined && context.idempotence !== null ? idempotentRetry(context.idempotence, buffer!, sealed, error) : 'no';
+  if (idempotent === 'held') {
+    failures.held.push(sealed!);
+    return;
+  }
   if (idempotent !== 'no') {
     failures.retryLater(batch.messages, error, idempotent === 'counted' && countsAgainstRetries(error));
     return;
@@ -576,13 +603,11 @@ function failNamedRecords(context: SenderContext, batch: PlannedBatch, result: P
  * An unknown producer means the broker lost the producer's state: the epoch is bumped and the
  * batches renumbered. A stale epoch after our own bump is retried under the new one.
  */
-function idempotentRetry(state: IdempotentState, buffer: PartitionBuffer, batch: SealedBatch, error: KafkaError): 'counted' | 'uncounted' | 'no' {
+function idempotentRetry(state: IdempotentState, buffer: PartitionBuffer, batch: SealedBatch, error: KafkaError): 'counted' | 'uncounted' | 'held' | 'no' {
   if (error instanceof OutOfOrderSequenceNumberError) {
-      // Behind an unfinished older batch: it only arrived first, so the attempt is not counted.
-      if (!buffer.isOldest(batch)) {
-        batch.heldBehindOlder = true;
-        return 'uncounted';
-      }
+      // Behind an unfinished older batch: it only arrived first. It waits in its partition buffer,
+      // holding no request slot, until the older one is done (the attempt is not counted).
+      if (!buffer.isOldest(batch)) return 'held';
       // The oldest unfinished batch out of order: the broker's sequence is not where this batch
       // starts. An older batch failed for good without being written (a gap), or the broker took
       // a later batch first (it accepts any first sequence from a producer it has no state for,

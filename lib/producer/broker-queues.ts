@@ -76,10 +76,6 @@ export class BrokerQueues {
     }
   }
 
-  queuedFor(broker: number): number {
-    return this.queued.get(broker) ?? 0;
-  }
-
   get totalQueued(): number {
     return this.total;
   }

@@ -1,5 +1,6 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { ConfigError } from '../errors/index.js';
+import { DEFAULT_MAX_IN_FLIGHT_REQUESTS } from '../network/connection.js';
 import { integerOption, refuseUnknownOptions } from '../option-checks.js';
 import type { Compression } from '../records/index.js';
 import type { Partitioner } from './partitioners.js';
@@ -136,6 +137,12 @@ function timeout(options: ProducerOptions, name: keyof ProducerOptions, fallback
   return value === -1 ? Infinity : value;
 }
 
+/**
+ * Most requests an idempotent producer may have in flight to one broker: a broker remembers the
+ * last 5 batches per producer and partition, and recognises a resend as a duplicate only among them.
+ */
+export const MAX_IDEMPOTENT_IN_FLIGHT = 5;
+
 export function resolveProducerOptions(options: ProducerOptions = {}): ResolvedProducerOptions {
   if (options === null || typeof options !== 'object') {
     throw new ConfigError('options', 'an object of producer options', options);
@@ -194,12 +201,12 @@ export function resolveProducerOptions(options: ProducerOptions = {}): ResolvedP
   if (transactionalId !== null && requiredAcks !== -1) {
     throw new ConfigError('requiredAcks', "-1 ('all', the default) with a transactionalId", options.requiredAcks);
   }
-  const maxInFlightRequestsPerBroker = integer(options, 'maxInFlightRequestsPerBroker', 5, 1, 1000);
+  const maxInFlightRequestsPerBroker = integer(options, 'maxInFlightRequestsPerBroker', DEFAULT_MAX_IN_FLIGHT_REQUESTS, 1, 1000);
   if (enableIdempotence && requiredAcks !== -1) {
     throw new ConfigError('enableIdempotence', "false unless requiredAcks is -1 ('all'): an idempotent producer needs every in-sync replica's acknowledgement", true);
   }
-  if (enableIdempotence && maxInFlightRequestsPerBroker > 5) {
-    throw new ConfigError('maxInFlightRequestsPerBroker', 'at most 5 with enableIdempotence (the broker remembers the last 5 batches per producer and partition)', maxInFlightRequestsPerBroker);
+  if (enableIdempotence && maxInFlightRequestsPerBroker > MAX_IDEMPOTENT_IN_FLIGHT) {
+    throw new ConfigError('maxInFlightRequestsPerBroker', `at most ${MAX_IDEMPOTENT_IN_FLIGHT} with enableIdempotence (the broker remembers the last ${MAX_IDEMPOTENT_IN_FLIGHT} batches per producer and partition)`, maxInFlightRequestsPerBroker);
   }
 
   const retryBackoffMs = integer(options, 'retryBackoffMs', 100, 0);

@@ -24,13 +24,6 @@ export interface SealedBatch {
   done: boolean;
   /** Known written (a later batch was acknowledged) though its own answer never came: deliver it as is. */
   provenWritten?: boolean;
-  /**
-   * Refused as out of order behind an older unfinished batch of its partition. Retried in place it
-   * would hold its broker's request slots while that older batch (say, moved from a leader that
-   * died) waits behind it for one: so after its backoff it leaves its attempt unless the older
-   * batch is part of that same attempt.
-   */
-  heldBehindOlder?: boolean;
 }
 
 export interface ProducerIdentity {
@@ -73,6 +66,8 @@ export class PartitionBuffer {
    * rather than in the pieces they arrived in.
    */
   private parked: Set<PendingMessage> | null = null;
+  /** Sealed batches waiting for an older unfinished batch of this partition (see hold()). */
+  private held: Set<SealedBatch> | null = null;
 
   constructor(
     readonly topic: string,
@@ -201,10 +196,6 @@ export class PartitionBuffer {
     return this.open[0] === batch;
   }
 
-  get openBatches(): number {
-    return this.open.length;
-  }
-
   /**
    * After an epoch bump the partition starts again at sequence 0: renumbers each unfinished batch
    * in its original order under the new identity. The caller re-encodes their records.
@@ -231,30 +222,58 @@ export class PartitionBuffer {
     return renumbered;
   }
 
-  /** Holds messages that may not be sealed yet (see `parked`). */
-  park(messages: readonly PendingMessage[]): void {
-    const parked = (this.parked ??= new Set());
-    for (const message of messages) parked.add(message);
-  }
-
-  get hasParked(): boolean {
-    return this.parked !== null;
+  /** Keeps a message that may not be sealed yet (see `parked`). */
+  park(message: PendingMessage): void {
+    (this.parked ??= new Set()).add(message);
   }
 
   /**
-   * The parked messages, in accept order, once they may go: nothing older is still on its way
-   * (the oldest unsealed message is parked, or none is left) and no first batch waits for its
-   * answer. Those that got an outcome meanwhile are left out. Null while they must wait.
+   * Keeps a sealed batch the broker refused as out of order behind an older unfinished one: sent
+   * again now it would only be refused again, and retried in place it would hold a request slot
+   * the older one (say, moved from a leader that died) may be waiting for.
    */
-  releaseParked(): PendingMessage[] | null {
+  hold(batch: SealedBatch): void {
+    (this.held ??= new Set()).add(batch);
+  }
+
+  /** True while messages are parked or batches held here. */
+  get hasWaiting(): boolean {
+    return this.parked !== null || this.held !== null;
+  }
+
+  /**
+   * What may go now, oldest first: held batches once the oldest unfinished batch is one of them
+   * (the older ones are done), then parked messages once nothing older is still on its way (the
+   * oldest unsealed message is parked, or none is left) and no first batch waits for its answer.
+   * Messages that got their outcome meanwhile are left out.
+   */
+  release(): PendingMessage[] {
+    const released: PendingMessage[] = [];
+    const held = this.held;
+    if (held !== null) {
+      for (const batch of held) if (batch.done) held.delete(batch);
+      const oldest = this.open[0];
+      if (held.size === 0) {
+        this.held = null;
+      } else if (oldest === undefined || held.has(oldest)) {
+        this.held = null;
+        for (const batch of [...held].sort((a, b) => this.open.indexOf(a) - this.open.indexOf(b))) {
+          for (const message of batch.messages) if (!message.settled) released.push(message);
+        }
+      }
+    }
     const parked = this.parked;
-    if (parked === null || this.isProbing()) return null;
-    const oldest = this.oldestUnsealed();
-    if (oldest !== undefined && !parked.has(oldest)) return null;
-    this.parked = null;
-    const live: PendingMessage[] = [];
-    for (const message of parked) if (!message.settled) live.push(message);
-    return live.sort((a, b) => a.ordinal - b.ordinal);
+    if (parked !== null && !this.isProbing()) {
+      const oldest = this.oldestUnsealed();
+      if (oldest === undefined || parked.has(oldest)) {
+        this.parked = null;
+        const live: PendingMessage[] = [];
+        for (const message of parked) if (!message.settled) live.push(message);
+        live.sort((a, b) => a.ordinal - b.ordinal);
+        for (const message of live) released.push(message);
+      }
+    }
+    return released;
   }
 
   /** Moves head past sealed or settled messages, emptying their slots; compacts a mostly passed list. */

@@ -1,4 +1,4 @@
-import { debounceTime, groupBy, mergeMap, NEVER, type Observable } from 'rxjs';
+import { debounceTime, groupBy, merge, mergeMap, NEVER, type Observable } from 'rxjs';
 import type { BatchSender, SenderContext } from './batch-sender.js';
 import type { BrokerQueues } from './broker-queues.js';
 import { lingerBuffer } from './linger-buffer.js';
@@ -14,11 +14,14 @@ export interface PipelineContext extends SenderContext {
 /**
  * The producer's dataflow, in the user's shape: messages from produce() are grouped by the leader
  * broker of their partition, each group is batched by count, bytes and linger time, and each batch
- * is sent with retries, a bounded number of requests in flight per broker.
+ * is sent with retries, a bounded number of batches under way per group. Each element is a sent
+ * batch, emitted once every message still in it has its outcome; beside the groups' batches come
+ * those the sender makes of messages their partition buffer let go (see BatchSender).
  *
  * Messages travel in chunks (all of one broker): produce() stages what one synchronous burst
  * accepts and pushes it as one emission, so the Subject, groupBy and the buffer do their work per
- * chunk rather than per message; the linger buffer still counts messages.
+ * chunk rather than per message; the linger buffer still counts messages. That staging is the one
+ * chunking done for speed.
  *
  * A group lives until stop() (queueEmptyTimeoutMs 0), until it has been idle for
  * queueEmptyTimeoutMs after its last batch left (> 0), or only while it holds messages (-1).
@@ -26,7 +29,7 @@ export interface PipelineContext extends SenderContext {
 export function producerPipeline(chunks$: Observable<PendingMessage[]>, context: PipelineContext): Observable<PendingMessage[]> {
   const { options, queues } = context;
   const idle = options.queueEmptyTimeoutMs;
-  return chunks$.pipe(
+  const lingered$ = chunks$.pipe(
     groupBy((chunk) => chunk[0].broker, {
       duration: idle === 0 ? () => NEVER : (group$) => group$.pipe(debounceTime(options.lingerMs + Math.max(idle, 0), options.scheduler)),
     }),
@@ -45,11 +48,12 @@ export function producerPipeline(chunks$: Observable<PendingMessage[]>, context:
           const batch = chunks.length === 1 ? chunks[0] : ([] as PendingMessage[]).concat(...chunks);
           // Leaving the queue only when a request slot is free keeps maxQueuedMessages a real bound.
           queues.remove(group$.key, batch.length);
-          return context.sender.send(group$.key, batch);
+          return context.sender.send(batch);
         }, options.maxInFlightRequestsPerBroker),
       ),
     ),
   );
+  return merge(lingered$, context.sender.releasedSends$);
 }
 
 function chunkBytes(chunk: readonly PendingMessage[]): number {

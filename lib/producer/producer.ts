@@ -127,7 +127,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       });
       this.transactions = new ProducerTransactions(manager, this.outcomes, this.idempotence!, () => this.flush());
     }
-    const sender = new BatchSender({
+    this.sender = new BatchSender({
       topic: this.topic,
       options: this.options,
       transport: this.transport,
@@ -135,17 +135,8 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       stats: this.stats,
       queues: this.queues,
       idempotence: this.idempotence,
-      reroute: (messages) => this.reroute(messages),
       transactions: this.transactions,
     });
-    this.sender = sender;
-    if (this.idempotence !== null) {
-      this.outcomes.partitionSettled = (message, failed) => {
-        const buffer = message.buffer!;
-        if (message.sealed !== null) buffer.finished(message.sealed, failed);
-        sender.settled(buffer);
-      };
-    }
     this.tracingLoaded = loadTracing().then((tracing) => {
       this.tracing = tracing;
     });
@@ -173,7 +164,6 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       queues: this.queues,
       idempotence: this.idempotence,
       flush$: this.flush$,
-      reroute: (messages) => this.reroute(messages),
       sender: this.sender,
     }).subscribe({
       error: (error) => {
@@ -686,18 +676,6 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
         else resolve(report.message);
       };
     });
-  }
-
-  private reroute(messages: PendingMessage[]): void {
-    if (messages.length === 0) return;
-    for (const message of messages) {
-      const leader = this.transport.leaderOf(this.topic, message.partition);
-      message.broker = leader;
-      this.queues.add(leader, 1);
-    }
-    this.push(messages);
-    // While stopping nothing waits out a linger, re-routed messages included.
-    if (this.state === 'stopping') this.flush$.next();
   }
 }
 

@@ -22,10 +22,6 @@ export class ReportStream<T> {
     };
   });
 
-  get observed(): boolean {
-    return this.subscribers.length > 0;
-  }
-
   next(value: T): void {
     const subscribers = this.subscribers;
     for (let i = 0; i < subscribers.length; i++) subscribers[i].next(value);

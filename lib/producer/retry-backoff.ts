@@ -1,10 +1,12 @@
-import { asyncScheduler, EMPTY, retry, timer, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, EMPTY, race, retry, timer, type MonoTypeOperatorFunction, type Observable, type SchedulerLike } from 'rxjs';
 import type { ResolvedProducerOptions } from './options.js';
 import { retryDelayMs } from './retry-policy.js';
 
 export interface RetryBackoffConfig extends Pick<ResolvedProducerOptions, 'retryBackoffMs' | 'retryBackoffMaxMs'> {
   /** Told of each failure (and how many so far); false ends the stream, completed, without another attempt. */
   retryAfter(error: unknown, failures: number): boolean;
+  /** Ends a pause early when it emits (e.g. the metadata now names the leader the attempt waited for). */
+  wake?: Observable<unknown>;
   scheduler?: SchedulerLike;
 }
 
@@ -21,10 +23,16 @@ export interface RetryBackoffConfig extends Pick<ResolvedProducerOptions, 'retry
  *          -------------^!        of 4 (the cap); retryAfter says no at this failure
  * result:  --------------|
  * ```
+ *
+ * With `wake`, a pause also ends at wake's first emission during it.
  */
 export function retryBackoff<T>(config: RetryBackoffConfig): MonoTypeOperatorFunction<T> {
   const scheduler = config.scheduler ?? asyncScheduler;
   return retry({
-    delay: (error: unknown, failures: number) => (config.retryAfter(error, failures) ? timer(retryDelayMs(config, failures), scheduler) : EMPTY),
+    delay: (error: unknown, failures: number) => {
+      if (!config.retryAfter(error, failures)) return EMPTY;
+      const pause = timer(retryDelayMs(config, failures), scheduler);
+      return config.wake === undefined ? pause : race(pause, config.wake);
+    },
   });
 }

@@ -33,7 +33,7 @@ export interface ProducerTransport {
    * same id with its epoch bumped where the broker can (Kafka 2.5+; older brokers give a new id).
    */
   initProducerId(current: ProducerIdentity | null): Promise<ProducerIdentity>;
-  /** Emits whenever the metadata cache changes (leaders moved, brokers came or went). */
+  /** Emits whenever the metadata cache is refreshed (leaders may have moved): retry pauses end early on a leader move. */
   readonly metadataChanges$: Observable<unknown>;
   readonly clientId: string;
   /** Requests to transaction and group coordinators; a transactional producer needs it. */

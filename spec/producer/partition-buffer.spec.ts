@@ -89,9 +89,10 @@ describe('PartitionBuffer: sequence numbers', () => {
     buffer.finished(first, false);
     expect(buffer.isConfirmed).to.equal(true);
     expect(buffer.sealable(waiting).now).to.deep.equal(waiting);
-    sealFrom(buffer, waiting.slice(0, 1));
-    sealFrom(buffer, waiting.slice(1));
-    expect(buffer.openBatches).to.equal(2);
+    const second = sealFrom(buffer, waiting.slice(0, 1));
+    const third = sealFrom(buffer, waiting.slice(1));
+    expect(buffer.isProbing()).to.equal(false);
+    expect([buffer.isOldest(second), buffer.isOldest(third)]).to.deep.equal([true, false]);
     buffer.forgetConfirmation();
     expect(buffer.isProbing(), 'a new producer id probes again').to.equal(true);
   });
@@ -126,25 +127,53 @@ describe('PartitionBuffer: accept order', () => {
     const buffer = new PartitionBuffer('t', 0);
     buffer.finished(sealFrom(buffer, []), false);
     const [a, b, c, d] = accepted(buffer, 4);
-    buffer.park([d, c]);
-    expect(buffer.hasParked).to.equal(true);
-    expect(buffer.releaseParked(), 'a and b are still on their way').to.equal(null);
+    buffer.park(d);
+    buffer.park(c);
+    expect(buffer.hasWaiting).to.equal(true);
+    expect(buffer.release(), 'a and b are still on their way').to.deep.equal([]);
     sealFrom(buffer, [a]);
-    expect(buffer.releaseParked(), 'b is still on its way').to.equal(null);
+    expect(buffer.release(), 'b is still on its way').to.deep.equal([]);
     (c as { settled: boolean }).settled = true; // expired while parked
-    buffer.park([b]);
-    expect(buffer.releaseParked()).to.deep.equal([b, d]);
-    expect(buffer.hasParked).to.equal(false);
+    buffer.park(b);
+    expect(buffer.release()).to.deep.equal([b, d]);
+    expect(buffer.hasWaiting).to.equal(false);
   });
 
   it('holds parked messages while the first batch of a new producer id waits for its answer', () => {
     const buffer = new PartitionBuffer('t', 0);
     const [a, b] = accepted(buffer, 2);
     const probe = sealFrom(buffer, [a]);
-    buffer.park([b]);
-    expect(buffer.releaseParked()).to.equal(null);
+    buffer.park(b);
+    expect(buffer.release()).to.deep.equal([]);
     buffer.finished(probe, false);
-    expect(buffer.releaseParked()).to.deep.equal([b]);
+    expect(buffer.release()).to.deep.equal([b]);
+  });
+
+  it('holds a batch refused as out of order until every older batch is done, then releases the held ones in sequence order', () => {
+    const buffer = new PartitionBuffer('t', 0);
+    const older = sealFrom(buffer, accepted(buffer, 2));
+    buffer.finished(older, false);
+    const oldest = sealFrom(buffer, accepted(buffer, 2));
+    const second = sealFrom(buffer, accepted(buffer, 1));
+    const third = sealFrom(buffer, accepted(buffer, 3));
+    buffer.hold(third);
+    buffer.hold(second);
+    expect(buffer.release(), 'the oldest batch is still under way').to.deep.equal([]);
+    buffer.finished(oldest, false);
+    expect(buffer.release()).to.deep.equal([...second.messages, ...third.messages]);
+    expect(buffer.hasWaiting).to.equal(false);
+  });
+
+  it('forgets a held batch that got its outcome while it waited', () => {
+    const buffer = new PartitionBuffer('t', 0);
+    buffer.finished(sealFrom(buffer, []), false);
+    const oldest = sealFrom(buffer, accepted(buffer, 1));
+    const held = sealFrom(buffer, accepted(buffer, 1));
+    buffer.hold(held);
+    buffer.finished(held, true); // expired while held
+    buffer.finished(oldest, false);
+    expect(buffer.release()).to.deep.equal([]);
+    expect(buffer.hasWaiting).to.equal(false);
   });
 });
 

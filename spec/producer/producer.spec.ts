@@ -15,6 +15,7 @@ import {
 import type { DeliveryReport } from '../../lib/producer/message.js';
 import { Producer } from '../../lib/producer/producer.js';
 import type { ProducerOptions } from '../../lib/producer/options.js';
+import { TestScheduler } from 'rxjs/testing';
 import { FakeTransport } from '../support/fake-transport.js';
 
 const value = (i: number) => Buffer.from(`message-${i}`);
@@ -658,5 +659,65 @@ describe('Producer (against a cluster double)', () => {
       expect(producer.statsSnapshot().epochBumps).to.equal(1);
       expect(transport.logEnd(0)).to.equal(10n);
     });
+  });
+});
+
+describe('Producer timing in virtual time (TestScheduler as the producer\'s scheduler)', () => {
+  /** A TestScheduler driven by hand: time moves only when the spec moves it, a frame at a time. */
+  function virtualClock() {
+    const scheduler = new TestScheduler(() => undefined);
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+    return {
+      scheduler,
+      /** Moves time to `ms`, letting the producer's promises run after every frame. */
+      async advanceTo(ms: number): Promise<void> {
+        await settle();
+        while (scheduler.frame < ms) {
+          scheduler.maxFrames = scheduler.frame + 1;
+          scheduler.flush();
+          scheduler.frame = scheduler.maxFrames;
+          await settle();
+        }
+      },
+      settle,
+    };
+  }
+
+  it('sends a batch as soon as minQueuedMessages have gathered; the rest leaves exactly at lingerMs', async () => {
+    const clock = virtualClock();
+    const transport = new FakeTransport(1);
+    const { producer, reports } = producerWith(transport, { lingerMs: 50, minQueuedMessages: 10, scheduler: clock.scheduler });
+    for (let i = 0; i < 25; i++) await producer.produce(value(i));
+    await clock.settle();
+    expect(transport.sent.map((b) => b.count), 'at time 0').to.deep.equal([10, 10]);
+    expect(reports).to.have.length(20);
+    await clock.advanceTo(49);
+    expect(transport.sent.map((b) => b.count), 'at 49 ms').to.deep.equal([10, 10]);
+    await clock.advanceTo(50);
+    expect(transport.sent.map((b) => b.count), 'at 50 ms').to.deep.equal([10, 10, 5]);
+    expect(reports).to.have.length(25);
+    await producer.stop();
+  });
+
+  it('retries after retryBackoffMs doubling per failure, and fails with DeliveryTimeoutError at deliveryTimeoutMs', async () => {
+    const clock = virtualClock();
+    const transport = new FakeTransport(1);
+    const { producer, reports } = producerWith(transport, {
+      lingerMs: 0, minQueuedMessages: 1, deliveryTimeoutMs: 100, maxRetries: 1000, retryBackoffMs: 10, retryBackoffMaxMs: 40, scheduler: clock.scheduler,
+    });
+    transport.failNext(0, ...Array.from({ length: 50 }, () => 19)); // NOT_ENOUGH_REPLICAS, retriable and counted
+    await producer.produce(value(0));
+    const attemptsAt: Array<[number, number]> = [];
+    for (let t = 0; t <= 100; t++) {
+      await clock.advanceTo(t);
+      if (attemptsAt.length === 0 || attemptsAt[attemptsAt.length - 1][1] !== transport.sent.length) attemptsAt.push([t, transport.sent.length]);
+    }
+    // Attempts at 0, then after pauses of 10, 20, 40, 40: 10, 30, 70; the next (110) is past the deadline.
+    expect(attemptsAt.map(([t]) => t)).to.deep.equal([0, 10, 30, 70]);
+    await clock.advanceTo(110);
+    expect(reports).to.have.length(1);
+    expect(reports[0].error).to.be.instanceOf(DeliveryTimeoutError);
+    expect(transport.sent).to.have.length(4);
+    await producer.stop();
   });
 });

@@ -78,4 +78,16 @@ describe('retryBackoff (virtual time)', () => {
     expect([1, 2, 5].map((failures) => retryDelayMs(options, failures))).to.deep.equal([300, 300, 300]);
     expect([1, 2, 40].map((failures) => retryDelayMs({ retryBackoffMs: 100, retryBackoffMaxMs: 2 ** 40 }, failures))).to.deep.equal([100, 200, 100 * 2 ** 30]);
   });
+
+  it('ends a pause at the first emission of wake, and only a pause', () => {
+    scheduler.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+      const source = cold('-#');
+      // Pauses of 10: the first, begun at 1, is cut short by wake at 4; the second, begun at 5, runs
+      // its full 10 (wake emits no more).
+      const wake = hot('----w------------------------');
+      const retryAfter = (_error: unknown, failures: number) => failures < 3;
+      expectObservable(source.pipe(retryBackoff({ retryBackoffMs: 10, retryBackoffMaxMs: 10, retryAfter, wake, scheduler }))).toBe('----------------|');
+      expectSubscriptions(source.subscriptions).toBe(['^!', '----^!', '---------------^!']);
+    });
+  });
 });

@@ -1,4 +1,4 @@
-import { ProducerFencedError, TransactionAbortRequiredError } from '../../errors/index.js';
+import { ProducerFencedError, TransactionAbortedError, TransactionAbortRequiredError } from '../../errors/index.js';
 import { AddOffsetsToTxn } from '../../protocol/add-offsets-to-txn.js';
 import { AddPartitionsToTxnFromProducer, type TxnTopicPartitions } from '../../protocol/add-partitions-to-txn.js';
 import { EndTxn, END_TXN_V2_FROM } from '../../protocol/end-txn.js';
@@ -147,6 +147,10 @@ export class TransactionManager {
    * asked for meanwhile; with v2 the Produce request adds its partitions itself.
    */
   addPartitions(partitions: readonly TopicPartition[]): Promise<void> {
+    // Batches not sent when the abort began are not sent at all (the Java producer fails them too).
+    if (this.machine.state === 'aborting') {
+      return Promise.reject(new TransactionAbortedError(`the transaction of ${this.options.transactionalId} is being aborted: the record was not sent`));
+    }
     try {
       this.requireWritable('adding partitions');
     } catch (error) {

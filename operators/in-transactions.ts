@@ -1,0 +1,209 @@
+import { from, Observable, type OperatorFunction, type Subscription } from 'rxjs';
+import { asKafkaRxError } from '../lib/errors/convert.js';
+import { TransactionAbortedError, type KafkaRxError } from '../lib/errors/index.js';
+import type { DeliveryReport } from '../lib/producer/message.js';
+import type { KafkaRecord, RecordFields } from '../lib/producer/record.js';
+
+/** What inTransactions needs of a producer: a transactional one (Producer with a transactionalId). */
+export interface TransactionalProducerLike<V, K> {
+  send(value: V, record: RecordFields<K>, onReport: (report: DeliveryReport<V, K>) => void): PromiseLike<unknown>;
+  beginTransaction(): void;
+  commitTransaction(): PromiseLike<void>;
+  abortTransaction(): PromiseLike<void>;
+}
+
+export interface InTransactionsOptions<T, V, K> {
+  /** Maps a source value to its record. Default: the value is the record's value. */
+  toRecord?: (value: T) => KafkaRecord<V, K>;
+}
+
+/** One window: its values until its transaction starts, its sends and their reports. */
+interface WindowState<T, V, K> {
+  waiting: T[];
+  ended: boolean;
+  /** Why the window cannot commit: its source failed, or a record of it was refused. */
+  failure: unknown;
+  sent: number;
+  reports: DeliveryReport<V, K>[];
+  subscription: Subscription | null;
+  /** Set once the transaction ended: committed or not, and the error that ends the stream, if any. */
+  decision: { committed: boolean; fatal: unknown } | null;
+}
+
+/**
+ * Each window of the source is one transaction: its records are written together or not at all,
+ * and its delivery reports are emitted only once that is decided (acknowledged after the commit).
+ * A window whose source errors, or one of whose records the producer refused, is aborted and its
+ * records are reported failed; the next window starts a new transaction. Windows are subscribed as
+ * they come (windowTime's are hot) and their transactions run one after another, in order.
+ * The stream completes after the last window's reports, and errors only when the producer can go
+ * on no more (fenced by a newer instance) or the source of windows errors (the open transaction is
+ * aborted first). Unsubscribing aborts the open transaction.
+ *
+ * ```
+ * windows:   -a---------b-----|      a = -1-2-|   b = -3-#
+ * producer:    begin  commit  begin abort
+ * result:    ---------(12)------(3)--|   3 reported failed (TransactionAbortedError)
+ * ```
+ *
+ * ```ts
+ * events$.pipe(windowTime(1000), inTransactions(producer)).subscribe(report => ...)
+ * ```
+ */
+export function inTransactions<T, V = T, K = Buffer | null>(
+  producer: TransactionalProducerLike<V, K>,
+  options: InTransactionsOptions<T, V, K> = {},
+): OperatorFunction<Observable<T>, DeliveryReport<V, K>> {
+  const toRecord = options.toRecord ?? ((value: T) => ({ value: value as unknown as V }));
+  return (windows) =>
+    new Observable<DeliveryReport<V, K>>((subscriber) => {
+      const queue: WindowState<T, V, K>[] = [];
+      let active: WindowState<T, V, K> | null = null;
+      let ending: Subscription | null = null;
+      let windowsDone = false;
+      let closed = false;
+
+      const send = (state: WindowState<T, V, K>, value: T): void => {
+        if (state.failure !== undefined) return;
+        let record: KafkaRecord<V, K>;
+        try {
+          record = toRecord(value);
+        } catch (error) {
+          state.failure = error;
+          return;
+        }
+        const { value: recordValue, ...fields } = record;
+        state.sent++;
+        producer.send(recordValue, fields, (report) => {
+          state.reports.push(report);
+          emitWhenReported(state);
+        }).then(undefined, (error: unknown) => {
+          // Refused before it was accepted: it has no report, and the window cannot be whole (if
+          // its transaction is not already ending: see the README).
+          state.sent--;
+          state.failure ??= error;
+          emitWhenReported(state);
+        });
+      };
+
+      const startNext = (): void => {
+        if (closed) return;
+        const next = queue.shift();
+        active = next ?? null;
+        if (next === undefined) {
+          if (windowsDone) subscriber.complete();
+          return;
+        }
+        try {
+          producer.beginTransaction();
+        } catch (error) {
+          closed = true;
+          subscriber.error(error);
+          return;
+        }
+        for (const value of next.waiting.splice(0)) send(next, value);
+        if (next.ended) end(next);
+      };
+
+      /** Emits a decided window's reports once every accepted record has one, then moves on. */
+      const emitWhenReported = (state: WindowState<T, V, K>): void => {
+        if (closed || state.decision === null || state.reports.length < state.sent) return;
+        const { committed, fatal } = state.decision;
+        state.decision = null;
+        for (const report of state.reports) subscriber.next(committed ? report : failedReport(report, state.failure));
+        if (fatal !== undefined) {
+          closed = true;
+          subscriber.error(fatal);
+          return;
+        }
+        startNext();
+      };
+
+      const decide = (state: WindowState<T, V, K>, committed: boolean, fatal?: unknown): void => {
+        ending = null;
+        state.decision = { committed, fatal };
+        emitWhenReported(state);
+      };
+
+      /**
+       * Ends the active window's transaction: a commit (which waits for every record of it) when
+       * the window completed whole, else an abort. A commit that fails is followed by an abort; an
+       * abort that fails means the producer can go on no more (fenced).
+       */
+      const end = (state: WindowState<T, V, K>): void => {
+        if (ending !== null || closed) return;
+        if (state.failure !== undefined) {
+          ending = from(producer.abortTransaction()).subscribe({
+            complete: () => decide(state, false),
+            error: (error: unknown) => decide(state, false, error),
+          });
+          return;
+        }
+        ending = from(producer.commitTransaction()).subscribe({
+          complete: () => decide(state, true),
+          error: (error: unknown) => {
+            state.failure = error;
+            ending = from(producer.abortTransaction()).subscribe({
+              complete: () => decide(state, false),
+              error: () => decide(state, false, error),
+            });
+          },
+        });
+      };
+
+      const outer = windows.subscribe({
+        next: (window) => {
+          const state: WindowState<T, V, K> = { waiting: [], ended: false, failure: undefined, sent: 0, reports: [], subscription: null, decision: null };
+          queue.push(state);
+          state.subscription = window.subscribe({
+            next: (value) => {
+              if (state === active) send(state, value);
+              else state.waiting.push(value);
+            },
+            error: (error: unknown) => {
+              state.failure ??= error;
+              state.ended = true;
+              if (state === active) end(state);
+            },
+            complete: () => {
+              state.ended = true;
+              if (state === active) end(state);
+            },
+          });
+          if (active === null) startNext();
+        },
+        error: (error: unknown) => {
+          closed = true;
+          const open = active;
+          const fail = () => subscriber.error(error);
+          if (open !== null) from(producer.abortTransaction()).subscribe({ complete: fail, error: fail });
+          else fail();
+        },
+        complete: () => {
+          windowsDone = true;
+          if (active === null && queue.length === 0) subscriber.complete();
+        },
+      });
+
+      return () => {
+        outer.unsubscribe();
+        for (const state of queue) state.subscription?.unsubscribe();
+        active?.subscription?.unsubscribe();
+        // Left open, the transaction would hold the producer (and the coordinator) until it times out.
+        if (!closed && active !== null && ending === null) {
+          closed = true;
+          from(producer.abortTransaction()).subscribe({ error: () => undefined });
+        }
+        closed = true;
+      };
+    });
+}
+
+/** A report of a record whose transaction did not commit: failed, whatever its batch's answer. */
+function failedReport<V, K>(report: DeliveryReport<V, K>, cause: unknown): DeliveryReport<V, K> {
+  if (report.error instanceof TransactionAbortedError) return report;
+  const error: KafkaRxError = new TransactionAbortedError('the window\'s transaction was aborted: the record will never be visible to read_committed readers', {
+    cause: cause === undefined ? report.error : asKafkaRxError(cause),
+  });
+  return { message: report.message, error };
+}

@@ -1,0 +1,210 @@
+import { expect } from 'chai';
+import type { Observable } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { ProducerFencedError, TransactionAbortableError, TransactionAbortedError, type KafkaRxError } from '../../lib/errors/index.js';
+import type { DeliveryReport } from '../../lib/producer/message.js';
+import type { RecordFields } from '../../lib/producer/record.js';
+import { inTransactions, type TransactionalProducerLike } from '../../operators/in-transactions.js';
+import { ProducerDouble } from '../support/producer-double.js';
+
+/** A promise-like settled in virtual time, whose callbacks run at once (no microtask hop). */
+class VirtualPromise implements PromiseLike<void> {
+  private outcome: { ok: boolean; error?: unknown } | null = null;
+  private readonly waiting: Array<[((v: void) => unknown) | null | undefined, ((e: unknown) => unknown) | null | undefined]> = [];
+
+  settle(ok: boolean, error?: unknown): void {
+    this.outcome = { ok, error };
+    for (const [onOk, onError] of this.waiting.splice(0)) this.run(onOk, onError);
+  }
+
+  then<A = void, B = never>(onOk?: ((v: void) => A | PromiseLike<A>) | null, onError?: ((e: unknown) => B | PromiseLike<B>) | null): PromiseLike<A | B> {
+    if (this.outcome === null) this.waiting.push([onOk, onError]);
+    else this.run(onOk, onError);
+    return new VirtualPromise() as unknown as PromiseLike<A | B>;
+  }
+
+  private run(onOk: ((v: void) => unknown) | null | undefined, onError: ((e: unknown) => unknown) | null | undefined): void {
+    if (this.outcome!.ok) onOk?.();
+    else onError?.(this.outcome!.error);
+  }
+}
+
+/**
+ * A transactional producer double: ProducerDouble's sends and acknowledgements, plus begin, commit
+ * and abort logged with their virtual time. A commit waits for every outstanding send (as the
+ * producer's does), then takes `endDelay` frames; `commitErrors`/`abortErrors` fail the next ones.
+ */
+class TransactionalDouble implements TransactionalProducerLike<string, unknown> {
+  readonly log: string[] = [];
+  readonly commitErrors: KafkaRxError[] = [];
+  readonly abortErrors: KafkaRxError[] = [];
+  readonly sends: ProducerDouble;
+
+  constructor(
+    private readonly scheduler: TestScheduler,
+    delays: Record<string, number> = {},
+    private readonly endDelay = 1,
+  ) {
+    this.sends = new ProducerDouble(scheduler, delays);
+  }
+
+  send(value: string, record: RecordFields<unknown>, onReport: (report: DeliveryReport<string, unknown>) => void): PromiseLike<unknown> {
+    return this.sends.send(value, record, onReport);
+  }
+
+  beginTransaction(): void {
+    this.log.push(`begin@${this.scheduler.now()}`);
+  }
+
+  commitTransaction(): PromiseLike<void> {
+    this.log.push(`commit@${this.scheduler.now()}`);
+    return this.end(this.commitErrors.shift());
+  }
+
+  abortTransaction(): PromiseLike<void> {
+    this.log.push(`abort@${this.scheduler.now()}`);
+    return this.end(this.abortErrors.shift());
+  }
+
+  private end(error: KafkaRxError | undefined): PromiseLike<void> {
+    const ended = new VirtualPromise();
+    const settleWhenDrained = () => {
+      if (this.sends.outstanding > 0) return this.scheduler.schedule(settleWhenDrained, 1);
+      this.scheduler.schedule(() => ended.settle(error === undefined, error), this.endDelay);
+    };
+    settleWhenDrained();
+    return ended;
+  }
+}
+
+function runWith(body: (helpers: Parameters<Parameters<TestScheduler['run']>[0]>[0], scheduler: TestScheduler) => void): void {
+  const scheduler = new TestScheduler((actual, expected) => {
+    expect(actual).to.deep.equal(expected);
+  });
+  scheduler.run((helpers) => body(helpers, scheduler));
+}
+
+/** What came out, with the frame: "6:1" acknowledged, "6:1!" failed with TransactionAbortedError. */
+function collect(source: Observable<DeliveryReport<string, unknown>>, scheduler: TestScheduler) {
+  const out: string[] = [];
+  let end = '';
+  source.subscribe({
+    next: (report) => {
+      if (report.error !== undefined && !(report.error instanceof TransactionAbortedError)) throw new Error(`unexpected ${report.error.name}`);
+      out.push(`${scheduler.now()}:${report.message.input}${report.error ? '!' : ''}`);
+    },
+    error: (error: Error) => (end = `${scheduler.now()}:error ${error.name}`),
+    complete: () => (end = `${scheduler.now()}:complete`),
+  });
+  return { out, end: () => end };
+}
+
+describe('inTransactions', () => {
+  it('one transaction per window: begins at the window, commits at its end after every record, emits its reports after the commit', () => {
+    runWith(({ cold, hot, flush }, scheduler) => {
+      const producer = new TransactionalDouble(scheduler);
+      const a = cold('-1-2|');
+      const b = cold('-3|');
+      const windows = hot('-a------b---|', { a, b });
+      const result = collect(windows.pipe(inTransactions(producer)), scheduler);
+      flush();
+      expect(producer.log).to.deep.equal(['begin@1', 'commit@5', 'begin@8', 'commit@10']);
+      // The commit at 5 finds 2's acknowledgement (due at 5) outstanding, sees it done at 6 and
+      // ends 1 frame later: the reports come at 7; b's at 12.
+      expect(result.out).to.deep.equal(['7:1', '7:2', '12:3']);
+      expect(result.end()).to.equal('12:complete');
+    });
+  });
+
+  it('a window that errors is aborted, its records reported failed; the next window is a new transaction', () => {
+    runWith(({ cold, hot, flush, expectSubscriptions }, scheduler) => {
+      const producer = new TransactionalDouble(scheduler);
+      const a = cold('-1-2-#');
+      const b = cold('-3|');
+      const windows = hot('-a-------b--|', { a, b });
+      const result = collect(windows.pipe(inTransactions(producer)), scheduler);
+      flush();
+      expect(producer.log).to.deep.equal(['begin@1', 'abort@6', 'begin@9', 'commit@11']);
+      expect(result.out).to.deep.equal(['7:1!', '7:2!', '13:3']);
+      expect(result.end()).to.equal('13:complete');
+      expectSubscriptions(a.subscriptions).toBe('-^----!');
+    });
+  });
+
+  it('windows that come while a transaction ends are held (hot windows lose nothing) and run after it, in order', () => {
+    runWith(({ hot, flush }, scheduler) => {
+      const producer = new TransactionalDouble(scheduler, {}, 5);
+      const a = hot('--1|');
+      const b = hot('----2-3|');
+      const windows = hot('-ab------|', { a, b });
+      const result = collect(windows.pipe(inTransactions(producer)), scheduler);
+      flush();
+      // a commits at 3 and ends at 3+1(ack)+5 = 9; b's 2 and 3 were held and go out at its begin.
+      expect(producer.log).to.deep.equal(['begin@1', 'commit@3', 'begin@9', 'commit@9']);
+      expect(result.out).to.deep.equal(['9:1', '15:2', '15:3']);
+      expect(result.end()).to.equal('15:complete');
+      expect(producer.sends.records.map((r) => r.value)).to.deep.equal(['1', '2', '3']);
+    });
+  });
+
+  it('a commit that fails (TRANSACTION_ABORTABLE) is followed by an abort: the records are reported failed and the stream goes on', () => {
+    runWith(({ cold, hot, flush }, scheduler) => {
+      const producer = new TransactionalDouble(scheduler);
+      producer.commitErrors.push(new TransactionAbortableError());
+      const windows = hot('-a----b--|', { a: cold('-1|'), b: cold('-2|') });
+      const result = collect(windows.pipe(inTransactions(producer)), scheduler);
+      flush();
+      expect(producer.log).to.deep.equal(['begin@1', 'commit@3', 'abort@5', 'begin@6', 'commit@8']);
+      expect(result.out).to.deep.equal(['6:1!', '10:2']);
+      expect(result.end()).to.equal('10:complete');
+    });
+  });
+
+  it('fenced (the commit fails and so does the abort): the records are reported failed, then the stream errors', () => {
+    runWith(({ cold, hot, flush }, scheduler) => {
+      const producer = new TransactionalDouble(scheduler);
+      producer.commitErrors.push(new ProducerFencedError());
+      producer.abortErrors.push(new ProducerFencedError());
+      const windows = hot('-a----b--|', { a: cold('-1|'), b: cold('-2|') });
+      const result = collect(windows.pipe(inTransactions(producer)), scheduler);
+      flush();
+      expect(result.out).to.deep.equal(['6:1!']);
+      expect(result.end()).to.equal('6:error ProducerFencedError');
+      expect(producer.log).to.deep.equal(['begin@1', 'commit@3', 'abort@5']);
+    });
+  });
+
+  it('unsubscribed inside a window: stops reading it and aborts the open transaction', () => {
+    runWith(({ cold, hot, expectObservable, expectSubscriptions, flush }, scheduler) => {
+      const producer = new TransactionalDouble(scheduler);
+      const a = cold('-1---2|');
+      const windows = hot('-a------|', { a });
+      expectObservable(windows.pipe(inTransactions(producer)), '^--!').toBe('----');
+      flush();
+      expectSubscriptions(a.subscriptions).toBe('-^-!');
+      expect(producer.log).to.deep.equal(['begin@1', 'abort@3']);
+    });
+  });
+
+  it('the source of windows errors: the open transaction is aborted, then the error passes on', () => {
+    runWith(({ cold, hot, flush }, scheduler) => {
+      const producer = new TransactionalDouble(scheduler);
+      const windows = hot('-a--#', { a: cold('-1-----|') }, new Error('the windows failed'));
+      const result = collect(windows.pipe(inTransactions(producer)), scheduler);
+      flush();
+      expect(producer.log).to.deep.equal(['begin@1', 'abort@4']);
+      expect(result.end()).to.equal('5:error Error');
+    });
+  });
+
+  it('toRecord maps each value to its record', () => {
+    runWith(({ cold, hot, flush }, scheduler) => {
+      const producer = new TransactionalDouble(scheduler);
+      const windows = hot('-a--|', { a: cold('-x|') });
+      const result = collect(windows.pipe(inTransactions(producer, { toRecord: (v: string) => ({ value: v.toUpperCase(), partition: 2 }) })), scheduler);
+      flush();
+      expect(producer.sends.records).to.deep.equal([{ value: 'X', record: { partition: 2 } }]);
+      expect(result.out).to.deep.equal(['5:X']);
+    });
+  });
+});
