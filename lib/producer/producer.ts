@@ -644,9 +644,9 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     if (limit === Infinity) {
       await idle;
     } else {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([idle, new Promise<void>((resolve) => (timer = setTimeout(resolve, limit)))]);
-      clearTimeout(timer);
+      let timer: Subscription | undefined;
+      await Promise.race([idle, new Promise<void>((resolve) => (timer = this.options.scheduler.schedule(resolve, limit)))]);
+      timer?.unsubscribe();
     }
     this.state = 'stopped';
     // Every call made before stop() gets its report: those still waiting for room fail, never sent.
