@@ -107,11 +107,6 @@ export class KafkaClient {
   toJSON(): { clientId: string; cluster: ReturnType<Cluster['toJSON']>; producers: string[] } {
     return { clientId: this.clientId, cluster: this.cluster.toJSON(), producers: [...this.producers].map((p) => p.topic) };
   }
-
-  /** @internal the transport producers of this client use */
-  get producerTransport(): ProducerTransport {
-    return this.transport;
-  }
 }
 
 const clientOptionNames = [

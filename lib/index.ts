@@ -13,3 +13,4 @@ export type { Compression } from './records/index.js';
 export type { TlsOption, SaslOptions, CustomSaslOptions } from './network/security.js';
 export type { OAuthBearerToken, OAuthBearerTokenProvider } from './network/sasl/oauthbearer.js';
 export type { SaslExchange, SaslPeer } from './network/sasl/mechanism.js';
+export type { GroupMetadata, OffsetToCommit } from './producer/transactions/transaction-manager.js';

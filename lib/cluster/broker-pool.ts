@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { asyncScheduler, lastValueFrom, timer, type SchedulerLike } from 'rxjs';
 import { ConnectionError, KafkaRxError } from '../errors/index.js';
 import { Connection } from '../network/connection.js';
 import type { ConnectionSecurity } from '../network/security.js';
@@ -13,7 +14,16 @@ export interface BrokerPoolOptions {
   reconnectBackoffMaxMs?: number;
   socketFactory?: (host: string, port: number) => Socket;
   security?: ConnectionSecurity;
+  /** The clock and timer of the reconnect backoff. */
+  scheduler?: SchedulerLike;
 }
+
+/** The first pause before connecting again to a broker that failed (reconnectBackoffMs). */
+export const DEFAULT_RECONNECT_BACKOFF_MS = 100;
+/** The longest such pause (reconnectBackoffMaxMs). */
+export const DEFAULT_RECONNECT_BACKOFF_MAX_MS = 10_000;
+/** Each pause is spread by up to this share either way, so clients that failed together do not reconnect together. */
+const RECONNECT_JITTER = 0.2;
 
 interface Slot {
   connection: Promise<Connection> | null;
@@ -36,8 +46,11 @@ interface Slot {
 export class BrokerPool {
   private readonly slots = new Map<string, Slot>();
   private closed = false;
+  private readonly scheduler: SchedulerLike;
 
-  constructor(private readonly options: BrokerPoolOptions) {}
+  constructor(private readonly options: BrokerPoolOptions) {
+    this.scheduler = options.scheduler ?? asyncScheduler;
+  }
 
   get(host: string, port: number): Promise<Connection> {
     if (this.closed) return Promise.reject(new ConnectionError('the client is closed'));
@@ -45,12 +58,12 @@ export class BrokerPool {
     let slot = this.slots.get(address);
     if (slot === undefined) this.slots.set(address, (slot = { connection: null, open: null, failures: 0, retryAt: 0, refusal: null }));
     if (slot.connection !== null) return slot.connection;
-    const wait = slot.retryAt - Date.now();
+    const wait = slot.retryAt - this.scheduler.now();
     // Refused (bad credentials, untrusted certificate): fail now, as the Java client fails a node's
     // batches on an authentication error; the next real attempt still waits for the backoff.
     if (wait > 0 && slot.refusal !== null) return Promise.reject(slot.refusal);
     const current = slot;
-    current.connection = (wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait)) : Promise.resolve()).then(() => this.open(address, host, port, current));
+    current.connection = (wait > 0 ? lastValueFrom(timer(wait, this.scheduler)) : Promise.resolve()).then(() => this.open(address, host, port, current));
     // A failed attempt is not kept: the next caller tries again (after the backoff).
     current.connection.catch(() => undefined);
     return current.connection;
@@ -96,9 +109,10 @@ export class BrokerPool {
       await connection.connect();
     } catch (error) {
       slot.failures++;
-      const base = this.options.reconnectBackoffMs ?? 100;
-      const max = this.options.reconnectBackoffMaxMs ?? 10_000;
-      slot.retryAt = Date.now() + Math.min(max, base * 2 ** (slot.failures - 1)) * (0.8 + Math.random() * 0.4);
+      const base = this.options.reconnectBackoffMs ?? DEFAULT_RECONNECT_BACKOFF_MS;
+      const max = this.options.reconnectBackoffMaxMs ?? DEFAULT_RECONNECT_BACKOFF_MAX_MS;
+      const jitter = 1 - RECONNECT_JITTER + Math.random() * 2 * RECONNECT_JITTER;
+      slot.retryAt = this.scheduler.now() + Math.min(max, base * 2 ** (slot.failures - 1)) * jitter;
       slot.refusal = error instanceof KafkaRxError && !error.retriable ? error : null;
       slot.connection = null;
       await connection.close();

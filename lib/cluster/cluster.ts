@@ -95,6 +95,7 @@ export class Cluster {
       reconnectBackoffMaxMs: options.reconnectBackoffMaxMs,
       socketFactory: options.socketFactory,
       security: options.security,
+      scheduler: this.scheduler,
     });
     this.ageTimer = setInterval(() => {
       if (this.wanted.size > 0) this.refreshMetadata([]).catch(() => undefined);

@@ -57,6 +57,12 @@ export class PartitionBuffer {
    * for good.
    */
   private confirmed = false;
+  /**
+   * The transaction this partition has joined (a transactional producer numbers its transactions),
+   * or -1. With transactions v1 no batch of the partition may leave before the coordinator added
+   * the partition to the open transaction; a new transaction starts with every partition out of it.
+   */
+  joinedTransaction = -1;
   /** The last sequence the broker acknowledged, with the id and epoch it was under. */
   private acknowledgedThrough: { producerId: bigint; producerEpoch: number; sequence: number } | null = null;
   /**

@@ -62,13 +62,6 @@ export class Writer {
     return this;
   }
 
-  uint16(value: number): this {
-    this.ensure(2);
-    this.buf.writeUInt16BE(value, this.pos);
-    this.pos += 2;
-    return this;
-  }
-
   int32(value: number): this {
     this.ensure(4);
     this.buf.writeInt32BE(value, this.pos);
@@ -93,13 +86,6 @@ export class Writer {
     } else {
       this.buf.writeBigInt64BE(value, this.pos);
     }
-    this.pos += 8;
-    return this;
-  }
-
-  float64(value: number): this {
-    this.ensure(8);
-    this.buf.writeDoubleBE(value, this.pos);
     this.pos += 8;
     return this;
   }
@@ -171,15 +157,6 @@ export class Writer {
     if (value === null) return this.uvarint(0);
     this.uvarint(value.length + 1);
     return this.raw(value);
-  }
-
-  /** Classic (INT32 count) or compact (UNSIGNED_VARINT count + 1) array; null writes -1 / 0. */
-  array<T>(items: readonly T[] | null, compact: boolean, writeItem: (item: T, writer: this) => void): this {
-    if (items === null) return compact ? this.uvarint(0) : this.int32(-1);
-    if (compact) this.uvarint(items.length + 1);
-    else this.int32(items.length);
-    for (const item of items) writeItem(item, this);
-    return this;
   }
 
   /** Tagged fields: a count and, for each, tag, size and bytes. kafka-rx sends none unless asked. */

@@ -4,6 +4,7 @@ import type { SenderTransactions } from '../batch-sender.js';
 import type { DeliveryOutcomes } from '../delivery-reports.js';
 import type { IdempotentState } from '../idempotence.js';
 import type { PendingMessage } from '../message.js';
+import type { PartitionBuffers } from '../partition-buffer.js';
 import type { GroupMetadata, OffsetToCommit, TransactionManager } from './transaction-manager.js';
 
 /**
@@ -18,6 +19,9 @@ export class ProducerTransactions implements SenderTransactions {
   private held: PendingMessage[] = [];
   /** The first record failure of the open transaction: why it cannot commit. */
   private firstFailure: KafkaRxError | null = null;
+  /** The open (or last) transaction's number: a partition buffer that joined it holds the same. */
+  private transactionNumber = 0;
+  private readonly buffers: PartitionBuffers;
 
   constructor(
     readonly manager: TransactionManager,
@@ -26,6 +30,7 @@ export class ProducerTransactions implements SenderTransactions {
     /** Sends everything queued and resolves when every record so far has its outcome. */
     private readonly drain: () => Promise<void>,
   ) {
+    this.buffers = idempotence.buffers;
     manager.onIdentityChange((identity) => idempotence.adopt(identity));
     outcomes.hold = (message, error) => this.hold(message, error);
   }
@@ -38,8 +43,14 @@ export class ProducerTransactions implements SenderTransactions {
     return this.manager.maxProduceVersion;
   }
 
+  /** Resolves once these partitions are in the open transaction; each partition's buffer remembers it. */
   joined(topic: string, partitions: readonly number[]): Promise<void> {
-    return this.manager.addPartitions(partitions.map((partition) => ({ topic, partition })));
+    const transaction = this.transactionNumber;
+    const missing = partitions.map((partition) => this.buffers.of(topic, partition)).filter((buffer) => buffer.joinedTransaction !== transaction);
+    if (missing.length === 0) return Promise.resolve();
+    return this.manager.addPartitions(missing.map((buffer) => ({ topic, partition: buffer.partition }))).then(() => {
+      for (const buffer of missing) buffer.joinedTransaction = transaction;
+    });
   }
 
   /** Throws unless a record may be produced now (inside a transaction that can still commit). */
@@ -53,6 +64,7 @@ export class ProducerTransactions implements SenderTransactions {
 
   beginTransaction(): void {
     this.manager.beginTransaction();
+    this.transactionNumber++;
     this.held = [];
     this.firstFailure = null;
   }

@@ -60,8 +60,8 @@ export class TransactionManager {
   private readonly requests: CoordinatorRequests;
   private identity: ProducerIdentity | null = null;
   private chosenProtocol: TransactionProtocol = 1;
-  /** Partitions in the open transaction (v1: confirmed by AddPartitionsToTxn). */
-  private readonly joined = new Set<string>();
+  /** Whether any partition joined the open transaction (which partitions did, their buffers know). */
+  private partitionsJoined = false;
   /** Asked for while an AddPartitionsToTxn is in flight: the next request carries them. */
   private queued = new Map<string, TopicPartition>();
   private queuedDone: Deferred | null = null;
@@ -135,7 +135,7 @@ export class TransactionManager {
 
   beginTransaction(): void {
     this.machine.require('beginTransaction()', ['ready']);
-    this.joined.clear();
+    this.partitionsJoined = false;
     this.joining.clear();
     this.offsetsAdded = false;
     this.machine.transitionTo('in-transaction');
@@ -144,7 +144,9 @@ export class TransactionManager {
   /**
    * Resolves once the partitions are part of the open transaction, so their batches may be sent.
    * With transactions v1 that takes AddPartitionsToTxn, one request at a time with every partition
-   * asked for meanwhile; with v2 the Produce request adds its partitions itself.
+   * asked for meanwhile; with v2 the Produce request adds its partitions itself. Which partitions
+   * joined already is the caller's to know (each partition buffer keeps it): asked again, a
+   * partition is added again, which the coordinator accepts.
    */
   addPartitions(partitions: readonly TopicPartition[]): Promise<void> {
     // Batches not sent when the abort began are not sent at all (the Java producer fails them too).
@@ -156,14 +158,13 @@ export class TransactionManager {
     } catch (error) {
       return Promise.reject(error);
     }
+    if (this.chosenProtocol === 2) {
+      this.partitionsJoined ||= partitions.length > 0;
+      return Promise.resolve();
+    }
     const waits = new Set<Promise<void>>();
     for (const tp of partitions) {
       const key = keyOf(tp);
-      if (this.joined.has(key)) continue;
-      if (this.chosenProtocol === 2) {
-        this.joined.add(key);
-        continue;
-      }
       let joining = this.joining.get(key);
       if (joining === undefined) {
         this.queued.set(key, tp);
@@ -183,11 +184,6 @@ export class TransactionManager {
       });
     }
     return Promise.all(waits).then(() => undefined);
-  }
-
-  /** Whether a partition is part of the open transaction already. */
-  hasJoined(tp: TopicPartition): boolean {
-    return this.joined.has(keyOf(tp));
   }
 
   /**
@@ -363,7 +359,7 @@ export class TransactionManager {
 
   private async endTransaction(committed: boolean): Promise<void> {
     // Nothing joined: the coordinator holds no transaction to end (the Java producer skips it too).
-    if (this.joined.size === 0 && !this.offsetsAdded) return;
+    if (!this.partitionsJoined && !this.offsetsAdded) return;
     const id = this.options.transactionalId;
     const v2 = this.chosenProtocol === 2;
     const next = await this.requests.request(
@@ -376,7 +372,7 @@ export class TransactionManager {
         return version >= END_TXN_V2_FROM && response.producerId >= 0n ? { producerId: response.producerId, producerEpoch: response.producerEpoch } : null;
       },
     );
-    this.joined.clear();
+    this.partitionsJoined = false;
     this.offsetsAdded = false;
     // Transactions v2: the next transaction runs under the epoch the coordinator bumped.
     if (next !== null) this.setIdentity(next);
@@ -389,10 +385,8 @@ export class TransactionManager {
     this.queuedDone = null;
     const request = this.addToTransaction([...batch.values()]).then(
       () => {
-        for (const key of batch.keys()) {
-          this.joined.add(key);
-          this.joining.delete(key);
-        }
+        this.partitionsJoined = true;
+        for (const key of batch.keys()) this.joining.delete(key);
         done.resolve();
       },
       (error: unknown) => {

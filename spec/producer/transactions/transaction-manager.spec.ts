@@ -12,6 +12,10 @@ import {
 } from '../../../lib/errors/index.js';
 import type { KafkaApi } from '../../../lib/protocol/api.js';
 import { TransactionManager } from '../../../lib/producer/transactions/transaction-manager.js';
+import { ProducerTransactions } from '../../../lib/producer/transactions/producer-transactions.js';
+import { PartitionBuffers } from '../../../lib/producer/partition-buffer.js';
+import { DeliveryOutcomes } from '../../../lib/producer/delivery-reports.js';
+import { IdempotentState } from '../../../lib/producer/idempotence.js';
 import type { Answered, CoordinatorNode, TransactionTransport } from '../../../lib/producer/transactions/transaction-transport.js';
 
 interface Call {
@@ -30,6 +34,8 @@ type Handler = (request: any, version: number) => any;
 class ScriptedCoordinator implements TransactionTransport {
   readonly calls: Call[] = [];
   private readonly scripts = new Map<string, Handler[]>();
+  /** While set, requests to coordinators wait for it (a request under way). */
+  gate: Promise<void> | null = null;
 
   constructor(
     private readonly level: number,
@@ -58,6 +64,11 @@ class ScriptedCoordinator implements TransactionTransport {
   }
 
   async sendTo<Req, Res>(node: CoordinatorNode, api: KafkaApi<Req, Res>, request: Req): Promise<Answered<Res>> {
+    const version = await this.versionAt(node, api);
+    if (this.gate !== null) {
+      this.calls.push({ api: `${api.name} (sent)`, version, node: node.nodeId, request });
+      await this.gate;
+    }
     return this.answer(api, node.nodeId, request, await this.versionAt(node, api));
   }
 
@@ -234,26 +245,26 @@ describe('TransactionManager', () => {
       return { transport, ...env };
     }
 
-    it('batches AddPartitionsToTxn: partitions asked for together go in one request, those asked later in the next, none twice', async () => {
+    it('batches AddPartitionsToTxn: partitions asked for together go in one request, those asked while it is under way in the next, none of those twice', async () => {
       const { transport, manager, run } = await ready();
+      let release!: () => void;
+      transport.gate = new Promise((resolve) => (release = resolve));
       const first = Promise.all([
         manager.addPartitions([{ topic: 'a', partition: 0 }, { topic: 'a', partition: 1 }]),
         manager.addPartitions([{ topic: 'b', partition: 5 }]),
       ]);
-      // The first request leaves on the next microtask; these come after it left.
       await new Promise((resolve) => setImmediate(resolve));
-      expect(transport.callsOf('AddPartitionsToTxn')).to.have.length(1);
+      expect(transport.callsOf('AddPartitionsToTxn (sent)')).to.have.length(1);
       const second = manager.addPartitions([{ topic: 'a', partition: 1 }, { topic: 'c', partition: 2 }]);
       const third = manager.addPartitions([{ topic: 'c', partition: 3 }]);
+      transport.gate = null;
+      release();
       await run(Promise.all([first, second, third]));
       const requests = transport.callsOf('AddPartitionsToTxn');
       expect(requests.map((c) => c.version)).to.deep.equal([3, 3]);
       expect(requests[0].request.transactions[0]).to.deep.include({ transactionalId: 'tx-1', producerId: 7n, producerEpoch: 3 });
       expect(requests[0].request.transactions[0].topics).to.deep.equal([{ name: 'a', partitions: [0, 1] }, { name: 'b', partitions: [5] }]);
       expect(requests[1].request.transactions[0].topics).to.deep.equal([{ name: 'c', partitions: [2, 3] }]);
-      await run(manager.addPartitions([{ topic: 'a', partition: 0 }]));
-      expect(transport.callsOf('AddPartitionsToTxn')).to.have.length(2);
-      expect(manager.hasJoined({ topic: 'c', partition: 3 })).to.equal(true);
     });
 
     it('commit waits for the pending AddPartitionsToTxn and the drain, then EndTxn v4 (commit); the epoch stays', async () => {
@@ -372,5 +383,28 @@ describe('TransactionManager', () => {
       expect(identities).to.deep.equal([{ producerId: 7n, producerEpoch: 3 }, { producerId: 7n, producerEpoch: 4 }, { producerId: 7n, producerEpoch: 5 }]);
       expect(manager.state).to.equal('ready');
     });
+  });
+});
+
+describe('ProducerTransactions: which partitions joined is kept in their partition buffers', () => {
+  it('a partition joins once per transaction: its buffer remembers it; the next transaction asks again', async () => {
+    const transport = new ScriptedCoordinator(0, V1_BROKER).on('FindCoordinator', found()).on('InitProducerId', initAnswer()).on('AddPartitionsToTxn', added()).on('EndTxn', ended());
+    const { manager, run } = managerOn(transport);
+    const buffers = new PartitionBuffers();
+    const outcomes = new DeliveryOutcomes(false, 100);
+    const idempotence = new IdempotentState(buffers, async () => ({ producerId: -1n, producerEpoch: -1 }), true);
+    const transactions = new ProducerTransactions(manager, outcomes, idempotence, async () => undefined);
+    await run(transactions.initTransactions());
+    expect(idempotence.identity, 'the identity comes from the coordinator').to.deep.equal({ producerId: 7n, producerEpoch: 3 });
+    transactions.beginTransaction();
+    await run(transactions.joined('t', [0, 1]));
+    await run(transactions.joined('t', [1, 0]));
+    expect(transport.callsOf('AddPartitionsToTxn')).to.have.length(1);
+    expect(buffers.of('t', 0).joinedTransaction).to.equal(buffers.of('t', 1).joinedTransaction);
+    expect(buffers.of('t', 2).joinedTransaction).to.equal(-1);
+    await run(transactions.commitTransaction());
+    transactions.beginTransaction();
+    await run(transactions.joined('t', [0]));
+    expect(transport.callsOf('AddPartitionsToTxn').map((c) => c.request.transactions[0].topics)).to.deep.equal([[{ name: 't', partitions: [0, 1] }], [{ name: 't', partitions: [0] }]]);
   });
 });

@@ -9,6 +9,7 @@ import type { DeliveryReport } from '../../../lib/producer/message.js';
 import type { Producer } from '../../../lib/producer/producer.js';
 import { bootstrap } from '../../support/broker.js';
 import { kafkaVersion } from '../../support/kafka-version.js';
+import { javaConsumeAll } from '../../support/java-consumer.js';
 import { consumeAll } from '../../support/kcat.js';
 import { createTopic } from '../../support/topics.js';
 
@@ -34,7 +35,7 @@ describe(`transactional producer against a real broker (Kafka ${kafkaVersion()})
 
   after(async () => client?.close());
 
-  it('commit, abort, commit over 6 partitions: read_committed sees the committed transactions whole; reports come after the commit, aborted records are reported failed', async () => {
+  it('commit, abort, commit over 6 partitions: read_committed readers (kcat and the Java consumer) see the committed transactions whole; reports come after the commit, aborted records are reported failed', async () => {
     const topic = `txn-producer-${run}-main`;
     await createTopic(topic, { partitions: PARTITIONS });
     const producer = client.producer(topic, { transactionalId: `txn-producer-${run}-main` });
@@ -67,6 +68,10 @@ describe(`transactional producer against a real broker (Kafka ${kafkaVersion()})
 
     expect(await valuesOf(topic, 'read_committed')).to.deep.equal([...committed].sort());
     expect(await valuesOf(topic, 'read_uncommitted'), 'the aborted records were written, then hidden').to.deep.equal([...committed, ...aborted].sort());
+    // Kafka's own consumer agrees.
+    const javaValues = async (isolation: 'read_committed' | 'read_uncommitted') => (await javaConsumeAll(topic, isolation)).map((r) => r.value.toString()).sort();
+    expect(await javaValues('read_committed')).to.deep.equal([...committed].sort());
+    expect(await javaValues('read_uncommitted')).to.deep.equal([...committed, ...aborted].sort());
     await producer.stop();
   });
 
