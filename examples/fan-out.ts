@@ -1,6 +1,6 @@
 /**
- * Fan out: one source split by content into two topics, with the delivery reports merged back
- * into one stream.
+ * Fan out: one source split by content into two topics through one producer, with the delivery
+ * reports merged back into one stream.
  *   npx tsx examples/fan-out.ts
  */
 import { filter, lastValueFrom, merge, range, reduce, share } from 'rxjs';
@@ -12,14 +12,14 @@ async function main() {
   const suffix = Date.now();
   const [evens, odds] = [`evens-${suffix}`, `odds-${suffix}`];
   await client.createTopics([evens, odds].map((name) => ({ name, numPartitions: 2, replicationFactor: 1 })));
-  const toEvens = client.producer(evens, { lingerMs: 10 });
-  const toOdds = client.producer(odds, { lingerMs: 10 });
+  // One producer for both topics: each record names its own.
+  const producer = client.producer({ lingerMs: 10 });
 
   const numbers$ = range(0, 10_000).pipe(share());
-  const record = (n: number) => ({ value: Buffer.from(String(n)), key: Buffer.from(String(n % 10)) });
+  const record = (topic: string) => (n: number) => ({ topic, value: Buffer.from(String(n)), key: Buffer.from(String(n % 10)) });
   const reports$ = merge(
-    numbers$.pipe(filter((n) => n % 2 === 0), toKafka(toEvens, { toRecord: record })),
-    numbers$.pipe(filter((n) => n % 2 === 1), toKafka(toOdds, { toRecord: record })),
+    numbers$.pipe(filter((n) => n % 2 === 0), toKafka(producer, { toRecord: record(evens) })),
+    numbers$.pipe(filter((n) => n % 2 === 1), toKafka(producer, { toRecord: record(odds) })),
   );
   const counts = await lastValueFrom(
     reports$.pipe(reduce((acc, r) => (r.error ? acc : { ...acc, [r.message!.topic]: (acc[r.message!.topic] ?? 0) + 1 }), {} as Record<string, number>)),

@@ -30,7 +30,8 @@ export interface KafkaClientOptions extends Omit<ClusterOptions, 'brokers' | 'cl
 
 /**
  * The connection to a Kafka cluster: bootstrap, metadata and one connection per broker, shared by
- * the producers made from it. `client.producer(topic, options)` makes a producer; `close()` stops
+ * the producers made from it. `client.producer(options)` makes a producer for any topic
+ * (`client.producer(topic, options)` one with a default topic); `close()` stops
  * them and closes every connection.
  */
 export class KafkaClient {
@@ -63,8 +64,17 @@ export class KafkaClient {
     this.transport = clusterTransport(this.cluster, clientId, requestTimeoutMs);
   }
 
-  /** A producer for one topic (pykafka's topic.get_producer()). */
-  producer<V = Buffer | null, K = Buffer | null>(topic: string, options: ProducerOptions = {}): Producer<V, K> {
+  /**
+   * A producer for any topic: `client.producer(options)`, whose records each name their topic
+   * (`produce(value, { topic, key })`), or `client.producer(topic, options)` (pykafka's
+   * topic.get_producer()), whose records go to `topic` unless they name another.
+   */
+  producer<V = Buffer | null, K = Buffer | null>(options?: ProducerOptions): Producer<V, K>;
+  producer<V = Buffer | null, K = Buffer | null>(topic: string, options?: ProducerOptions): Producer<V, K>;
+  producer<V = Buffer | null, K = Buffer | null>(topicOrOptions?: string | ProducerOptions, maybeOptions?: ProducerOptions): Producer<V, K> {
+    const optionsForm = maybeOptions === undefined && (topicOrOptions === undefined || (topicOrOptions !== null && typeof topicOrOptions === 'object'));
+    const topic = optionsForm ? undefined : (topicOrOptions as string);
+    const options = (optionsForm ? topicOrOptions : maybeOptions) ?? {};
     // A producer of a closed client would only fail later, at its first produce().
     if (this.closed) throw new ClientClosedError('the client is closed: create a new KafkaClient for new producers');
     // The producer bounds its own requests per broker, but one of its sends may take several
@@ -104,8 +114,8 @@ export class KafkaClient {
   }
 
   /** What the client is, for logs: its id, bootstrap and security kind; never credentials. */
-  toJSON(): { clientId: string; cluster: ReturnType<Cluster['toJSON']>; producers: string[] } {
-    return { clientId: this.clientId, cluster: this.cluster.toJSON(), producers: [...this.producers].map((p) => p.topic) };
+  toJSON(): { clientId: string; cluster: ReturnType<Cluster['toJSON']>; producers: Array<string | null> } {
+    return { clientId: this.clientId, cluster: this.cluster.toJSON(), producers: [...this.producers].map((p) => p.topic ?? null) };
   }
 }
 

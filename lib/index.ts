@@ -3,7 +3,7 @@ export { KafkaClient, type KafkaClientOptions } from './client.js';
 export { Producer, type ProduceOptions } from './producer/producer.js';
 export type { ProducerOptions, RequiredAcks } from './producer/options.js';
 export type { DeliveryReport, Message, RecordHeader } from './producer/message.js';
-export type { ProducerStatsSnapshot } from './producer/stats.js';
+export type { ProducerStatsSnapshot, TopicStatsSnapshot } from './producer/stats.js';
 export type { ProducerTransport } from './producer/transport.js';
 export type { SendAllOptions, SendAllRecord } from './producer/send-all.js';
 export * from './producer/partitioners.js';

@@ -9,7 +9,8 @@ export type { KafkaRecord };
 
 /** What toKafka needs of a producer: a send with a callback for the one report of each message. */
 export interface ProducerLike<V, K> {
-  readonly topic: string;
+  /** The default topic; undefined for a producer whose records name theirs. */
+  readonly topic: string | undefined;
   send(value: V, record: RecordFields<K>, onReport: (report: DeliveryReport<V, K>) => void): Promise<unknown>;
 }
 

@@ -39,9 +39,12 @@ runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
   const keyed = config.keyed ? { partitioner: new Murmur2Partitioner() } : {};
   const common: ProducerOptions = { requiredAcks: config.acks, compression: config.compression, pendingTimeoutMs: 120_000, ...keyed };
   const options: ProducerOptions = config.mode === 'await-each' ? { ...common, sync: true } : { ...common, ...THROUGHPUT };
-  // NOT the multi-topic form: until kafka-rx has a producer for any topic, the multi-topic workload
-  // runs one producer per topic (each with its own queues, linger and requests), and says so.
-  const producers: Producer[] = (config.topics ?? [config.topic]).map((topic) => client.producer(topic, options));
+  // The multi-topic workload: one producer for all topics (client.producer(options)), each record
+  // naming its topic, as a router writes. BENCH_KAFKA_RX_PER_TOPIC=1 makes one producer per topic
+  // instead, to compare.
+  const multiTopic = config.topics !== undefined;
+  const perTopicProducers = multiTopic && process.env.BENCH_KAFKA_RX_PER_TOPIC === '1';
+  const producers: Producer[] = perTopicProducers ? config.topics!.map((topic) => client.producer(topic, options)) : [multiTopic ? client.producer(options) : client.producer(config.topic, options)];
   const producer = producers[0];
   const perRecord = config.mode === 'rate';
   const reports: Subscription[] = [];
@@ -49,6 +52,8 @@ runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
     for (const p of producers) reports.push(p.deliveryReports$.subscribe((report) => acked(-1, report.error !== undefined)));
   }
   const producerOf = producers.length === 1 ? () => producer : (id: number) => producers[id % producers.length];
+  // Record i's topic, given in the record form as users of the multi-topic form write it.
+  const topics = multiTopic && !perTopicProducers ? config.topics! : null;
   const resolved = producer.options;
   const window = resolved.maxQueuedMessages;
   return {
@@ -57,7 +62,7 @@ runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
     settings: {
       build: 'dist/cjs (tsc output, as installed from npm)',
       api: perRecord ? 'send(value, { key }, onReport)' : config.mode === 'await-each' ? 'produce() with sync: true' : 'produce() + deliveryReports$',
-      ...(config.topics ? { producers: `${producers.length}, one per topic (NOT the multi-topic form, which kafka-rx lacks yet)` } : {}),
+      ...(multiTopic ? { producers: perTopicProducers ? `${producers.length}, one per topic (BENCH_KAFKA_RX_PER_TOPIC=1)` : '1 for all topics: client.producer(options), produce(value, { topic, key })' } : {}),
       lingerMs: resolved.lingerMs,
       minQueuedMessages: resolved.minQueuedMessages,
       maxRequestSize: resolved.maxRequestSize,
@@ -68,9 +73,13 @@ runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
       enableIdempotence: resolved.enableIdempotence,
       partitioner: config.keyed ? 'Murmur2Partitioner' : 'RandomPartitioner (round-robin, default)',
     },
-    send: perRecord
-      ? (value, key, id) => void producerOf(id).send(value, { key }, (report) => acked(id, report.error !== undefined))
-      : (value, key, id) => void producerOf(id).produce(value, key),
+    send: topics !== null
+      ? perRecord
+        ? (value, key, id) => void producer.send(value, { topic: topics[id % topics.length], key }, (report) => acked(id, report.error !== undefined))
+        : (value, key, id) => void producer.produce(value, { topic: topics[id % topics.length], key })
+      : perRecord
+        ? (value, key, id) => void producerOf(id).send(value, { key }, (report) => acked(id, report.error !== undefined))
+        : (value, key, id) => void producerOf(id).produce(value, key),
     window,
     flush: () => undefined,
     sendAndWait: async (value, key) => {

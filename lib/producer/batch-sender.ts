@@ -15,9 +15,9 @@ import { retryBackoff } from './retry-backoff.js';
 import { requestMayHaveBeenWritten } from './retry-policy.js';
 import type { ProducerStats } from './stats.js';
 import type { ProducerTransport } from './transport.js';
+import type { TopicPartition } from './transactions/transaction-manager.js';
 
 export interface SenderContext {
-  readonly topic: string;
   readonly options: ResolvedProducerOptions;
   readonly transport: ProducerTransport;
   readonly outcomes: DeliveryOutcomes;
@@ -36,7 +36,7 @@ export interface SenderTransactions {
   /** The highest Produce version to send (transactions v1 must not send v12+). */
   readonly maxProduceVersion: number;
   /** Resolves once these partitions are in the open transaction (AddPartitionsToTxn with transactions v1). */
-  joined(topic: string, partitions: readonly number[]): Promise<void>;
+  joined(partitions: readonly TopicPartition[]): Promise<void>;
 }
 
 /** Thrown inside one attempt to make retry() schedule the next; carries what is still unsent. */
@@ -55,8 +55,8 @@ class AttemptFailed extends Error {
  */
 export class BatchSender {
   /**
-   * One planner per Produce version the brokers speak: settings fixed for the producer's life,
-   * apart from the topic id (v13+), which changes when the topic is deleted and created again.
+   * One planner per Produce version the brokers speak: settings fixed for the producer's life
+   * (topic ids, v13+, are looked up at each plan: a topic deleted and created again has a new one).
    */
   private readonly planners = new Map<number, RequestPlanner>();
   /** Partition buffers holding parked or held messages. */
@@ -92,13 +92,13 @@ export class BatchSender {
    */
   send(batch: PendingMessage[]): Observable<PendingMessage[]> {
     const { context } = this;
-    const { options, outcomes, stats, transport, topic } = context;
+    const { options, outcomes, stats, transport } = context;
     let pending = batch;
 
     /** The metadata refresh the last failure asked for: the next attempt goes out once it is in. */
     let refreshing: Promise<void> | null = null;
-    /** Partitions whose last failure asked for fresh metadata, with the leader they failed on. */
-    let failedOn: Map<number, number> | null = null;
+    /** Topic partitions whose last failure asked for fresh metadata, with the leader they failed on. */
+    let failedOn: Array<{ topic: string; partition: number; leader: number }> | null = null;
 
     const attempt = async (): Promise<void> => {
       if (refreshing !== null) {
@@ -113,14 +113,14 @@ export class BatchSender {
       if (context.idempotence !== null && !(await context.idempotence.prepare())) throw new AttemptFailed(false);
       const { byLeader, leaderless } = splitByLeader(context, pending);
       // Not sent, and not counted: the partition waits for its new leader.
-      for (const message of leaderless) message.lastError = new LeaderNotAvailableError(`partition ${message.partition} of ${topic} has no leader`);
+      for (const message of leaderless) message.lastError = new LeaderNotAvailableError(`partition ${message.partition} of ${message.topic} has no leader`);
       let retryable: PendingMessage[] = leaderless;
       let refresh = leaderless.length > 0;
       if (byLeader.length > 0 && context.transactions != null) {
         // Not one batch of a partition leaves before the partition is in the transaction.
         const sendable = byLeader.length === 1 ? byLeader[0].messages : byLeader.flatMap((group) => group.messages);
         try {
-          await context.transactions.joined(topic, partitionsOf(sendable));
+          await context.transactions.joined(partitionsOf(sendable));
         } catch (error) {
           const failure = asKafkaRxError(error);
           for (const message of sendable) outcomes.settle(message, failure);
@@ -145,7 +145,7 @@ export class BatchSender {
 
     const leaderMoved = (): boolean => {
       if (failedOn === null) return false;
-      for (const [partition, leader] of failedOn) {
+      for (const { topic, partition, leader } of failedOn) {
         const now = transport.leaderOf(topic, partition);
         if (now !== -1 && now !== leader) return true;
       }
@@ -177,12 +177,8 @@ export class BatchSender {
           if (pending.length === 0) return false;
           stats.retries += pending.length;
           if (error.refreshMetadata) {
-            const leaders = new Map<number, number>();
-            for (const message of pending) if (!leaders.has(message.partition)) leaders.set(message.partition, transport.leaderOf(topic, message.partition));
-            failedOn = leaders;
-            refreshing = transport.refreshMetadata(topic).catch(() => {
-              // A failed refresh shows up again as a retriable error on the next attempt.
-            });
+            failedOn = partitionsOf(pending).map(({ topic, partition }) => ({ topic, partition, leader: transport.leaderOf(topic, partition) }));
+            refreshing = refreshTopicsOf(context, pending);
           }
           return true;
         },
@@ -238,14 +234,12 @@ export class BatchSender {
     for (const buffer of [...this.waiting]) this.release(buffer);
   }
 
-  private plannerFor(version: number, topicId: Buffer | undefined): RequestPlanner {
+  private plannerFor(version: number): RequestPlanner {
     let planner = this.planners.get(version);
-    if (planner !== undefined && topicId !== undefined && !planner.settings.topicId!.equals(topicId)) planner = undefined;
     if (planner === undefined) {
-      const { options, transport, topic, idempotence } = this.context;
+      const { options, transport, idempotence } = this.context;
       planner = new RequestPlanner({
-        topic,
-        topicId,
+        topicIdOf: version >= TOPIC_IDS_FROM ? (topic) => transport.topicIdOf?.(topic) : undefined,
         version,
         clientId: transport.clientId,
         acks: options.requiredAcks,
@@ -278,13 +272,9 @@ export class BatchSender {
       return failures;
     }
 
-    // Produce v13 names the topic by id; until the metadata has one, the topic goes by name (v12).
-    let topicId: Buffer | undefined;
-    if (version >= TOPIC_IDS_FROM) {
-      topicId = transport.topicIdOf?.(context.topic);
-      if (topicId === undefined) version = TOPIC_IDS_FROM - 1;
-    }
-    const plan = this.plannerFor(version, topicId).plan(messages);
+    // Produce v13 names topics by id; until the metadata has one for every topic, they go by name (v12).
+    if (version >= TOPIC_IDS_FROM && !everyTopicHasId(transport, messages)) version = TOPIC_IDS_FROM - 1;
+    const plan = this.plannerFor(version).plan(messages);
     if (context.idempotence !== null) {
       if (plan.waiting.length > 0) this.park(plan.waiting);
       // This plan may have sealed what waiting messages waited for.
@@ -325,24 +315,53 @@ function refreshedOrCap(refresh: Promise<void>, capMs: number, scheduler: Schedu
   });
 }
 
-/** The partitions the messages are for, each once. */
-function partitionsOf(messages: readonly PendingMessage[]): number[] {
-  const partitions = new Set<number>();
-  for (const message of messages) partitions.add(message.partition);
-  return [...partitions];
+/** The topic partitions of these messages, each once. */
+function partitionsOf(messages: readonly PendingMessage[]): TopicPartition[] {
+  const byTopic = new Map<string, Set<number>>();
+  for (const message of messages) {
+    let partitions = byTopic.get(message.topic);
+    if (partitions === undefined) byTopic.set(message.topic, (partitions = new Set()));
+    partitions.add(message.partition);
+  }
+  const out: TopicPartition[] = [];
+  for (const [topic, partitions] of byTopic) for (const partition of partitions) out.push({ topic, partition });
+  return out;
+}
+
+/** One metadata refresh for the topics of these messages (the cluster fetches them together). */
+function refreshTopicsOf(context: SenderContext, messages: readonly PendingMessage[]): Promise<void> {
+  const topics = new Set<string>();
+  for (const message of messages) topics.add(message.topic);
+  return Promise.all([...topics].map((topic) => context.transport.refreshMetadata(topic))).then(
+    () => undefined,
+    () => {
+      // A failed refresh shows up again as a retriable error on the next attempt.
+    },
+  );
+}
+
+/** Whether the metadata has an id for every topic of these messages (Produce v13 names topics by id). */
+function everyTopicHasId(transport: ProducerTransport, messages: readonly PendingMessage[]): boolean {
+  let checked: string | undefined;
+  for (const message of messages) {
+    if (message.topic === checked) continue;
+    if (transport.topicIdOf?.(message.topic) === undefined) return false;
+    checked = message.topic;
+  }
+  return true;
 }
 
 /** The messages by their partition's leader now, and those whose partition has none known. */
 function splitByLeader(context: SenderContext, messages: PendingMessage[]): { byLeader: Array<{ leader: number; messages: PendingMessage[] }>; leaderless: PendingMessage[] } {
-  const { transport, topic } = context;
+  const { transport } = context;
   // The common case is one leader for the whole batch: the list is handed on as it is.
-  const first = transport.leaderOf(topic, messages[0].partition);
+  const first = transport.leaderOf(messages[0].topic, messages[0].partition);
   let i = 1;
-  while (i < messages.length && transport.leaderOf(topic, messages[i].partition) === first) i++;
+  while (i < messages.length && transport.leaderOf(messages[i].topic, messages[i].partition) === first) i++;
   if (i === messages.length) return first === -1 ? { byLeader: [], leaderless: messages } : { byLeader: [{ leader: first, messages }], leaderless: [] };
   const groups = new Map<number, PendingMessage[]>();
   for (const message of messages) {
-    const leader = transport.leaderOf(topic, message.partition);
+    const leader = transport.leaderOf(message.topic, message.partition);
     const group = groups.get(leader);
     if (group === undefined) groups.set(leader, [message]);
     else group.push(message);
@@ -394,8 +413,12 @@ async function sendPlanned(context: SenderContext, broker: number, planned: Plan
       message.inFlight = true;
     }
   }
-  stats.requests++;
-  stats.bytes += planned.size;
+  stats.requestSent(broker, planned.size);
+  for (const batch of planned.batches) {
+    const topic = stats.topics.of(batch.topic);
+    topic.batches++;
+    topic.batchBytes += batch.records.length;
+  }
   let response: ProduceResponse | undefined;
   const idempotence = context.idempotence;
   if (idempotence !== null) idempotence.inFlightRequests++;

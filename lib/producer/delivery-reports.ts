@@ -3,6 +3,7 @@ import { ConfigError, MaybeWrittenError, type KafkaRxError } from '../errors/ind
 import { Fifo } from '../fifo.js';
 import { reportOf, type DeliveryReport, type PendingMessage } from './message.js';
 import { ReportStream } from './report-stream.js';
+import type { TopicCounts } from './stats.js';
 
 interface Waiter<T> {
   resolve: (value: T) => void;
@@ -32,6 +33,8 @@ export class DeliveryOutcomes {
   failed = 0;
   /** Told when a message of an idempotent producer gets its outcome (its partition buffer keeps count). */
   partitionSettled: ((message: PendingMessage, failed: boolean) => void) | null = null;
+  /** Per-topic acknowledged and failed counts (stats$), when the producer keeps them. */
+  topicCounts: TopicCounts | null = null;
 
   constructor(
     private readonly keepForPull: boolean,
@@ -78,6 +81,7 @@ export class DeliveryOutcomes {
     const report = reportOf(message);
     if (error === null) this.acknowledged++;
     else this.failed++;
+    this.topicCounts?.settled(message.topic, error !== null);
     const { onSettled, onReport } = message;
     message.onSettled = null;
     message.onReport = null;

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import { ConfigError, InvalidPartitionError, PartitionerError } from '../errors/index.js';
 
-/** Picks a partition id from the topic's partition ids (sorted ascending) for a message's key. */
-export type PartitionFunction = (key: Buffer | null, partitions: readonly number[]) => number;
+/**
+ * Picks a partition id from the topic's partition ids (sorted ascending) for a message's key. A
+ * producer for several topics passes the record's topic too, and the partitions of that topic.
+ */
+export type PartitionFunction = (key: Buffer | null, partitions: readonly number[], topic: string) => number;
 
 /** A function, or an object with a `partition` method (the classes below). */
 export type Partitioner = PartitionFunction | { partition: PartitionFunction };
@@ -13,8 +16,20 @@ export type Partitioner = PartitionFunction | { partition: PartitionFunction };
  */
 export class RandomPartitioner {
   private index = 0;
+  /**
+   * One cycle per topic: one cycle shared by records that alternate between topics would give
+   * each topic only some of its partitions (20 topics of 6 partitions in turn: each topic only the
+   * even or only the odd ones).
+   */
+  private topic: string | undefined;
+  private readonly others = new Map<string, number>();
 
-  partition(_key: Buffer | null, partitions: readonly number[]): number {
+  partition(_key: Buffer | null, partitions: readonly number[], topic?: string): number {
+    if (topic !== this.topic) {
+      if (this.topic !== undefined) this.others.set(this.topic, this.index);
+      this.index = (topic === undefined ? undefined : this.others.get(topic)) ?? 0;
+      this.topic = topic;
+    }
     this.index = (this.index + 1) % partitions.length;
     return partitions[this.index];
   }
@@ -112,8 +127,8 @@ export function murmur2(data: Uint8Array): number {
 export class Murmur2Partitioner {
   private readonly keyless = new RandomPartitioner();
 
-  partition(key: Buffer | null, partitions: readonly number[]): number {
-    if (key === null) return this.keyless.partition(null, partitions);
+  partition(key: Buffer | null, partitions: readonly number[], topic?: string): number {
+    if (key === null) return this.keyless.partition(null, partitions, topic);
     return partitions[(murmur2(key) & 0x7fffffff) % partitions.length];
   }
 }
@@ -125,22 +140,25 @@ export class Murmur2Partitioner {
  */
 export class StickyPartitioner {
   private readonly keyed = new Murmur2Partitioner();
-  private current = -1;
-  private left = 0;
+  /** Per topic (as in the Java client): the partition stuck to, and messages left before moving on. */
+  private readonly sticks = new Map<string | undefined, { current: number; left: number }>();
 
   constructor(private readonly batchSize = 1000) {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new PartitionerError(`batchSize must be a positive integer, got ${batchSize}`);
   }
 
-  partition(key: Buffer | null, partitions: readonly number[]): number {
+  partition(key: Buffer | null, partitions: readonly number[], topic?: string): number {
     if (key !== null) return this.keyed.partition(key, partitions);
-    if (this.left <= 0 || !partitions.includes(this.current)) {
-      const choices = partitions.length > 1 ? partitions.filter((p) => p !== this.current) : partitions;
-      this.current = choices[Math.floor(Math.random() * choices.length)];
-      this.left = this.batchSize;
+    let stick = this.sticks.get(topic);
+    if (stick === undefined) this.sticks.set(topic, (stick = { current: -1, left: 0 }));
+    if (stick.left <= 0 || !partitions.includes(stick.current)) {
+      const current = stick.current;
+      const choices = partitions.length > 1 ? partitions.filter((p) => p !== current) : partitions;
+      stick.current = choices[Math.floor(Math.random() * choices.length)];
+      stick.left = this.batchSize;
     }
-    this.left--;
-    return this.current;
+    stick.left--;
+    return stick.current;
   }
 }
 

@@ -53,14 +53,17 @@ export function settleFromResponse(
     for (const batch of planned.batches) for (const message of batch.messages) outcomes.settle(message, null);
     return;
   }
-  const results = new Map<number, ProduceResponse['responses'][number]['partitionResponses'][number]>();
-  const sentAs = planned.request.topics[0];
-  for (const topic of response.responses) {
-    if (!answersTopic(topic, sentAs)) continue;
-    for (const partition of topic.partitionResponses) results.set(partition.index, partition);
+  // Per topic as the request named it, the partitions' answers.
+  const results = new Map<string, Map<number, ProducePartitionResponse>>();
+  for (const answer of response.responses) {
+    const sentAs = planned.request.topics.find((topic) => answersTopic(answer, topic));
+    if (sentAs === undefined) continue;
+    let byPartition = results.get(sentAs.name);
+    if (byPartition === undefined) results.set(sentAs.name, (byPartition = new Map()));
+    for (const partition of answer.partitionResponses) byPartition.set(partition.index, partition);
   }
   for (const batch of planned.batches) {
-    const result = results.get(batch.partition);
+    const result = results.get(batch.topic)?.get(batch.partition);
     if (result === undefined) {
       // Answered, so no longer in flight; an answer that says nothing of the batch leaves it possibly written.
       for (const message of batch.messages) {
@@ -68,7 +71,7 @@ export function settleFromResponse(
         message.mayBeWritten = true;
       }
       stats.errors++;
-      failures.retryLater(batch.messages, new ProtocolError(`the Produce response has no result for partition ${batch.partition} of ${context.topic}`, { retriable: true }));
+      failures.retryLater(batch.messages, new ProtocolError(`the Produce response has no result for partition ${batch.partition} of ${batch.topic}`, { retriable: true }));
       continue;
     }
     if (result.errorCode !== 0) {
@@ -178,7 +181,7 @@ function failNamedRecords(context: SenderContext, batch: PlannedBatch, result: P
     }
   }
   if (innocent.length > 0) {
-    failures.retryLater(innocent, new KafkaRxError(`sent again: its batch to partition ${batch.partition} of ${context.topic} was refused for other records (${result.errorMessage ?? `error ${result.errorCode}`})`, { retriable: true }), false);
+    failures.retryLater(innocent, new KafkaRxError(`sent again: its batch to partition ${batch.partition} of ${batch.topic} was refused for other records (${result.errorMessage ?? `error ${result.errorCode}`})`, { retriable: true }), false);
   }
 }
 

@@ -1,5 +1,5 @@
 import { asyncScheduler, BehaviorSubject, interval, map, Subject, type Observable, type Subscription } from 'rxjs';
-import { ConfigError, KafkaRxError, PartitionerError, ProducerStoppedError, QueueFullError, DeliveryTimeoutError, RecordTypeError, SerializationError } from '../errors/index.js';
+import { ConfigError, KafkaRxError, PartitionerError, ProducerStoppedError, QueueFullError, DeliveryTimeoutError, RecordTypeError, SerializationError, UnknownTopicOrPartitionError } from '../errors/index.js';
 import { prepareCodec } from '../records/index.js';
 import { recordSizeBound } from '../records/record-batch.js';
 import { BatchSender } from './batch-sender.js';
@@ -37,7 +37,7 @@ const STAGE_LIMIT = 512;
  */
 const STAGE_SHARE_OF_REQUEST = 1 / 8;
 
-const recordFormKeys = new Set(['key', 'timestamp', 'headers', 'partition']);
+const recordFormKeys = new Set(['topic', 'key', 'timestamp', 'headers', 'partition']);
 
 function isRecordForm(argument: unknown): argument is ProduceOptions {
   if (argument === null || typeof argument !== 'object' || Buffer.isBuffer(argument) || argument instanceof Uint8Array) return false;
@@ -50,6 +50,11 @@ function isRecordForm(argument: unknown): argument is ProduceOptions {
  * pykafka's Producer as an RxJS dataflow. produce() pushes into a Subject; the pipeline groups by
  * leader broker, batches by count, bytes and linger, sends with retries, and gives every accepted
  * message exactly one delivery report.
+ *
+ * One producer writes to any number of topics: records carry their topic (`{ topic }` in the
+ * record form), or go to the producer's default topic (pykafka's form, `client.producer(topic)`).
+ * Grouping is by leader broker, not by topic, so one Produce request carries the batches of every
+ * topic partition its broker leads, and the queue bound, linger and in-flight limit stay per broker.
  */
 export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisposable {
   readonly options: ResolvedProducerOptions;
@@ -97,18 +102,25 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   /** Trace context and spans when @opentelemetry/api is installed (lib/producer/tracing.ts); null otherwise. */
   private tracing: ProducerTracing | null = null;
   private readonly tracingLoaded: Promise<void>;
+  /** Metadata look-ups under way for topics met for the first time (one per topic, shared by its records). */
+  private readonly topicLookups = new Map<string, Promise<unknown>>();
 
+  /**
+   * `topic` is the default topic (pykafka's form), undefined for a producer whose records each
+   * name their topic.
+   */
   constructor(
     private readonly transport: ProducerTransport,
-    readonly topic: string,
+    readonly topic: string | undefined,
     options: ProducerOptions = {},
   ) {
-    if (typeof topic !== 'string' || topic.length === 0) throw new RecordTypeError('topic', 'a non-empty string', topic);
+    if (topic !== undefined && (typeof topic !== 'string' || topic.length === 0)) throw new RecordTypeError('topic', 'a non-empty string', topic);
     this.options = resolveProducerOptions(options);
     this.stageBytesLimit = Math.max(1, Math.floor(this.options.maxRequestSize * STAGE_SHARE_OF_REQUEST));
     const partitioner = this.options.partitioner ?? new RandomPartitioner();
     this.partition = typeof partitioner === 'function' ? partitioner : partitioner.partition.bind(partitioner);
     this.outcomes = new DeliveryOutcomes(this.options.deliveryReports && !this.options.sync, this.options.maxQueuedMessages);
+    this.outcomes.topicCounts = this.stats.topics;
     this.deliveryReports$ = this.outcomes.reports$ as Observable<DeliveryReport<V, K>>;
     // Room is per broker; the watermarks speak of one broker's worth, the unit a user configures.
     this.queues = new BrokerQueues(this.options.maxQueuedMessages, Math.ceil(this.options.maxQueuedMessages * 0.8), Math.floor(this.options.maxQueuedMessages * 0.5));
@@ -128,7 +140,6 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       this.transactions = new ProducerTransactions(manager, this.outcomes, this.idempotence!, () => this.flush());
     }
     this.sender = new BatchSender({
-      topic: this.topic,
       options: this.options,
       transport: this.transport,
       outcomes: this.outcomes,
@@ -143,12 +154,12 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     if (this.options.autoStart) this.start();
   }
 
-  /** What the producer is, for logs: its topic and state (JSON.stringify would meet timers and subjects). */
-  toJSON(): { topic: string; state: string } {
-    return { topic: this.topic, state: this.state };
+  /** What the producer is, for logs: its default topic (null: none) and state (JSON.stringify would meet timers and subjects). */
+  toJSON(): { topic: string | null; state: string } {
+    return { topic: this.topic ?? null, state: this.state };
   }
 
-  /** Starts the pipeline and fetches the topic's metadata. */
+  /** Starts the pipeline and fetches the default topic's metadata. */
   start(): void {
     if (this.state === 'running') return;
     if (this.state !== 'idle') throw new ProducerStoppedError('a stopped producer cannot be started again; create a new one');
@@ -156,7 +167,6 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     const input = new Subject<PendingMessage[]>();
     this.input = input;
     this.pipeline = producerPipeline(input, {
-      topic: this.topic,
       options: this.options,
       transport: this.transport,
       outcomes: this.outcomes,
@@ -175,9 +185,12 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     this.ready = this.startUp();
   }
 
-  /** Topic metadata, producer id and codec; a failure is reported to the produce() calls waiting for it. */
+  /**
+   * The default topic's metadata, producer id and codec; a failure is reported to the produce()
+   * calls waiting for it. Other topics' metadata is fetched at their first record.
+   */
   private startUp(): Promise<void> {
-    const ready = Promise.all([this.transport.partitionsOf(this.topic), this.idempotence?.start(), prepareCodec(this.options.compression), this.tracingLoaded]).then(() => undefined);
+    const ready = Promise.all([this.topic === undefined ? undefined : this.transport.partitionsOf(this.topic), this.idempotence?.start(), prepareCodec(this.options.compression), this.tracingLoaded]).then(() => undefined);
     ready.then(
       () => {
         this.isReady = true;
@@ -192,16 +205,18 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   }
 
   /**
-   * Queues a message. `produce(value, key?, timestamp?)` as in pykafka, or
-   * `produce(value, { key, timestamp, headers, partition })`. Resolves with the Message once queued
-   * (async mode) or once acknowledged (sync mode, rejecting with the delivery error).
+   * Queues a message. `produce(value, key?, timestamp?)` as in pykafka (to the default topic), or
+   * `produce(value, { topic, key, timestamp, headers, partition })`. Resolves with the Message once
+   * queued (async mode) or once acknowledged (sync mode, rejecting with the delivery error). A
+   * topic the cluster does not have rejects with UnknownTopicOrPartitionError for that record alone,
+   * after the metadata wait (then at once for unknownTopicCacheMs).
    */
   produce(value: V, keyOrRecord?: K | null | ProduceOptions<K>, timestamp?: number | Date): Promise<Message<V, K>> {
     if (isRecordForm(keyOrRecord)) {
       const record = keyOrRecord as ProduceOptions<K>;
-      return this.enqueue(value, record.key ?? null, record.timestamp, record.headers, record.partition, null);
+      return this.enqueue(record.topic, value, record.key ?? null, record.timestamp, record.headers, record.partition, null);
     }
-    return this.enqueue(value, (keyOrRecord as K | null | undefined) ?? null, timestamp, undefined, undefined, null);
+    return this.enqueue(undefined, value, (keyOrRecord as K | null | undefined) ?? null, timestamp, undefined, undefined, null);
   }
 
   /**
@@ -209,10 +224,11 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
    * build on to correlate each source value with its outcome without scanning deliveryReports$.
    */
   send(value: V, record: ProduceOptions<K>, onReport: ((report: DeliveryReport<V, K>) => void) | null): Promise<Message<V, K>> {
-    return this.enqueue(value, record.key ?? null, record.timestamp, record.headers, record.partition, onReport);
+    return this.enqueue(record.topic, value, record.key ?? null, record.timestamp, record.headers, record.partition, onReport);
   }
 
   private enqueue(
+    recordTopic: string | undefined,
     value: V,
     key: K | null,
     timestamp: number | Date | undefined,
@@ -230,7 +246,11 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
         return Promise.reject(error);
       }
     }
-    return this.admit(value, key, timestamp, headers, partition, onReport);
+    const topic = recordTopic ?? this.topic;
+    if (typeof topic !== 'string' || topic.length === 0) {
+      return Promise.reject(new RecordTypeError('topic', this.topic === undefined ? 'a non-empty string (this producer has no default topic: produce(value, { topic, ... }))' : 'a non-empty string', recordTopic));
+    }
+    return this.admit(topic, value, key, timestamp, headers, partition, onReport);
   }
 
   /**
@@ -238,6 +258,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
    * called, since stop() sends every message of the calls made before it.
    */
   private admit(
+    topic: string,
     value: V,
     key: K | null,
     timestamp: number | Date | undefined,
@@ -253,7 +274,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       return (this.ready ??= this.startUp()).then(
         () => {
           try {
-            return this.admit(value, key, timestamp, headers, partition, onReport);
+            return this.admit(topic, value, key, timestamp, headers, partition, onReport);
           } finally {
             this.admissionEnded();
           }
@@ -264,21 +285,22 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
         },
       );
     }
-    let partitions = this.transport.knownPartitionsOf(this.topic);
+    const partitions = this.transport.knownPartitionsOf(topic);
     if (partitions === undefined) {
-      // The topic left the metadata cache (deleted, or a refresh failed): look it up again.
-      return this.tracked(this.transport.partitionsOf(this.topic).then(() => {
-        if (this.transport.knownPartitionsOf(this.topic) === undefined) throw new ProducerStoppedError(`topic ${this.topic} has no partitions in the metadata`);
-        return this.admit(value, key, timestamp, headers, partition, onReport);
+      // A topic met for the first time, or one that left the metadata cache (deleted, or a
+      // refresh failed): its records wait for one look-up, the other topics' records do not.
+      return this.tracked(this.lookUp(topic).then(() => {
+        if (this.transport.knownPartitionsOf(topic) === undefined) throw new UnknownTopicOrPartitionError(`topic ${topic} has no partitions in the metadata`);
+        return this.admit(topic, value, key, timestamp, headers, partition, onReport);
       }));
     }
-    const traced = this.tracing?.begin(this.topic, headers, onReport, value);
+    const traced = this.tracing?.begin(topic, headers, onReport, value);
     if (traced !== undefined && traced !== null) {
       headers = traced.headers;
       onReport = traced.onReport;
     }
     try {
-      const message = this.prepare(value, key, timestamp, headers, partition, partitions);
+      const message = this.prepare(topic, value, key, timestamp, headers, partition, partitions);
       if (this.roomNow(message)) return this.accept(message, onReport);
       return this.acceptWhenRoom(message, onReport);
     } catch (error) {
@@ -287,7 +309,18 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     }
   }
 
+  /** The topic's metadata, fetched once for all the records waiting for it. */
+  private lookUp(topic: string): Promise<unknown> {
+    let lookup = this.topicLookups.get(topic);
+    if (lookup === undefined) {
+      lookup = this.transport.partitionsOf(topic).finally(() => this.topicLookups.delete(topic));
+      this.topicLookups.set(topic, lookup);
+    }
+    return lookup;
+  }
+
   private prepare(
+    topic: string,
     value: V,
     key: K | null,
     timestamp: number | Date | undefined,
@@ -318,24 +351,24 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     }
     const headers = normaliseHeaders(rawHeaders);
     if (explicitPartition !== undefined && !Number.isInteger(explicitPartition)) throw new RecordTypeError('partition', 'an integer partition id', explicitPartition);
-    const partition = checkedPartition(explicitPartition !== undefined ? explicitPartition : this.partitionOf(keyBytes, partitions), partitions);
+    const partition = checkedPartition(explicitPartition !== undefined ? explicitPartition : this.partitionOf(keyBytes, partitions, topic), partitions);
     const now = Date.now();
     const time = timestamp === undefined ? now : toMillis(timestamp);
     // Read while key and value are in cache; the planner sizes batches with it, not with them.
     const size = recordSizeBound(keyBytes, valueBytes, headers);
     const message = new PendingMessage<V, K>(
-      this.topic, partition, time, valueBytes, keyBytes, headers, value, key ?? undefined,
+      topic, partition, time, valueBytes, keyBytes, headers, value, key ?? undefined,
       // asyncScheduler's clock is Date.now(): read it once per message, not twice.
       (this.options.scheduler === asyncScheduler ? now : this.options.scheduler.now()) + this.options.deliveryTimeoutMs, size,
     );
-    message.broker = this.transport.leaderOf(this.topic, partition);
+    message.broker = this.transport.leaderOf(topic, partition);
     return message;
   }
 
   /** The partitioner's choice; a caller's partitioner that throws fails this record alone, with a typed error. */
-  private partitionOf(key: Buffer | null, partitions: readonly number[]): number {
+  private partitionOf(key: Buffer | null, partitions: readonly number[], topic: string): number {
     try {
-      return this.partition(key, partitions);
+      return this.partition(key, partitions, topic);
     } catch (error) {
       if (error instanceof KafkaRxError) throw error;
       throw new PartitionerError(`the partitioner threw: ${errorText(error)}`, { cause: error });
@@ -389,6 +422,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   private failUnsent(message: PendingMessage): void {
     this.outcomes.track(message);
     this.stats.produced++;
+    this.stats.topics.of(message.topic).produced++;
     this.outcomes.settle(message, new ProducerStoppedError(`stop() gave up after pendingTimeoutMs (${this.options.pendingTimeoutMs} ms) while produce() waited for room; the message was not sent`));
   }
 
@@ -397,11 +431,12 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     const settled = this.options.sync ? this.whenSettled(message) : null;
     this.outcomes.track(message as PendingMessage);
     if (this.idempotence !== null) {
-      const buffer = this.buffers.of(this.topic, message.partition);
+      const buffer = this.buffers.of(message.topic, message.partition);
       message.buffer = buffer;
       buffer.accept(message as PendingMessage);
     }
     this.stats.produced++;
+    this.stats.topics.of(message.topic).produced++;
     this.stage(message as PendingMessage);
     return settled ?? Promise.resolve(publicMessage(message));
   }
@@ -618,9 +653,11 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       queued: this.queues.totalQueued,
       requests: this.stats.requests,
       bytes: this.stats.bytes,
+      requestsPerBroker: Object.fromEntries(this.stats.requestsPerBroker),
       retries: this.stats.retries,
       errors: this.stats.errors,
       epochBumps: this.idempotence?.epochBumps ?? 0,
+      topics: this.stats.topics.snapshot(),
     };
   }
 

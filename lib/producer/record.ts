@@ -5,6 +5,11 @@ export type RecordHeaders = RecordHeader[] | Record<string, string | Buffer | nu
 
 /** A record without its value: the second argument of produce() in its record form. */
 export interface RecordFields<K = unknown> {
+  /**
+   * The topic to write to. Required by a producer made without a topic (`client.producer(options)`);
+   * for one made with a topic, any other topic, or left out for that one.
+   */
+  topic?: string;
   key?: K | null;
   /** Milliseconds since the epoch, or a Date; default now. */
   timestamp?: number | Date;

@@ -6,6 +6,7 @@ import type { PartitionBuffer, PartitionBuffers, ProducerIdentity, SealedBatch }
 
 /** One partition's record batch inside a planned request, with the messages it carries. */
 export interface PlannedBatch {
+  topic: string;
   partition: number;
   messages: PendingMessage[];
   records: Buffer;
@@ -31,9 +32,12 @@ export interface RequestPlan {
 }
 
 export interface PlanSettings {
-  topic: string;
-  /** Required from Produce v13, which names the topic by id. */
-  topicId?: Buffer;
+  /**
+   * Topic ids, required from Produce v13, which names topics by id (the caller plans at v12 while
+   * a topic of the messages has none known). Looked up at each plan: a topic deleted and created
+   * again under its name has a new id.
+   */
+  topicIdOf?: (topic: string) => Buffer | undefined;
   version: number;
   clientId: string;
   acks: 0 | 1 | -1;
@@ -49,8 +53,9 @@ export interface PlanSettings {
 const FIRST_FLEXIBLE_PRODUCE_VERSION = 9;
 
 /**
- * Splits one broker's messages into Produce requests of at most maxRequestSize bytes: one record
- * batch per partition per request, partition order kept across requests (a later chunk of a
+ * Splits one broker's messages, of any topics, into Produce requests of at most maxRequestSize
+ * bytes: one record batch per topic partition per request, every topic the broker leads a
+ * partition of in the same request, partition order kept across requests (a later chunk of a
  * partition always goes into a later request), and any message too large to fit alone set aside.
  *
  * Sizes are exact: RequestHeader v1/v2 plus the body as the protocol layer measures it, so
@@ -60,13 +65,19 @@ const FIRST_FLEXIBLE_PRODUCE_VERSION = 9;
  */
 export class RequestPlanner {
   private readonly headerSize: number;
-  /** The largest record batch that fits in a request on its own. */
-  readonly batchLimit: number;
+  /** Per topic, the largest record batch that fits in a request on its own (the name's length counts). */
+  private readonly batchLimits = new Map<string, number>();
 
   constructor(readonly settings: PlanSettings) {
     const flexible = settings.version >= FIRST_FLEXIBLE_PRODUCE_VERSION;
     this.headerSize = 2 + 2 + 4 + 2 + Buffer.byteLength(settings.clientId) + (flexible ? 1 : 0);
-    this.batchLimit = this.largestBatchAlone();
+  }
+
+  /** The largest record batch of the topic that fits in a request on its own. */
+  batchLimit(topic: string): number {
+    let limit = this.batchLimits.get(topic);
+    if (limit === undefined) this.batchLimits.set(topic, (limit = this.largestBatchAlone(topic)));
+    return limit;
   }
 
   plan(messages: readonly PendingMessage[]): RequestPlan {
@@ -84,11 +95,12 @@ export class RequestPlanner {
 
   /** Places one partition's batches, sealed ones first, each in a request after the previous one. */
   private planPartition(share: PartitionShare, requests: RequestUnderway[], plan: RequestPlan): void {
-    const { settings, batchLimit } = this;
-    const { partition, sealed } = share;
+    const { settings } = this;
+    const { topic, partition, sealed } = share;
+    const batchLimit = this.batchLimit(topic);
     let fresh = share.fresh;
     const idempotence = settings.idempotence;
-    const buffer = idempotence?.buffers.of(settings.topic, partition);
+    const buffer = idempotence?.buffers.of(topic, partition);
     if (buffer !== undefined && fresh.length > 0) {
       const { now, later } = buffer.sealable(fresh);
       fresh = now;
@@ -98,7 +110,7 @@ export class RequestPlanner {
     // Batches sealed by an earlier attempt go first, in sequence order, exactly as first encoded.
     if (sealed.length > 1) sealed.sort((a, b) => a.baseSequence - b.baseSequence);
     for (const batch of sealed) {
-      lastRequest = this.place(requests, lastRequest, { partition, messages: batch.messages, records: batch.records ?? encodeSealed(batch, settings), sealed: batch, buffer });
+      lastRequest = this.place(requests, lastRequest, { topic, partition, messages: batch.messages, records: batch.records ?? encodeSealed(batch, settings), sealed: batch, buffer });
     }
     if (fresh.length === 0) return;
     // A partition the broker has not yet acknowledged under this producer id gets one batch; the
@@ -110,7 +122,7 @@ export class RequestPlanner {
         for (const message of chunks[c]) plan.waiting.push(message);
         continue;
       }
-      for (const batch of encodeWithinLimit(partition, chunks[c], settings, buffer, batchLimit, plan.oversized)) lastRequest = this.place(requests, lastRequest, batch);
+      for (const batch of encodeWithinLimit(topic, partition, chunks[c], settings, buffer, batchLimit, plan.oversized)) lastRequest = this.place(requests, lastRequest, batch);
     }
   }
 
@@ -119,65 +131,93 @@ export class RequestPlanner {
     let index = after + 1;
     while (index < requests.length) {
       const candidate = requests[index];
-      if (!candidate.partitions.has(batch.partition) && this.sizeOf([...candidate.batches, batch]) <= this.settings.maxRequestSize) break;
+      if (!candidate.partitions.has(batch) && this.sizeOf([...candidate.batches, batch]) <= this.settings.maxRequestSize) break;
       index++;
     }
-    if (index === requests.length) requests.push({ batches: [], partitions: new Set() });
+    if (index === requests.length) requests.push({ batches: [], partitions: new PartitionSet() });
     const target = requests[index];
     target.batches.push(batch);
-    target.partitions.add(batch.partition);
+    target.partitions.add(batch);
     return index;
   }
 
+  /** The request for these batches: one entry per topic, in the order the topics first appear. */
   private requestOf(batches: readonly PlannedBatch[]): ProduceRequest {
-    return {
-      transactionalId: this.settings.transactionalId ?? null,
-      acks: this.settings.acks,
-      timeoutMs: this.settings.timeoutMs,
-      topics: [{ name: this.settings.topic, topicId: this.settings.topicId, partitions: batches.map((b) => ({ index: b.partition, records: b.records })) }],
-    };
+    const topics: Array<{ name: string; topicId: Buffer | undefined; partitions: Array<{ index: number; records: Buffer }> }> = [];
+    let last: (typeof topics)[number] | undefined;
+    for (const batch of batches) {
+      let entry = last !== undefined && last.name === batch.topic ? last : topics.find((t) => t.name === batch.topic);
+      if (entry === undefined) {
+        entry = { name: batch.topic, topicId: this.settings.topicIdOf?.(batch.topic), partitions: [] };
+        topics.push(entry);
+      }
+      entry.partitions.push({ index: batch.partition, records: batch.records });
+      last = entry;
+    }
+    return { transactionalId: this.settings.transactionalId ?? null, acks: this.settings.acks, timeoutMs: this.settings.timeoutMs, topics };
   }
 
   private sizeOf(batches: readonly PlannedBatch[]): number {
     return this.headerSize + produceRequestSize(this.settings.version, this.requestOf(batches));
   }
 
-  private largestBatchAlone(): number {
+  private largestBatchAlone(topic: string): number {
     // A batch's entry overhead grows by a few varint bytes with its size: step down from the bound.
     // Only the length of the records matters to the size: measure placeholders, allocate nothing.
     const { maxRequestSize } = this.settings;
-    const sized = (length: number) => [{ partition: 0, messages: [], records: { length } as Buffer }];
+    const sized = (length: number) => [{ topic, partition: 0, messages: [], records: { length } as Buffer }];
     let limit = maxRequestSize - this.sizeOf(sized(0));
     while (limit > 0 && this.sizeOf(sized(limit)) > maxRequestSize) limit--;
     return limit;
   }
 }
 
-interface RequestUnderway {
-  batches: PlannedBatch[];
-  partitions: Set<number>;
+/** The topic partitions a request holds a batch of. */
+class PartitionSet {
+  private readonly byTopic = new Map<string, Set<number>>();
+
+  has(batch: PlannedBatch): boolean {
+    return this.byTopic.get(batch.topic)?.has(batch.partition) ?? false;
+  }
+
+  add(batch: PlannedBatch): void {
+    let partitions = this.byTopic.get(batch.topic);
+    if (partitions === undefined) this.byTopic.set(batch.topic, (partitions = new Set()));
+    partitions.add(batch.partition);
+  }
 }
 
-/** One partition's part of a broker's messages: batches sealed earlier, and messages not yet in one. */
+interface RequestUnderway {
+  batches: PlannedBatch[];
+  partitions: PartitionSet;
+}
+
+/** One topic partition's part of a broker's messages: batches sealed earlier, and messages not yet in one. */
 interface PartitionShare {
+  topic: string;
   partition: number;
   sealed: SealedBatch[];
   fresh: PendingMessage[];
 }
 
-/** The messages' partitions in the order they first appear. */
+/** The messages' topic partitions in the order they first appear. */
 function sharesByPartition(messages: readonly PendingMessage[]): PartitionShare[] {
   const shares: PartitionShare[] = [];
-  const byPartition = new Map<number, PartitionShare>();
-  // Messages of one partition often come together: the last share is checked before the map.
+  const byTopic = new Map<string, Map<number, PartitionShare>>();
+  // Messages of one partition often come together: the last share is checked before the maps.
   let last: PartitionShare | undefined;
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i];
-    let share = last !== undefined && last.partition === message.partition ? last : byPartition.get(message.partition);
+    let share = last !== undefined && last.partition === message.partition && last.topic === message.topic ? last : undefined;
     if (share === undefined) {
-      share = { partition: message.partition, sealed: [], fresh: [] };
-      byPartition.set(message.partition, share);
-      shares.push(share);
+      let byPartition = byTopic.get(message.topic);
+      if (byPartition === undefined) byTopic.set(message.topic, (byPartition = new Map()));
+      share = byPartition.get(message.partition);
+      if (share === undefined) {
+        share = { topic: message.topic, partition: message.partition, sealed: [], fresh: [] };
+        byPartition.set(message.partition, share);
+        shares.push(share);
+      }
     }
     last = share;
     const sealed = message.sealed;
@@ -275,6 +315,7 @@ function chunkByUncompressedSize(list: PendingMessage[], limit: number, oversize
  * so halving never leaves a gap.
  */
 function encodeWithinLimit(
+  topic: string,
   partition: number,
   chunk: PendingMessage[],
   settings: PlanSettings,
@@ -292,7 +333,7 @@ function encodeWithinLimit(
     isTransactional: settings.transactionalId != null,
   });
   if (records.length <= limit) {
-    if (idempotence === undefined || buffer === undefined) return [{ partition, messages: chunk, records }];
+    if (idempotence === undefined || buffer === undefined) return [{ topic, partition, messages: chunk, records }];
     const sealed: SealedBatch = {
       partition,
       messages: chunk,
@@ -303,7 +344,7 @@ function encodeWithinLimit(
       done: false,
     };
     buffer.seal(sealed);
-    return [{ partition, messages: chunk, records, sealed, buffer }];
+    return [{ topic, partition, messages: chunk, records, sealed, buffer }];
   }
   if (chunk.length === 1) {
     oversized.push(chunk[0]);
@@ -311,7 +352,7 @@ function encodeWithinLimit(
   }
   const half = Math.ceil(chunk.length / 2);
   return [
-    ...encodeWithinLimit(partition, chunk.slice(0, half), settings, buffer, limit, oversized),
-    ...encodeWithinLimit(partition, chunk.slice(half), settings, buffer, limit, oversized),
+    ...encodeWithinLimit(topic, partition, chunk.slice(0, half), settings, buffer, limit, oversized),
+    ...encodeWithinLimit(topic, partition, chunk.slice(half), settings, buffer, limit, oversized),
   ];
 }

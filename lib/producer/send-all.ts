@@ -16,7 +16,8 @@ export interface SendAllOptions<T, V, K> {
 }
 
 interface Sender<V, K> {
-  readonly topic: string;
+  /** The default topic; undefined for a producer whose records name theirs. */
+  readonly topic: string | undefined;
   send(value: V, record: RecordFields<K>, onReport: (report: DeliveryReport<V, K>) => void): Promise<Message<V, K>>;
 }
 
@@ -46,8 +47,8 @@ export async function* sendAll<T, V, K>(producer: Sender<V, K>, items: Iterable<
         outstanding.push(
           new Promise<DeliveryReport<V, K>>((resolve) => {
             producer
-              .send(record.value, { key: record.key, headers: record.headers, timestamp: record.timestamp, partition: record.partition }, resolve)
-              .catch((error: unknown) => resolve({ message: refused(producer.topic, record), error: asKafkaRxError(error) }));
+              .send(record.value, { topic: record.topic, key: record.key, headers: record.headers, timestamp: record.timestamp, partition: record.partition }, resolve)
+              .catch((error: unknown) => resolve({ message: refused(record.topic ?? producer.topic ?? '', record), error: asKafkaRxError(error) }));
           }),
         );
       }

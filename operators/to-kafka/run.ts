@@ -137,8 +137,8 @@ export class ToKafkaRun<T, P, V, K> {
       this.budget.take(bytes);
       const settle = (outcome: DeliveryReport<V, K>) => this.settle(report, index, bytes, outcome);
       producer
-        .send(record.value, { key: record.key, headers: record.headers, timestamp: record.timestamp, partition: record.partition }, settle)
-        .catch((error: unknown) => settle({ message: unsentMessage(producer.topic, record), error: asKafkaRxError(error) }));
+        .send(record.value, { topic: record.topic, key: record.key, headers: record.headers, timestamp: record.timestamp, partition: record.partition }, settle)
+        .catch((error: unknown) => settle({ message: unsentMessage(record.topic ?? producer.topic ?? '', record), error: asKafkaRxError(error) }));
     });
   }
 

@@ -24,7 +24,6 @@ describe('BatchSender', () => {
     const transport = new FakeTransport(1);
     const outcomes = new DeliveryOutcomes(false, 100);
     const context: SenderContext = {
-      topic: 't',
       options: resolveProducerOptions({ requiredAcks: 1, retryBackoffMs: 0 }),
       transport,
       outcomes,
@@ -66,7 +65,6 @@ class IdempotentRig {
   constructor(readonly transport: FakeTransport, options: ProducerOptions = {}) {
     this.idempotence = new IdempotentState(this.buffers, (current) => transport.initProducerId(current));
     this.sender = new BatchSender({
-      topic: 't',
       options: resolveProducerOptions({ requiredAcks: -1, retryBackoffMs: 5, ...options }),
       transport,
       outcomes: this.outcomes,

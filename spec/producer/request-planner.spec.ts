@@ -12,7 +12,7 @@ function message(partition: number, size: number, index: number, alone = false):
 }
 
 const settings = (maxRequestSize: number): PlanSettings => ({
-  topic: 'plan', version: 9, clientId: 'spec', acks: 1, timeoutMs: 1000, compression: 'none', maxRequestSize,
+  version: 9, clientId: 'spec', acks: 1, timeoutMs: 1000, compression: 'none', maxRequestSize,
 });
 
 /** Per partition, the values' first bytes in the order the batches carry them, and each batch's record count. */
@@ -87,11 +87,11 @@ describe('request planner: record batches and requests within maxRequestSize', (
       expect(batches.reduce((n, b) => n + b.messages.length, 0) + plan.oversized.length, `run ${run}`).to.equal(messages.length);
       for (let b = 0; b < batches.length; b++) {
         const batch = batches[b];
-        expect(batch.records.length, `run ${run}`).to.be.at.most(planner.batchLimit);
+        expect(batch.records.length, `run ${run}`).to.be.at.most(planner.batchLimit('plan'));
         const next = batches[b + 1]?.messages[0];
         if (next === undefined || messages.indexOf(next) !== messages.indexOf(batch.messages[batch.messages.length - 1]) + 1) continue;
         const grown = batch.records.length + recordSize(next, batch.messages.length, next.timestamp - batch.messages[0].timestamp);
-        expect(grown, `run ${run}: batch ${b} could have taken the next message`).to.be.greaterThan(planner.batchLimit);
+        expect(grown, `run ${run}: batch ${b} could have taken the next message`).to.be.greaterThan(planner.batchLimit('plan'));
       }
     }
   });

@@ -80,3 +80,17 @@ export async function waitForTopic(name: string, options: { bootstrap?: string; 
 export async function deleteTopic(name: string, options: { bootstrap?: string; timeoutMs?: number } = {}): Promise<void> {
   await topicCommand(['--bootstrap-server', options.bootstrap ?? defaultBootstrap(), '--delete', '--topic', name], options.timeoutMs ?? 60_000);
 }
+
+/**
+ * `count` fresh topics of `partitions` partitions each (the multi-topic specs), created with the
+ * broker's tooling a few at a time: each kafka-topics run is a JVM start, and the machine is shared.
+ */
+export async function createTopicSet(prefix: string, count: number, options: CreateTopicOptions & { concurrency?: number } = {}): Promise<string[]> {
+  const names = Array.from({ length: count }, (_, i) => uniqueTopic(`${prefix}-${i}`));
+  let next = 0;
+  const worker = async () => {
+    while (next < names.length) await createTopic(names[next++], options);
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, count) }, worker));
+  return names;
+}

@@ -5,7 +5,7 @@ import type { DeliveryOutcomes } from '../delivery-reports.js';
 import type { IdempotentState } from '../idempotence.js';
 import type { PendingMessage } from '../message.js';
 import type { PartitionBuffers } from '../partition-buffer.js';
-import type { GroupMetadata, OffsetToCommit, TransactionManager } from './transaction-manager.js';
+import type { GroupMetadata, OffsetToCommit, TopicPartition, TransactionManager } from './transaction-manager.js';
 
 /**
  * A producer's transactions: the manager's protocol, plus what only the producer knows: which
@@ -43,12 +43,12 @@ export class ProducerTransactions implements SenderTransactions {
     return this.manager.maxProduceVersion;
   }
 
-  /** Resolves once these partitions are in the open transaction; each partition's buffer remembers it. */
-  joined(topic: string, partitions: readonly number[]): Promise<void> {
+  /** Resolves once these topic partitions are in the open transaction; each partition's buffer remembers it. */
+  joined(partitions: readonly TopicPartition[]): Promise<void> {
     const transaction = this.transactionNumber;
-    const missing = partitions.map((partition) => this.buffers.of(topic, partition)).filter((buffer) => buffer.joinedTransaction !== transaction);
+    const missing = partitions.map(({ topic, partition }) => this.buffers.of(topic, partition)).filter((buffer) => buffer.joinedTransaction !== transaction);
     if (missing.length === 0) return Promise.resolve();
-    return this.manager.addPartitions(missing.map((buffer) => ({ topic, partition: buffer.partition }))).then(() => {
+    return this.manager.addPartitions(missing.map((buffer) => ({ topic: buffer.topic, partition: buffer.partition }))).then(() => {
       for (const buffer of missing) buffer.joinedTransaction = transaction;
     });
   }

@@ -1,4 +1,5 @@
-import { ProducerFencedError, TransactionAbortedError, TransactionAbortRequiredError } from '../../errors/index.js';
+import { asKafkaRxError } from '../../errors/convert.js';
+import { TransactionAbortedError, TransactionAbortRequiredError } from '../../errors/index.js';
 import { AddOffsetsToTxn } from '../../protocol/add-offsets-to-txn.js';
 import { AddPartitionsToTxnFromProducer, type TxnTopicPartitions } from '../../protocol/add-partitions-to-txn.js';
 import { EndTxn, END_TXN_V2_FROM } from '../../protocol/end-txn.js';
@@ -74,14 +75,11 @@ export class TransactionManager {
   private readonly identityListeners = new Set<(identity: ProducerIdentity) => void>();
 
   constructor(
-    transport: TransactionTransport,
+    private readonly transport: TransactionTransport,
     private readonly options: TransactionManagerOptions,
   ) {
     this.requests = new CoordinatorRequests(transport, options);
-    this.transport = transport;
   }
-
-  private readonly transport: TransactionTransport;
 
   get state(): TransactionState {
     return this.machine.state;
@@ -313,9 +311,9 @@ export class TransactionManager {
 
   /** Moves to fatal-error for a fatal error, else to `otherwise` (where that move is legal). */
   private failWith(error: unknown, otherwise: TransactionState): void {
-    const asError = error instanceof Error ? error : new Error(String(error));
+    const asError = asKafkaRxError(error);
     if (coordinatorErrorAction(error) === 'fatal') {
-      this.machine.transitionTo('fatal-error', error instanceof ProducerFencedError ? error : asError);
+      this.machine.transitionTo('fatal-error', asError);
       return;
     }
     if (this.machine.canMoveTo(otherwise)) this.machine.transitionTo(otherwise, asError);

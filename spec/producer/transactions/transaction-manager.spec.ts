@@ -397,14 +397,14 @@ describe('ProducerTransactions: which partitions joined is kept in their partiti
     await run(transactions.initTransactions());
     expect(idempotence.identity, 'the identity comes from the coordinator').to.deep.equal({ producerId: 7n, producerEpoch: 3 });
     transactions.beginTransaction();
-    await run(transactions.joined('t', [0, 1]));
-    await run(transactions.joined('t', [1, 0]));
+    await run(transactions.joined([{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }]));
+    await run(transactions.joined([{ topic: 't', partition: 1 }, { topic: 't', partition: 0 }]));
     expect(transport.callsOf('AddPartitionsToTxn')).to.have.length(1);
     expect(buffers.of('t', 0).joinedTransaction).to.equal(buffers.of('t', 1).joinedTransaction);
     expect(buffers.of('t', 2).joinedTransaction).to.equal(-1);
     await run(transactions.commitTransaction());
     transactions.beginTransaction();
-    await run(transactions.joined('t', [0]));
+    await run(transactions.joined([{ topic: 't', partition: 0 }]));
     expect(transport.callsOf('AddPartitionsToTxn').map((c) => c.request.transactions[0].topics)).to.deep.equal([[{ name: 't', partitions: [0, 1] }], [{ name: 't', partitions: [0] }]]);
   });
 });

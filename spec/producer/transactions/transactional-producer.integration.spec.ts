@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { KafkaClient } from '../../../lib/client.js';
-import { InvalidProducerEpochError, ProducerFencedError, TransactionAbortedError, TransactionStateError } from '../../../lib/errors/index.js';
+import { InvalidProducerEpochError, InvalidTxnStateError, ProducerFencedError, TransactionAbortedError, TransactionStateError } from '../../../lib/errors/index.js';
 import type { DeliveryReport } from '../../../lib/producer/message.js';
 import type { Producer } from '../../../lib/producer/producer.js';
 import { bootstrap } from '../../support/broker.js';
@@ -134,5 +134,65 @@ describe(`transactional producer against a real broker (Kafka ${kafkaVersion()})
     expect(await valuesOf(topic, 'read_committed')).to.deep.equal(['successor']);
     await first.stop();
     await second.stop();
+  });
+  it('a transaction left open past transactionTimeoutMs is aborted by the coordinator: the commit fails fatally, nothing is visible, every report failed', async () => {
+    const topic = `txn-producer-${run}-timeout`;
+    await createTopic(topic, { partitions: 2 });
+    const producer = client.producer(topic, { transactionalId: `txn-producer-${run}-timeout`, transactionTimeoutMs: 1_000 });
+    const reports = reportsOf(producer);
+    await producer.initTransactions();
+    producer.beginTransaction();
+    for (let i = 0; i < 20; i++) await producer.produce(Buffer.from(`late-${i}`));
+    await producer.flush();
+    // The coordinator checks every second (scripts/kafka) for transactions open past their timeout.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    let failure: unknown;
+    await producer.commitTransaction().catch((error: unknown) => (failure = error));
+    // Transactions v1 answer with the epoch the abort bumped (fenced); v2 coordinators (Kafka 4.x)
+    // with INVALID_TXN_STATE. Either way the producer can go on no more.
+    expect(failure).to.satisfy((e: unknown) => e instanceof ProducerFencedError || e instanceof InvalidProducerEpochError || e instanceof InvalidTxnStateError, String(failure));
+    expect(producer.transactionState).to.equal('fatal-error');
+    expect(reports).to.have.length(20);
+    expect(reports.every((r) => r.error instanceof TransactionAbortedError)).to.equal(true);
+    expect(await valuesOf(topic, 'read_committed')).to.deep.equal([]);
+    expect(await valuesOf(topic, 'read_uncommitted')).to.have.length(20);
+    await producer.stop();
+  });
+  it('one producer, 2 topics x 6 partitions: committed transactions read back whole by read_committed readers (kcat and the Java consumer), the aborted one never', async () => {
+    const topics = [`txn-producer-${run}-two-a`, `txn-producer-${run}-two-b`];
+    await Promise.all(topics.map((t) => createTopic(t, { partitions: PARTITIONS })));
+    const producer = client.producer({ transactionalId: `txn-producer-${run}-two` });
+    const reports = reportsOf(producer);
+    await producer.initTransactions();
+    const committed: string[] = [];
+    const aborted: string[] = [];
+    for (const [t, commit] of [true, false, true, true].entries()) {
+      const values: string[] = [];
+      await producer.transaction(async (tx) => {
+        for (let i = 0; i < 240; i++) {
+          const value = `t${t}-${i}`;
+          values.push(value);
+          await tx.produce(Buffer.from(value), { topic: topics[i % 2], partition: Math.floor(i / 2) % PARTITIONS });
+        }
+        if (!commit) {
+          await tx.flush(); // written, so that read_uncommitted shows them hidden rather than never sent
+          throw new Error('this one is aborted');
+        }
+      }).catch((error: Error) => expect(error.message).to.equal('this one is aborted'));
+      (commit ? committed : aborted).push(...values);
+    }
+    const readBoth = async (isolation: 'read_committed' | 'read_uncommitted') =>
+      (await Promise.all(topics.map((topic) => valuesOf(topic, isolation)))).flat().sort();
+    const javaBoth = async (isolation: 'read_committed' | 'read_uncommitted') =>
+      (await Promise.all(topics.map((topic) => javaConsumeAll(topic, isolation)))).flat().map((r) => r.value.toString()).sort();
+    expect(await readBoth('read_committed')).to.deep.equal([...committed].sort());
+    expect(await javaBoth('read_committed')).to.deep.equal([...committed].sort());
+    expect(await readBoth('read_uncommitted')).to.deep.equal([...committed, ...aborted].sort());
+    expect(reports.filter((r) => !r.error).map((r) => r.message.value!.toString()).sort()).to.deep.equal([...committed].sort());
+    expect(reports.filter((r) => r.error instanceof TransactionAbortedError)).to.have.length(aborted.length);
+    // Every partition of both topics took part.
+    const partitionsSeen = new Set(reports.map((r) => `${r.message.topic}:${r.message.partition}`));
+    expect(partitionsSeen.size).to.equal(2 * PARTITIONS);
+    await producer.stop();
   });
 });
