@@ -1,6 +1,7 @@
 import { from, Observable, type OperatorFunction, type Subscription } from 'rxjs';
 import { asKafkaRxError } from '../lib/errors/convert.js';
-import { TransactionAbortedError, type KafkaRxError } from '../lib/errors/index.js';
+import { BackpressureOverflowError, TransactionAbortedError, type KafkaRxError } from '../lib/errors/index.js';
+import { integerOption } from '../lib/option-checks.js';
 import type { DeliveryReport } from '../lib/producer/message.js';
 import type { KafkaRecord, RecordFields } from '../lib/producer/record.js';
 
@@ -15,6 +16,12 @@ export interface TransactionalProducerLike<V, K> {
 export interface InTransactionsOptions<T, V, K> {
   /** Maps a source value to its record. Default: the value is the record's value. */
   toRecord?: (value: T) => KafkaRecord<V, K>;
+  /**
+   * Most values held for windows waiting for their transaction (windows come faster than
+   * transactions end); past it the open transaction is aborted and the stream fails with
+   * BackpressureOverflowError (default 10,000, as toKafka's).
+   */
+  maxBuffered?: number;
 }
 
 /** One window: its values until its transaction starts, its sends and their reports. */
@@ -55,6 +62,7 @@ export function inTransactions<T, V = T, K = Buffer | null>(
   options: InTransactionsOptions<T, V, K> = {},
 ): OperatorFunction<Observable<T>, DeliveryReport<V, K>> {
   const toRecord = options.toRecord ?? ((value: T) => ({ value: value as unknown as V }));
+  const maxBuffered = integerOption('maxBuffered', options.maxBuffered, 10_000, 1);
   return (windows) =>
     new Observable<DeliveryReport<V, K>>((subscriber) => {
       const queue: WindowState<T, V, K>[] = [];
@@ -62,6 +70,17 @@ export function inTransactions<T, V = T, K = Buffer | null>(
       let ending: Subscription | null = null;
       let windowsDone = false;
       let closed = false;
+      /** Values held in windows waiting for their transaction. */
+      let buffered = 0;
+
+      /** Aborts the open transaction (if any), then fails the stream. */
+      const failStream = (error: unknown): void => {
+        if (closed) return;
+        closed = true;
+        const fail = () => subscriber.error(error);
+        if (active !== null && ending === null) from(producer.abortTransaction()).subscribe({ complete: fail, error: fail });
+        else fail();
+      };
 
       const send = (state: WindowState<T, V, K>, value: T): void => {
         if (state.failure !== undefined) return;
@@ -101,6 +120,7 @@ export function inTransactions<T, V = T, K = Buffer | null>(
           subscriber.error(error);
           return;
         }
+        buffered -= next.waiting.length;
         for (const value of next.waiting.splice(0)) send(next, value);
         if (next.ended) end(next);
       };
@@ -157,8 +177,11 @@ export function inTransactions<T, V = T, K = Buffer | null>(
           queue.push(state);
           state.subscription = window.subscribe({
             next: (value) => {
-              if (state === active) send(state, value);
-              else state.waiting.push(value);
+              if (state === active) return send(state, value);
+              state.waiting.push(value);
+              if (++buffered > maxBuffered) {
+                failStream(new BackpressureOverflowError(`inTransactions: more than maxBuffered (${maxBuffered}) values wait for their window's transaction; windows come faster than transactions end`));
+              }
             },
             error: (error: unknown) => {
               state.failure ??= error;
@@ -172,13 +195,7 @@ export function inTransactions<T, V = T, K = Buffer | null>(
           });
           if (active === null) startNext();
         },
-        error: (error: unknown) => {
-          closed = true;
-          const open = active;
-          const fail = () => subscriber.error(error);
-          if (open !== null) from(producer.abortTransaction()).subscribe({ complete: fail, error: fail });
-          else fail();
-        },
+        error: (error: unknown) => failStream(error),
         complete: () => {
           windowsDone = true;
           if (active === null && queue.length === 0) subscriber.complete();

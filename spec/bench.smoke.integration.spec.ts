@@ -46,7 +46,7 @@ describe('npm run bench (smoke, tiny N)', function () {
 
   it('measures kafka-rx, kafkajs and the Java producer and writes JSON, Markdown and SVG with real figures', async () => {
     const { code, output } = await runBench([
-      '--clients', 'kafka-rx,kafkajs,java', '--workloads', '100,latency', '--records', '3000', '--warmup', '500',
+      '--clients', 'kafka-rx,kafkajs,java', '--workloads', '100,100-topics,latency', '--records', '3000', '--warmup', '500',
       '--rounds', '1', '--rate', '5000', '--latency-seconds', '1', '--out', out,
     ]);
     expect(code, output).to.equal(0);
@@ -63,7 +63,8 @@ describe('npm run bench (smoke, tiny N)', function () {
     expect(report.settings['kafka-rx'].pipelined).to.have.property('lingerMs');
 
     const clients = ['kafka-rx', 'kafkajs', 'java'];
-    for (const workload of ['100B keyless acks=1 none', 'latency@5000/s 100B keyless acks=1 none']) {
+    // The multi-topic workload's passes are checked against the end offsets of all 20 topics.
+    for (const workload of ['100B keyless acks=1 none', '100B keyless acks=1 none 20 topics', 'latency@5000/s 100B keyless acks=1 none']) {
       for (const client of clients) {
         const row = report.summary.find((r) => r.workload === workload && r.client === client);
         expect(row, `${workload} / ${client}\n${output}`).to.not.equal(undefined);

@@ -685,6 +685,8 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       await Promise.race([idle, new Promise<void>((resolve) => (timer = this.options.scheduler.schedule(resolve, limit)))]);
       timer?.unsubscribe();
     }
+    // An open transaction will never commit now: abort it, and its records are reported failed.
+    await this.transactions?.abandon(limit === Infinity ? TRANSACTION_CALL_TIMEOUT_MS : limit);
     this.state = 'stopped';
     // Every call made before stop() gets its report: those still waiting for room fail, never sent.
     for (const message of this.waitingForRoom) this.failUnsent(message);

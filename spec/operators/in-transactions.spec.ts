@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { ProducerFencedError, TransactionAbortableError, TransactionAbortedError, type KafkaRxError } from '../../lib/errors/index.js';
+import { ConfigError, ProducerFencedError, TransactionAbortableError, TransactionAbortedError, type KafkaRxError } from '../../lib/errors/index.js';
 import type { DeliveryReport } from '../../lib/producer/message.js';
 import type { RecordFields } from '../../lib/producer/record.js';
 import { inTransactions, type TransactionalProducerLike } from '../../operators/in-transactions.js';
@@ -206,5 +206,24 @@ describe('inTransactions', () => {
       expect(producer.sends.records).to.deep.equal([{ value: 'X', record: { partition: 2 } }]);
       expect(result.out).to.deep.equal(['5:X']);
     });
+  });
+  it('past maxBuffered values held for waiting windows the stream fails with BackpressureOverflowError (a commit under way goes on; an open transaction would be aborted)', () => {
+    runWith(({ hot, flush }, scheduler) => {
+      const producer = new TransactionalDouble(scheduler, {}, 10);
+      const a = hot('--1|');
+      const b = hot('----234|');
+      const windows = hot('-ab------|', { a, b });
+      const result = collect(windows.pipe(inTransactions(producer, { maxBuffered: 2 })), scheduler);
+      flush();
+      // a's commit (at 3) takes 10 frames; b's third value (at 6) is one too many to hold.
+      expect(result.end()).to.equal('6:error BackpressureOverflowError');
+      expect(result.out).to.deep.equal([]);
+      expect(producer.log).to.deep.equal(['begin@1', 'commit@3']);
+    });
+  });
+
+  it('refuses a maxBuffered that is not an integer >= 1', () => {
+    const producer = { send: () => Promise.resolve(), beginTransaction: () => undefined, commitTransaction: () => Promise.resolve(), abortTransaction: () => Promise.resolve() };
+    expect(() => inTransactions(producer, { maxBuffered: 0 })).to.throw(ConfigError);
   });
 });

@@ -6,7 +6,7 @@ import { firstValueFrom } from 'rxjs';
 import { KafkaClient, UnknownTopicOrPartitionError, type DeliveryReport, type Producer } from '../../lib/index.js';
 import { brokers } from '../support/broker.js';
 import { consumeAll } from '../support/kcat.js';
-import { createTopicSet, uniqueTopic } from '../support/topics.js';
+import { addPartitions, createTopic, createTopicSet, uniqueTopic } from '../support/topics.js';
 
 const TOPICS = 20;
 const PARTITIONS = 6;
@@ -204,6 +204,40 @@ describe('multi-topic producer: one producer for many topics against the real br
       for (const [partition, list] of byPartition) {
         for (let k = 1; k < list.length; k++) expect(list[k] > list[k - 1], `${topics[t]}/${partition} out of order`).to.equal(true);
       }
+    }
+  });
+
+  it('keeps a topic\'s metadata fresh after its first record: partitions added later are used (metadataMaxAgeMs)', async () => {
+    const grown = uniqueTopic('multi-grown');
+    await createTopic(grown, { partitions: 2 });
+    const fresh = new KafkaClient({ brokers: brokers(), clientId: 'multi-topic-fresh', metadataMaxAgeMs: 500 });
+    try {
+      const producer = fresh.producer({ lingerMs: 5 });
+      const partitions = new Set<number>();
+      producer.deliveryReports$.subscribe((report) => {
+        if (report.error === undefined) partitions.add(report.message.partition);
+      });
+      let sent = 0;
+      const send = async (n: number) => {
+        for (let i = 0; i < n; i++) await producer.produce(Buffer.from(`r${sent++}`), { topic: grown });
+        await producer.flush();
+      };
+      await send(100);
+      expect([...partitions].sort()).to.deep.equal([0, 1]);
+      await addPartitions(grown, 4);
+      // The producer learns of partitions 2 and 3 from the periodic refresh, without any error to prompt it.
+      const deadline = Date.now() + 20_000;
+      while (!(partitions.has(2) && partitions.has(3)) && Date.now() < deadline) {
+        await send(20);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect([...partitions].sort(), 'partitions written').to.deep.equal([0, 1, 2, 3]);
+      await producer.stop();
+      const read = await consumeAll(grown, { timeoutMs: 30_000, headers: false });
+      expect(new Set(read.map((r) => r.value!.toString())).size).to.equal(sent);
+      expect(read.length).to.equal(sent);
+    } finally {
+      await fresh.close();
     }
   });
 

@@ -94,3 +94,10 @@ export async function createTopicSet(prefix: string, count: number, options: Cre
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, count) }, worker));
   return names;
 }
+
+/** Grows a topic to `partitions` partitions (kafka-topics --alter) and waits until every broker knows them. */
+export async function addPartitions(name: string, partitions: number, options: { bootstrap?: string; timeoutMs?: number } = {}): Promise<KcatTopic> {
+  const boot = options.bootstrap ?? defaultBootstrap();
+  await topicCommand(['--bootstrap-server', boot, '--alter', '--topic', name, '--partitions', String(partitions)], options.timeoutMs ?? 60_000);
+  return waitForTopic(name, { bootstrap: boot, partitions, timeoutMs: options.timeoutMs });
+}

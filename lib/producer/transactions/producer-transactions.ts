@@ -1,5 +1,5 @@
 import { asKafkaRxError } from '../../errors/convert.js';
-import { TransactionAbortedError, type KafkaRxError } from '../../errors/index.js';
+import { ProducerStoppedError, TransactionAbortedError, type KafkaRxError } from '../../errors/index.js';
 import type { SenderTransactions } from '../batch-sender.js';
 import type { DeliveryOutcomes } from '../delivery-reports.js';
 import type { IdempotentState } from '../idempotence.js';
@@ -102,6 +102,23 @@ export class ProducerTransactions implements SenderTransactions {
       // Committed it can no longer be: whatever the abort's own fate, its records stay invisible.
       if (this.manager.state !== 'in-transaction') this.releaseFailed(this.firstFailure);
     }
+  }
+
+  /**
+   * stop() with a transaction open: it is aborted (waiting at most `limitMs` for the coordinator;
+   * without an answer the coordinator aborts it at its timeout, or when a new instance starts), and
+   * its acknowledged records are reported failed, since they will never be committed.
+   */
+  async abandon(limitMs: number): Promise<void> {
+    const state = this.manager.state;
+    if (state !== 'in-transaction' && state !== 'abortable-error') return;
+    const cause = new ProducerStoppedError('the producer stopped with its transaction open');
+    this.firstFailure ??= cause;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const abort = this.manager.abortTransaction(async () => null).catch(() => undefined);
+    await Promise.race([abort, new Promise<void>((resolve) => (timer = setTimeout(resolve, limitMs)))]);
+    clearTimeout(timer);
+    this.releaseFailed(this.firstFailure);
   }
 
   private hold(message: PendingMessage, error: KafkaRxError | null): boolean {

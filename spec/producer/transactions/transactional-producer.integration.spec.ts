@@ -195,4 +195,18 @@ describe(`transactional producer against a real broker (Kafka ${kafkaVersion()})
     expect(partitionsSeen.size).to.equal(2 * PARTITIONS);
     await producer.stop();
   });
+  it('stop() with a transaction open aborts it: every record reported failed (TransactionAbortedError), none visible', async () => {
+    const topic = `txn-producer-${run}-stopped`;
+    await createTopic(topic, { partitions: 2 });
+    const producer = client.producer(topic, { transactionalId: `txn-producer-${run}-stopped` });
+    const reports = reportsOf(producer);
+    await producer.initTransactions();
+    producer.beginTransaction();
+    for (let i = 0; i < 50; i++) await producer.produce(Buffer.from(`open-${i}`));
+    await producer.stop();
+    expect(reports).to.have.length(50);
+    expect(reports.every((r) => r.error instanceof TransactionAbortedError)).to.equal(true);
+    expect(await valuesOf(topic, 'read_committed')).to.deep.equal([]);
+    expect(await valuesOf(topic, 'read_uncommitted')).to.have.length(50);
+  });
 });
