@@ -681,9 +681,9 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     if (limit === Infinity) {
       await idle;
     } else {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([idle, new Promise<void>((resolve) => (timer = setTimeout(resolve, limit)))]);
-      clearTimeout(timer);
+      let timer: Subscription | undefined;
+      await Promise.race([idle, new Promise<void>((resolve) => (timer = this.options.scheduler.schedule(resolve, limit)))]);
+      timer?.unsubscribe();
     }
     // An open transaction will never commit now: abort it, and its records are reported failed.
     await this.transactions?.abandon(limit === Infinity ? TRANSACTION_CALL_TIMEOUT_MS : limit);
