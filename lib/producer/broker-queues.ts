@@ -10,8 +10,8 @@ interface Waiter {
  * How many messages wait for each leader broker, bounded by maxQueuedMessages per broker as in
  * pykafka. A caller that finds the queue full waits in line (blockOnQueueFull); freed room is
  * handed to the waiters in order, reserved for them before they wake, so no later caller can take
- * it first. Retries and re-routed messages enter without waiting: they were accepted already, and
- * making them wait for room that only they can free is how pykafka deadlocks.
+ * it first. Messages waiting in their partition buffer enter without waiting: they were accepted
+ * already, and making them wait for room that only they can free is how pykafka deadlocks.
  */
 export class BrokerQueues {
   private readonly queued = new Map<number, number>();
@@ -46,7 +46,7 @@ export class BrokerQueues {
     });
   }
 
-  /** Enters without waiting (retries, re-routes). */
+  /** Enters without waiting (messages waiting in their partition buffer). */
   add(broker: number, count: number): void {
     this.queued.set(broker, (this.queued.get(broker) ?? 0) + count);
     this.total += count;

@@ -166,16 +166,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     this.state = 'running';
     const input = new Subject<PendingMessage[]>();
     this.input = input;
-    this.pipeline = producerPipeline(input, {
-      options: this.options,
-      transport: this.transport,
-      outcomes: this.outcomes,
-      stats: this.stats,
-      queues: this.queues,
-      idempotence: this.idempotence,
-      flush$: this.flush$,
-      sender: this.sender,
-    }).subscribe({
+    this.pipeline = producerPipeline(input, { options: this.options, queues: this.queues, flush$: this.flush$, sender: this.sender }).subscribe({
       error: (error) => {
         // The pipeline settles every failure itself; reaching here is a defect. Fail what is pending.
         const failure = error instanceof KafkaRxError ? error : new KafkaRxError(`producer pipeline failed: ${String(error)}`, { cause: error });
@@ -681,9 +672,9 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     if (limit === Infinity) {
       await idle;
     } else {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([idle, new Promise<void>((resolve) => (timer = setTimeout(resolve, limit)))]);
-      clearTimeout(timer);
+      let timer: Subscription | undefined;
+      await Promise.race([idle, new Promise<void>((resolve) => (timer = this.options.scheduler.schedule(resolve, limit)))]);
+      timer?.unsubscribe();
     }
     // An open transaction will never commit now: abort it, and its records are reported failed.
     await this.transactions?.abandon(limit === Infinity ? TRANSACTION_CALL_TIMEOUT_MS : limit);

@@ -114,7 +114,7 @@ export class RequestPlanner {
     }
     if (fresh.length === 0) return;
     // A partition the broker has not yet acknowledged under this producer id gets one batch; the
-    // rest waits for its answer (see PartitionSequences.confirmed).
+    // rest waits for its answer (see PartitionBuffer.confirmed).
     const probing = buffer !== undefined && !buffer.isConfirmed;
     const chunks = chunkByUncompressedSize(fresh, batchLimit, plan.oversized);
     for (let c = 0; c < chunks.length; c++) {

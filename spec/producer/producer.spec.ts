@@ -720,4 +720,22 @@ describe('Producer timing in virtual time (TestScheduler as the producer\'s sche
     expect(transport.sent).to.have.length(4);
     await producer.stop();
   });
+
+  it('stop() during an outage gives up exactly at pendingTimeoutMs, every message reported failed once', async () => {
+    const clock = virtualClock();
+    const transport = new FakeTransport(1);
+    const { producer, reports } = producerWith(transport, { pendingTimeoutMs: 200, maxRetries: 1000, retryBackoffMs: 10, scheduler: clock.scheduler });
+    transport.setDown(0, true);
+    for (let i = 0; i < 20; i++) await producer.produce(value(i));
+    let stoppedAt = -1;
+    const stopped = producer.stop().then(() => (stoppedAt = clock.scheduler.frame));
+    await clock.advanceTo(199);
+    expect(stoppedAt, 'still waiting at 199 ms').to.equal(-1);
+    expect(reports).to.have.length(0);
+    await clock.advanceTo(201);
+    await stopped;
+    expect(stoppedAt).to.equal(200);
+    expect(reports).to.have.length(20);
+    expect(reports.every((r) => r.error instanceof ProducerStoppedError)).to.equal(true);
+  });
 });
