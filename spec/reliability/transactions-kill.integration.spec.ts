@@ -110,6 +110,13 @@ describe('reliability: transactions while a data leader, then the transaction co
     const committed = outcomes.filter((o) => o === 'committed').length;
     console.log(`      faults: ${faults.join('; ')}`);
     console.log(`      ${committed} committed, ${outcomes.length - committed} not (${[...new Set(outcomes.filter((o) => o !== 'committed'))].join(', ') || 'none'}); ${reports.length} reports`);
+    const recordErrors = new Map<string, number>();
+    for (const report of reports) {
+      if (report.error === undefined) continue;
+      const name = report.error.name === 'TransactionAbortedError' ? 'TransactionAbortedError' : `${report.error.name}: ${report.error.message.slice(0, 120)}`;
+      recordErrors.set(name, (recordErrors.get(name) ?? 0) + 1);
+    }
+    console.log(`      record errors: ${[...recordErrors].map(([name, n]) => `${n} x ${name}`).join('; ') || 'none'}`);
     expect(reports, 'one report per record').to.have.length(TRANSACTIONS * RECORDS);
     for (let t = 0; t < TRANSACTIONS; t++) {
       const seen = visible.get(t) ?? 0;
