@@ -1,10 +1,12 @@
 import { debounceTime, groupBy, merge, mergeMap, NEVER, type Observable } from 'rxjs';
-import type { BatchSender, SenderContext } from './batch-sender.js';
+import type { BatchSender } from './batch-sender.js';
 import type { BrokerQueues } from './broker-queues.js';
 import { lingerBuffer } from './linger-buffer.js';
 import type { PendingMessage } from './message.js';
+import type { ResolvedProducerOptions } from './options.js';
 
-export interface PipelineContext extends SenderContext {
+export interface PipelineContext {
+  readonly options: ResolvedProducerOptions;
   readonly queues: BrokerQueues;
   /** Each emission sends every buffered batch at once (flush() and stop()). */
   readonly flush$: Observable<unknown>;

@@ -166,16 +166,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     this.state = 'running';
     const input = new Subject<PendingMessage[]>();
     this.input = input;
-    this.pipeline = producerPipeline(input, {
-      options: this.options,
-      transport: this.transport,
-      outcomes: this.outcomes,
-      stats: this.stats,
-      queues: this.queues,
-      idempotence: this.idempotence,
-      flush$: this.flush$,
-      sender: this.sender,
-    }).subscribe({
+    this.pipeline = producerPipeline(input, { options: this.options, queues: this.queues, flush$: this.flush$, sender: this.sender }).subscribe({
       error: (error) => {
         // The pipeline settles every failure itself; reaching here is a defect. Fail what is pending.
         const failure = error instanceof KafkaRxError ? error : new KafkaRxError(`producer pipeline failed: ${String(error)}`, { cause: error });
