@@ -1,7 +1,7 @@
 // kafka-rx, as its README shows it: produce() into the pipeline, outcomes from deliveryReports$.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Subscription } from 'rxjs';
+import { asapScheduler, type Subscription } from 'rxjs';
 import type * as KafkaRx from '../../lib/index.js';
 import type { Producer, ProducerOptions } from '../../lib/index.js';
 import { acked, packageVersion, runDriver, type ClientAdapter, type DriverConfig } from './harness.js';
@@ -29,6 +29,14 @@ const BUILD = join(__dirname, '..', '..', 'dist', 'cjs', 'lib', 'index.js');
 if (!existsSync(BUILD)) throw new Error(`kafka-rx is not built (${BUILD} is missing): run npm run build, or npm run bench, which builds first`);
 const { KafkaClient, Murmur2Partitioner } = require(BUILD) as typeof KafkaRx;
 
+/**
+ * BENCH_KAFKA_RX_SCHEDULER=asap runs the producer's timers on RxJS's asapScheduler: a 0 ms wait
+ * (the linger buffer's timer with lingerMs 0) becomes a microtask instead of Node's 1 ms minimum
+ * timeout, longer waits stay timers. An experiment for the latency row (bench/PROFILE.md), not the
+ * bench's advised setting.
+ */
+const SCHEDULER: Pick<ProducerOptions, 'scheduler'> = process.env.BENCH_KAFKA_RX_SCHEDULER === 'asap' ? { scheduler: asapScheduler } : {};
+
 runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
   const security = config.security;
   const client = new KafkaClient({
@@ -37,7 +45,7 @@ runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
     ...(security ? { tls: { ca: readFileSync(security.caFile) }, sasl: { mechanism: security.mechanism, username: security.username, password: security.password } } : {}),
   });
   const keyed = config.keyed ? { partitioner: new Murmur2Partitioner() } : {};
-  const common: ProducerOptions = { requiredAcks: config.acks, compression: config.compression, pendingTimeoutMs: 120_000, ...keyed };
+  const common: ProducerOptions = { requiredAcks: config.acks, compression: config.compression, pendingTimeoutMs: 120_000, ...keyed, ...SCHEDULER };
   const options: ProducerOptions = config.mode === 'await-each' ? { ...common, sync: true } : { ...common, ...THROUGHPUT };
   // The multi-topic workload: one producer for all topics (client.producer(options)), each record
   // naming its topic, as a router writes. BENCH_KAFKA_RX_PER_TOPIC=1 makes one producer per topic
@@ -64,6 +72,7 @@ runDriver(async (config: DriverConfig): Promise<ClientAdapter> => {
       api: perRecord ? 'send(value, { key }, onReport)' : config.mode === 'await-each' ? 'produce() with sync: true' : 'produce() + deliveryReports$',
       ...(multiTopic ? { producers: perTopicProducers ? `${producers.length}, one per topic (BENCH_KAFKA_RX_PER_TOPIC=1)` : '1 for all topics: client.producer(options), produce(value, { topic, key })' } : {}),
       lingerMs: resolved.lingerMs,
+      ...(SCHEDULER.scheduler ? { scheduler: 'asapScheduler (BENCH_KAFKA_RX_SCHEDULER=asap)' } : {}),
       minQueuedMessages: resolved.minQueuedMessages,
       maxRequestSize: resolved.maxRequestSize,
       maxInFlightRequestsPerBroker: resolved.maxInFlightRequestsPerBroker,

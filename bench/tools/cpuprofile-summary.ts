@@ -1,6 +1,6 @@
 // Summarises a V8 .cpuprofile (node --cpu-prof): self time per function and per area of the code
 // (kafka-rx's modules, RxJS, Node internals, GC, idle), so bench/PROFILE.md can give figures.
-//   npx tsx bench/tools/cpuprofile-summary.ts FILE.cpuprofile [top=30]
+//   [BY_SAMPLES=1] npx tsx bench/tools/cpuprofile-summary.ts FILE.cpuprofile [top=30]
 import { readFileSync } from 'node:fs';
 
 interface ProfileNode {
@@ -33,7 +33,15 @@ function main(): void {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  // Sample 0's delta spans the profiler's own start-up (hundreds of ms charged to inspector `post`):
+  // left out. BY_SAMPLES=1 counts every sample as the nominal interval instead of its time delta:
+  // on a loaded machine a descheduled process makes single deltas tens of ms long, charged to
+  // whatever frame happened to be on the stack, so sample counts give the steadier shares.
+  const bySamples = process.env.BY_SAMPLES === '1';
+  const interval = bySamples ? Math.max(1, Math.round((profile.endTime - profile.startTime) / Math.max(1, profile.samples.length))) : 0;
+  profile.samples.forEach((id, i) => {
+    if (i > 0) self.set(id, (self.get(id) ?? 0) + (bySamples ? interval : profile.timeDeltas[i] ?? 0));
+  });
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const fns = new Map<string, number>();
   const areas = new Map<string, number>();
