@@ -1,0 +1,126 @@
+// npm run bench:transactions — transactional throughput: kafka-rx's transactional producer and
+// Kafka's Java producer write T transactions of R records of 100 B to a 6-partition topic, each
+// committed, against the same broker; kafka-rx's idempotent (acks=all) producer writing the same
+// records without transactions is the baseline of what the transactions cost. Rounds alternate
+// the order of the clients, after one unmeasured pass of each; medians are printed. Not yet part of `npm run bench` (its Node.js
+// peers are not wired for transactions), so no Node.js peer is compared here.
+//
+// Uses KAFKA_BROKERS when set, else starts a one-node broker of its own. Knobs (environment):
+// BENCH_TXN_RECORDS (total records per pass, 200000), BENCH_TXN_SIZES (1000,10000: records per
+// transaction), BENCH_ROUNDS (3).
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { KafkaClient } from '../lib/index.js';
+import { ensureBroker, KAFKA_SCRIPT } from '../spec/support/broker.js';
+import { kafkaLibs } from '../spec/support/kafka-version.js';
+
+const TOTAL = Number(process.env.BENCH_TXN_RECORDS ?? 200_000);
+const PER_TRANSACTION = (process.env.BENCH_TXN_SIZES ?? '1000,10000').split(',').map(Number);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SIZE = 100;
+const PARTITIONS = 6;
+const run = promisify(execFile);
+const block = randomBytes(8 * 1024 * 1024 + SIZE);
+const valueOf = (i: number) => block.subarray((i * SIZE) % (8 * 1024 * 1024), ((i * SIZE) % (8 * 1024 * 1024)) + SIZE);
+
+async function createTopic(bootstrap: string, topic: string): Promise<void> {
+  await run(KAFKA_SCRIPT, ['topics', '--bootstrap-server', bootstrap, '--create', '--topic', topic, '--partitions', String(PARTITIONS), '--replication-factor', '1'], { env: process.env });
+}
+
+async function kafkaRx(bootstrap: string, topic: string, perTransaction: number | null): Promise<number> {
+  const client = new KafkaClient({ brokers: bootstrap });
+  try {
+    const options = { lingerMs: 10, maxQueuedMessages: 20_000, pendingTimeoutMs: 120_000 };
+    const producer = perTransaction === null ? client.producer(topic, { ...options, requiredAcks: -1 }) : client.producer(topic, { ...options, transactionalId: `bench-rx-${topic}` });
+    let failed = 0;
+    producer.deliveryReports$.subscribe((r) => { if (r.error) failed++; });
+    if (perTransaction !== null) await producer.initTransactions();
+    const started = performance.now();
+    if (perTransaction === null) {
+      // The same shape without transactions: 10,000 records, then flush() (what a commit waits for).
+      for (let start = 0; start < TOTAL; start += 10_000) {
+        for (let i = start; i < Math.min(TOTAL, start + 10_000); i++) void producer.produce(valueOf(i));
+        await producer.flush();
+      }
+    } else {
+      for (let t = 0; t < TOTAL / perTransaction; t++) {
+        producer.beginTransaction();
+        for (let i = 0; i < perTransaction; i++) void producer.produce(valueOf(t * perTransaction + i));
+        await producer.commitTransaction();
+      }
+    }
+    const seconds = (performance.now() - started) / 1000;
+    await producer.stop();
+    if (failed > 0) throw new Error(`${failed} records failed`);
+    return seconds;
+  } finally {
+    await client.close();
+  }
+}
+
+async function java(bootstrap: string, topic: string, perTransaction: number): Promise<number> {
+  const { stdout } = await run('java', ['-Xmx1g', '-Dlog4j2.configurationFile=' + join(__dirname, 'drivers', 'java-log4j2.xml'), '-Dlog4j.configuration=file:' + join(__dirname, 'drivers', 'java-log4j.properties'),
+    '-cp', `${kafkaLibs()}/*`, join(__dirname, 'tools', 'TransactionalJavaProducer.java'), bootstrap, topic, String(TOTAL / perTransaction), String(perTransaction), String(SIZE)], { maxBuffer: 16 * 1024 * 1024 });
+  const line = stdout.trim().split('\n').pop()!;
+  const result = JSON.parse(line) as { seconds?: number; error?: string };
+  if (result.error !== undefined) throw new Error(`the Java producer failed: ${result.error}`);
+  return result.seconds!;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main(): Promise<void> {
+  const broker = await ensureBroker();
+  try {
+    const cases: Array<{ label: string; pass: (topic: string) => Promise<number> }> = [
+      { label: 'kafka-rx idempotent acks=all, flush() every 10000, no transactions', pass: (topic) => kafkaRx(broker.bootstrap, topic, null) },
+      ...PER_TRANSACTION.flatMap((n) => [
+        { label: `kafka-rx transactions of ${n}`, pass: (topic: string) => kafkaRx(broker.bootstrap, topic, n) },
+        { label: `java transactions of ${n}`, pass: (topic: string) => java(broker.bootstrap, topic, n) },
+      ]),
+    ];
+    // One unmeasured pass of each client first, so neither is measured cold (JIT, broker caches).
+    for (const c of [cases[1], cases[2]]) {
+      const topic = `bench-txn-warmup-${randomBytes(4).toString('hex')}`;
+      await createTopic(broker.bootstrap, topic);
+      await c.pass(topic).catch((error: Error) => console.error(`warm-up of ${c.label} failed: ${error.message}`));
+    }
+    const seconds = new Map<string, number[]>(cases.map((c) => [c.label, []]));
+    const failures: string[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let k = 0; k < cases.length; k++) {
+        const c = cases[(k + round) % cases.length];
+        const topic = `bench-txn-${randomBytes(4).toString('hex')}`;
+        await createTopic(broker.bootstrap, topic);
+        let s: number;
+        try {
+          s = await c.pass(topic);
+        } catch (error) {
+          // A failed pass is reported, never left out silently.
+          failures.push(`round ${round + 1}: ${c.label}: ${(error as Error).message}`);
+          console.error(failures[failures.length - 1]);
+          continue;
+        }
+        seconds.get(c.label)!.push(s);
+        console.error(`round ${round + 1}: ${c.label}: ${Math.round(TOTAL / s).toLocaleString('en-US')} records/s`);
+      }
+    }
+    console.log(`| case (${TOTAL.toLocaleString('en-US')} records of ${SIZE} B, ${PARTITIONS} partitions, ${ROUNDS} rounds) | records/s (median) | rounds |`);
+    console.log('|---|---|---|');
+    for (const c of cases) {
+      const s = seconds.get(c.label)!;
+      console.log(`| ${c.label} | ${s.length ? Math.round(TOTAL / median(s)).toLocaleString('en-US') : '-'} | ${s.map((x) => Math.round(TOTAL / x).toLocaleString('en-US')).join(', ')} |`);
+    }
+    for (const failure of failures) console.log(`failed pass: ${failure}`);
+    if (failures.length > 0) process.exitCode = 1;
+  } finally {
+    await broker.stop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
