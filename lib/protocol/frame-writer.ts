@@ -24,6 +24,10 @@ export class FrameWriter extends Writer {
     return this.pos - this.base + this.heldBytes;
   }
 
+  override get referencesFrom(): number {
+    return GATHER_FROM;
+  }
+
   override raw(bytes: Uint8Array): this {
     if (bytes.length < GATHER_FROM) return super.raw(bytes);
     this.holes.push({ at: this.pos - this.base, bytes });

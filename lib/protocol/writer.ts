@@ -24,6 +24,11 @@ export class Writer {
     return this.pos - this.base;
   }
 
+  /** Byte fields of at least this length are referenced by raw() rather than copied (never, here). */
+  get referencesFrom(): number {
+    return Infinity;
+  }
+
   /** Makes room for n more bytes. */
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;

@@ -33,6 +33,18 @@ describe('FrameWriter (request frames as pieces of one vectored write)', () => {
     });
   }
 
+  it('does not reserve room for the record batches it references (a Produce frame of ~1 MB allocates KBs, not MBs)', () => {
+    const request = produceRequest([900_000, 100_000, 300]);
+    const writer = new FrameWriter();
+    writeRequestFrame(writer, Produce, 9, 1, 'client', request);
+    const pieces = writer.pieces();
+    expect(Buffer.concat(pieces).length).to.equal(writer.length);
+    // The written pieces (header, the 300-byte batch) share one buffer sized for them (at most
+    // Buffer.poolSize when pooled), not for the 1 MB referenced.
+    const written = pieces.filter((piece) => piece !== request.topics[0].partitions[0].records && piece !== request.topics[0].partitions[1].records);
+    for (const piece of written) expect(piece.buffer.byteLength).to.be.at.most(64 * 1024);
+  });
+
   it('is one piece when nothing is large enough to reference', () => {
     const writer = new FrameWriter();
     writeRequestFrame(writer, Produce, 9, 1, null, produceRequest([10, 20]));
