@@ -1,9 +1,11 @@
-// npm run bench:transactions — transactional throughput: kafka-rx's transactional producer and
-// Kafka's Java producer write T transactions of R records of 100 B to a 6-partition topic, each
-// committed, against the same broker; kafka-rx's idempotent (acks=all) producer writing the same
-// records without transactions is the baseline of what the transactions cost. Rounds alternate
-// the order of the clients, after one unmeasured pass of each; medians are printed. Not yet part of `npm run bench` (its Node.js
-// peers are not wired for transactions), so no Node.js peer is compared here.
+// npm run bench:transactions — transactional throughput: kafka-rx's transactional producer, Kafka's
+// Java producer and the Node.js peers with transactions (kafkajs, @platformatic/kafka) write T
+// transactions of R records of 100 B to a 6-partition topic, each committed, against the same
+// broker; kafka-rx's idempotent (acks=all) producer writing the same records without transactions
+// is the baseline of what the transactions cost. Rounds alternate the order of the clients, after
+// one unmeasured pass of each; medians are printed. After every pass a read_committed kcat reader
+// must see exactly the records written (else the pass fails). Not yet part of `npm run bench`.
+// @confluentinc/kafka-javascript is not measured here (an optional native peer, bench/optional/).
 //
 // Uses KAFKA_BROKERS when set, else starts a one-node broker of its own. Knobs (environment):
 // BENCH_TXN_RECORDS (total records per pass, 200000), BENCH_TXN_SIZES (1000,10000: records per
@@ -13,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KafkaClient } from '../lib/index.js';
+import { loadPeer, packageVersion } from './drivers/harness.js';
 import { ensureBroker, KAFKA_SCRIPT } from '../spec/support/broker.js';
 import { kafkaLibs } from '../spec/support/kafka-version.js';
 
@@ -69,6 +72,75 @@ async function java(bootstrap: string, topic: string, perTransaction: number): P
   return result.seconds!;
 }
 
+interface KafkajsTransaction { send(request: { topic: string; messages: Array<{ value: Buffer }> }): Promise<unknown>; commit(): Promise<void>; abort(): Promise<void> }
+interface KafkajsModule {
+  Kafka: new (config: { clientId: string; brokers: string[]; logLevel: number }) => {
+    producer(options: Record<string, unknown>): { connect(): Promise<void>; disconnect(): Promise<void>; transaction(): Promise<KafkajsTransaction> };
+  };
+  logLevel: { NOTHING: number };
+}
+
+// kafkajs 2: its transactional producer must be idempotent with one request in flight. Each
+// transaction's records go in one send() (one Produce request per broker), the fewest round trips
+// its API allows.
+async function kafkajs(bootstrap: string, topic: string, perTransaction: number): Promise<number> {
+  const module = await loadPeer<KafkajsModule & { default?: KafkajsModule }>('kafkajs');
+  const { Kafka, logLevel } = module.default ?? module;
+  const kafka = new Kafka({ clientId: 'bench-kafkajs-txn', brokers: bootstrap.split(','), logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ transactionalId: `bench-kafkajs-${topic}`, maxInFlightRequests: 1, idempotent: true, allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    const started = performance.now();
+    for (let t = 0; t < TOTAL / perTransaction; t++) {
+      const transaction = await producer.transaction();
+      try {
+        await transaction.send({ topic, messages: Array.from({ length: perTransaction }, (_, i) => ({ value: valueOf(t * perTransaction + i) })) });
+      } catch (error) {
+        await transaction.abort();
+        throw error;
+      }
+      await transaction.commit();
+    }
+    return (performance.now() - started) / 1000;
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+interface PlatformaticTransaction { send(request: { messages: Array<{ topic: string; value: Buffer }> }): Promise<unknown>; commit(): Promise<void>; abort(): Promise<void> }
+interface PlatformaticModule {
+  Producer: new (options: Record<string, unknown>) => { beginTransaction(): Promise<PlatformaticTransaction>; close(): Promise<void> };
+}
+
+// @platformatic/kafka 2.x: transactions need its idempotent producer (acks all); each transaction's
+// records go in one send(), as with kafkajs.
+async function platformatic(bootstrap: string, topic: string, perTransaction: number): Promise<number> {
+  const { Producer } = await loadPeer<PlatformaticModule>('@platformatic/kafka');
+  const producer = new Producer({ clientId: 'bench-platformatic-txn', bootstrapBrokers: bootstrap.split(','), idempotent: true, transactionalId: `bench-platformatic-${topic}`, autocreateTopics: false });
+  try {
+    const started = performance.now();
+    for (let t = 0; t < TOTAL / perTransaction; t++) {
+      const transaction = await producer.beginTransaction();
+      try {
+        await transaction.send({ messages: Array.from({ length: perTransaction }, (_, i) => ({ topic, value: valueOf(t * perTransaction + i) })) });
+      } catch (error) {
+        await transaction.abort();
+        throw error;
+      }
+      await transaction.commit();
+    }
+    return (performance.now() - started) / 1000;
+  } finally {
+    await producer.close();
+  }
+}
+
+/** Records a read_committed reader (kcat) sees in the topic: what committed transactions hold. */
+async function committedRecords(bootstrap: string, topic: string): Promise<number> {
+  const { stdout } = await run('kcat', ['-C', '-q', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-e', '-X', 'isolation.level=read_committed', '-f', '%p\\n'], { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
+  return stdout.split('\n').filter((line) => line !== '').length;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
@@ -79,10 +151,12 @@ async function main(): Promise<void> {
       ...PER_TRANSACTION.flatMap((n) => [
         { label: `kafka-rx transactions of ${n}`, pass: (topic: string) => kafkaRx(broker.bootstrap, topic, n) },
         { label: `java transactions of ${n}`, pass: (topic: string) => java(broker.bootstrap, topic, n) },
+        { label: `kafkajs ${packageVersion('kafkajs')} transactions of ${n}`, pass: (topic: string) => kafkajs(broker.bootstrap, topic, n) },
+        { label: `@platformatic/kafka ${packageVersion('@platformatic/kafka')} transactions of ${n}`, pass: (topic: string) => platformatic(broker.bootstrap, topic, n) },
       ]),
     ];
-    // One unmeasured pass of each client first, so neither is measured cold (JIT, broker caches).
-    for (const c of [cases[1], cases[2]]) {
+    // One unmeasured pass of each client first, so none is measured cold (JIT, broker caches).
+    for (const c of cases.slice(1, 5)) {
       const topic = `bench-txn-warmup-${randomBytes(4).toString('hex')}`;
       await createTopic(broker.bootstrap, topic);
       await c.pass(topic).catch((error: Error) => console.error(`warm-up of ${c.label} failed: ${error.message}`));
@@ -97,6 +171,9 @@ async function main(): Promise<void> {
         let s: number;
         try {
           s = await c.pass(topic);
+          // Written means visible to a read_committed reader, all of it and nothing more.
+          const seen = await committedRecords(broker.bootstrap, topic);
+          if (seen !== TOTAL) throw new Error(`a read_committed reader sees ${seen} records, ${TOTAL} were written`);
         } catch (error) {
           // A failed pass is reported, never left out silently.
           failures.push(`round ${round + 1}: ${c.label}: ${(error as Error).message}`);
