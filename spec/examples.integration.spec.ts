@@ -28,6 +28,7 @@ describe('examples run against the real broker', function () {
     ['http-to-kafka.ts', { EXAMPLE_SELF_TEST: '1' }, /answers: 50 x 202/],
     ['route-and-dead-letter.ts', {}, /dead-lettered 25 of 25 failed records/],
     ['multi-topic-router.ts', {}, /routed 10000 events/],
+    ['consume-transform-produce.ts', {}, /transformed 2000 records in 8 transactions, failed 0/],
     ['demo.ts', { DEMO_EVENTS: '20000' }, /demo OK/],
   ];
   for (const [file, env, expected] of examples) {
