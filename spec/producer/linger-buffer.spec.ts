@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { lingerBuffer } from '../../lib/producer/linger-buffer.js';
 
@@ -113,3 +114,33 @@ describe('lingerBuffer (virtual time)', () => {
     });
   });
 });
+
+describe('lingerBuffer with lingerMs 0 on the real clock', () => {
+  it('sends what one synchronous burst gave at the end of its microtasks, not after a clamped 1 ms timer', async () => {
+    const source = new Subject<string>();
+    const batches: string[][] = [];
+    const subscription = source.pipe(lingerBuffer<string>({ lingerMs: 0, maxCount: 100 })).subscribe((batch) => batches.push(batch));
+    source.next('a');
+    source.next('b');
+    source.next('c');
+    expect(batches).to.deep.equal([]);
+    // Registered after the buffer's own wake-up, so it runs after it; no timer has a chance to fire.
+    await Promise.resolve();
+    expect(batches).to.deep.equal([['a', 'b', 'c']]);
+    source.next('d');
+    await Promise.resolve();
+    expect(batches).to.deep.equal([['a', 'b', 'c'], ['d']]);
+    subscription.unsubscribe();
+  });
+
+  it('leaves nothing scheduled after teardown', async () => {
+    const source = new Subject<string>();
+    const batches: string[][] = [];
+    const subscription = source.pipe(lingerBuffer<string>({ lingerMs: 0, maxCount: 100 })).subscribe((batch) => batches.push(batch));
+    source.next('a');
+    subscription.unsubscribe();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(batches).to.deep.equal([]);
+  });
+});
+
