@@ -5,23 +5,29 @@
 // is the baseline of what the transactions cost. Rounds alternate the order of the clients, after
 // one unmeasured pass of each; medians are printed. After every pass a read_committed kcat reader
 // must see exactly the records written (else the pass fails). Not yet part of `npm run bench`.
-// @confluentinc/kafka-javascript is not measured here (an optional native peer, bench/optional/).
+// @confluentinc/kafka-javascript (an optional native peer, bench/optional/confluent) is measured
+// through its KafkaJS-compatible API when `npm run bench` has built it, and said not run otherwise.
 //
 // Uses KAFKA_BROKERS when set, else starts a one-node broker of its own. Knobs (environment):
 // BENCH_TXN_RECORDS (total records per pass, 200000), BENCH_TXN_SIZES (1000,10000: records per
-// transaction), BENCH_ROUNDS (3).
+// transaction), BENCH_ROUNDS (3), BENCH_TXN_CLIENTS (kafka-rx,java,kafkajs,platformatic,confluent).
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KafkaClient } from '../lib/index.js';
 import { loadPeer, packageVersion } from './drivers/harness.js';
+import { confluentBuilt } from './runner/clients.js';
 import { ensureBroker, KAFKA_SCRIPT } from '../spec/support/broker.js';
 import { kafkaLibs } from '../spec/support/kafka-version.js';
 
 const TOTAL = Number(process.env.BENCH_TXN_RECORDS ?? 200_000);
 const PER_TRANSACTION = (process.env.BENCH_TXN_SIZES ?? '1000,10000').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+// Where `npm run bench` installs and builds the optional peer (bench/drivers/confluent.ts names it
+// too, but importing that driver would start it).
+const CONFLUENT_DIR = join(__dirname, 'optional', 'confluent', 'node_modules');
+const CLIENTS = (process.env.BENCH_TXN_CLIENTS ?? 'kafka-rx,java,kafkajs,platformatic,confluent').split(',');
 const SIZE = 100;
 const PARTITIONS = 6;
 const run = promisify(execFile);
@@ -135,6 +141,41 @@ async function platformatic(bootstrap: string, topic: string, perTransaction: nu
   }
 }
 
+interface ConfluentModule {
+  KafkaJS: {
+    Kafka: new (config: { kafkaJS: Record<string, unknown> }) => {
+      producer(options: { kafkaJS: Record<string, unknown> }): { connect(): Promise<void>; disconnect(): Promise<void>; transaction(): Promise<KafkajsTransaction> };
+    };
+    logLevel: { NOTHING: number };
+  };
+}
+
+// @confluentinc/kafka-javascript through its KafkaJS-compatible API (librdkafka underneath, which
+// batches each send() by its own linger): the same calls as kafkajs.
+async function confluent(bootstrap: string, topic: string, perTransaction: number): Promise<number> {
+  const module = await loadPeer<ConfluentModule & { default?: ConfluentModule }>('@confluentinc/kafka-javascript', CONFLUENT_DIR);
+  const { Kafka, logLevel } = (module.default ?? module).KafkaJS;
+  const kafka = new Kafka({ kafkaJS: { clientId: 'bench-confluent-txn', brokers: bootstrap.split(','), logLevel: logLevel.NOTHING } });
+  const producer = kafka.producer({ kafkaJS: { transactionalId: `bench-confluent-${topic}`, maxInFlightRequests: 1, idempotent: true } });
+  await producer.connect();
+  try {
+    const started = performance.now();
+    for (let t = 0; t < TOTAL / perTransaction; t++) {
+      const transaction = await producer.transaction();
+      try {
+        await transaction.send({ topic, messages: Array.from({ length: perTransaction }, (_, i) => ({ value: valueOf(t * perTransaction + i) })) });
+      } catch (error) {
+        await transaction.abort();
+        throw error;
+      }
+      await transaction.commit();
+    }
+    return (performance.now() - started) / 1000;
+  } finally {
+    await producer.disconnect();
+  }
+}
+
 /** Records a read_committed reader (kcat) sees in the topic: what committed transactions hold. */
 async function committedRecords(bootstrap: string, topic: string): Promise<number> {
   const { stdout } = await run('kcat', ['-C', '-q', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-e', '-X', 'isolation.level=read_committed', '-f', '%p\\n'], { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
@@ -146,17 +187,21 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function main(): Promise<void> {
   const broker = await ensureBroker();
   try {
-    const cases: Array<{ label: string; pass: (topic: string) => Promise<number> }> = [
-      { label: 'kafka-rx idempotent acks=all, flush() every 10000, no transactions', pass: (topic) => kafkaRx(broker.bootstrap, topic, null) },
+    const withConfluent = CLIENTS.includes('confluent') && confluentBuilt();
+    if (CLIENTS.includes('confluent') && !withConfluent) console.log('@confluentinc/kafka-javascript: not run: not built (npm run bench builds it under bench/optional/confluent)');
+    const all: Array<{ client: string; label: string; pass: (topic: string) => Promise<number> }> = [
+      { client: 'kafka-rx', label: 'kafka-rx idempotent acks=all, flush() every 10000, no transactions', pass: (topic) => kafkaRx(broker.bootstrap, topic, null) },
       ...PER_TRANSACTION.flatMap((n) => [
-        { label: `kafka-rx transactions of ${n}`, pass: (topic: string) => kafkaRx(broker.bootstrap, topic, n) },
-        { label: `java transactions of ${n}`, pass: (topic: string) => java(broker.bootstrap, topic, n) },
-        { label: `kafkajs ${packageVersion('kafkajs')} transactions of ${n}`, pass: (topic: string) => kafkajs(broker.bootstrap, topic, n) },
-        { label: `@platformatic/kafka ${packageVersion('@platformatic/kafka')} transactions of ${n}`, pass: (topic: string) => platformatic(broker.bootstrap, topic, n) },
+        { client: 'kafka-rx', label: `kafka-rx transactions of ${n}`, pass: (topic: string) => kafkaRx(broker.bootstrap, topic, n) },
+        { client: 'java', label: `java transactions of ${n}`, pass: (topic: string) => java(broker.bootstrap, topic, n) },
+        { client: 'kafkajs', label: `kafkajs ${packageVersion('kafkajs')} transactions of ${n}`, pass: (topic: string) => kafkajs(broker.bootstrap, topic, n) },
+        { client: 'platformatic', label: `@platformatic/kafka ${packageVersion('@platformatic/kafka')} transactions of ${n}`, pass: (topic: string) => platformatic(broker.bootstrap, topic, n) },
+        ...(withConfluent ? [{ client: 'confluent', label: `@confluentinc/kafka-javascript ${packageVersion('@confluentinc/kafka-javascript', CONFLUENT_DIR)} transactions of ${n}`, pass: (topic: string) => confluent(broker.bootstrap, topic, n) }] : []),
       ]),
     ];
+    const cases = all.filter((c) => CLIENTS.includes(c.client));
     // One unmeasured pass of each client first, so none is measured cold (JIT, broker caches).
-    for (const c of cases.slice(1, 5)) {
+    for (const c of cases.filter((x) => x.label.endsWith(`transactions of ${PER_TRANSACTION[0]}`))) {
       const topic = `bench-txn-warmup-${randomBytes(4).toString('hex')}`;
       await createTopic(broker.bootstrap, topic);
       await c.pass(topic).catch((error: Error) => console.error(`warm-up of ${c.label} failed: ${error.message}`));
