@@ -39,10 +39,10 @@ describe('FrameWriter (request frames as pieces of one vectored write)', () => {
     writeRequestFrame(writer, Produce, 9, 1, 'client', request);
     const pieces = writer.pieces();
     expect(Buffer.concat(pieces).length).to.equal(writer.length);
-    // The written pieces (header, the 300-byte batch) share one buffer sized for them (at most
-    // Buffer.poolSize when pooled), not for the 1 MB referenced.
+    // The written pieces (header, the 300-byte batch) share one buffer sized for them (a pool slab
+    // when pooled: 65,536 bytes on Node.js 22/24, 65,600 on 26), not for the 1 MB referenced.
     const written = pieces.filter((piece) => piece !== request.topics[0].partitions[0].records && piece !== request.topics[0].partitions[1].records);
-    for (const piece of written) expect(piece.buffer.byteLength).to.be.at.most(64 * 1024);
+    for (const piece of written) expect(piece.buffer.byteLength).to.be.at.most(256 * 1024);
   });
 
   it('is one piece when nothing is large enough to reference', () => {
