@@ -78,6 +78,31 @@ async function java(bootstrap: string, topic: string, perTransaction: number): P
   return result.seconds!;
 }
 
+interface PeerTransaction { commit(): Promise<void>; abort(): Promise<void> }
+
+/**
+ * A peer's transactions over TOTAL records, each transaction's records in one send(); seconds from
+ * the first begin to the last commit. A failed send aborts its transaction and fails the pass.
+ */
+async function timedTransactions<T extends PeerTransaction>(
+  perTransaction: number,
+  begin: () => Promise<T>,
+  send: (transaction: T, values: Buffer[]) => Promise<unknown>,
+): Promise<number> {
+  const started = performance.now();
+  for (let t = 0; t < TOTAL / perTransaction; t++) {
+    const transaction = await begin();
+    try {
+      await send(transaction, Array.from({ length: perTransaction }, (_, i) => valueOf(t * perTransaction + i)));
+    } catch (error) {
+      await transaction.abort();
+      throw error;
+    }
+    await transaction.commit();
+  }
+  return (performance.now() - started) / 1000;
+}
+
 interface KafkajsTransaction { send(request: { topic: string; messages: Array<{ value: Buffer }> }): Promise<unknown>; commit(): Promise<void>; abort(): Promise<void> }
 interface KafkajsModule {
   Kafka: new (config: { clientId: string; brokers: string[]; logLevel: number }) => {
@@ -96,18 +121,8 @@ async function kafkajs(bootstrap: string, topic: string, perTransaction: number)
   const producer = kafka.producer({ transactionalId: `bench-kafkajs-${topic}`, maxInFlightRequests: 1, idempotent: true, allowAutoTopicCreation: false });
   await producer.connect();
   try {
-    const started = performance.now();
-    for (let t = 0; t < TOTAL / perTransaction; t++) {
-      const transaction = await producer.transaction();
-      try {
-        await transaction.send({ topic, messages: Array.from({ length: perTransaction }, (_, i) => ({ value: valueOf(t * perTransaction + i) })) });
-      } catch (error) {
-        await transaction.abort();
-        throw error;
-      }
-      await transaction.commit();
-    }
-    return (performance.now() - started) / 1000;
+    return await timedTransactions(perTransaction, () => producer.transaction(), (transaction, values) =>
+      transaction.send({ topic, messages: values.map((value) => ({ value })) }));
   } finally {
     await producer.disconnect();
   }
@@ -124,18 +139,8 @@ async function platformatic(bootstrap: string, topic: string, perTransaction: nu
   const { Producer } = await loadPeer<PlatformaticModule>('@platformatic/kafka');
   const producer = new Producer({ clientId: 'bench-platformatic-txn', bootstrapBrokers: bootstrap.split(','), idempotent: true, transactionalId: `bench-platformatic-${topic}`, autocreateTopics: false });
   try {
-    const started = performance.now();
-    for (let t = 0; t < TOTAL / perTransaction; t++) {
-      const transaction = await producer.beginTransaction();
-      try {
-        await transaction.send({ messages: Array.from({ length: perTransaction }, (_, i) => ({ topic, value: valueOf(t * perTransaction + i) })) });
-      } catch (error) {
-        await transaction.abort();
-        throw error;
-      }
-      await transaction.commit();
-    }
-    return (performance.now() - started) / 1000;
+    return await timedTransactions(perTransaction, () => producer.beginTransaction(), (transaction, values) =>
+      transaction.send({ messages: values.map((value) => ({ topic, value })) }));
   } finally {
     await producer.close();
   }
@@ -159,18 +164,8 @@ async function confluent(bootstrap: string, topic: string, perTransaction: numbe
   const producer = kafka.producer({ kafkaJS: { transactionalId: `bench-confluent-${topic}`, maxInFlightRequests: 1, idempotent: true } });
   await producer.connect();
   try {
-    const started = performance.now();
-    for (let t = 0; t < TOTAL / perTransaction; t++) {
-      const transaction = await producer.transaction();
-      try {
-        await transaction.send({ topic, messages: Array.from({ length: perTransaction }, (_, i) => ({ value: valueOf(t * perTransaction + i) })) });
-      } catch (error) {
-        await transaction.abort();
-        throw error;
-      }
-      await transaction.commit();
-    }
-    return (performance.now() - started) / 1000;
+    return await timedTransactions(perTransaction, () => producer.transaction(), (transaction, values) =>
+      transaction.send({ topic, messages: values.map((value) => ({ value })) }));
   } finally {
     await producer.disconnect();
   }
