@@ -14,7 +14,10 @@ import {
   UnsupportedVersionError,
   errorCodes,
   kafkaErrorFor,
+  ProtocolError,
+  SerializationError,
 } from '../lib/errors/index.js';
+import { asKafkaRxError, asProtocolError } from '../lib/errors/convert.js';
 
 describe('errors', () => {
   it('maps every Kafka error code to its own class with its flags', () => {
@@ -59,5 +62,37 @@ describe('errors', () => {
     expect(error).to.be.instanceOf(KafkaRxError);
     expect(error.message).to.equal('value must be a Buffer, got number 42');
     expect(new TypeError('x')).to.not.be.instanceOf(KafkaRxError);
+  });
+
+  describe('asKafkaRxError', () => {
+    it('passes kafka-rx\'s own errors through unchanged, whatever the context or wrapper', () => {
+      const own = new ConnectionError('lost');
+      expect(asKafkaRxError(own)).to.equal(own);
+      expect(asKafkaRxError(own, 'sending', (message, cause) => new SerializationError(message, { cause }))).to.equal(own);
+      const typeError = new RecordTypeError('value', 'a Buffer', 42);
+      expect(asKafkaRxError(typeError)).to.equal(typeError);
+    });
+
+    it('wraps a foreign throwable, keeping it as the cause and naming what was being done', () => {
+      const bug = new TypeError('x is not a function');
+      const wrapped = asKafkaRxError(bug, 'producer pipeline failed');
+      expect(wrapped).to.be.instanceOf(KafkaRxError).and.not.equal(bug);
+      expect(wrapped.cause).to.equal(bug);
+      expect(wrapped.message).to.equal('producer pipeline failed: TypeError: x is not a function');
+      expect(asKafkaRxError('a string').message).to.equal('a string');
+      expect(asKafkaRxError(undefined, 'callback').cause).to.equal(undefined);
+    });
+
+    it('wraps in the class the caller picks: asProtocolError makes a ProtocolError', () => {
+      const serialization = asKafkaRxError(new RangeError('too deep'), 'the serializer threw', (message, cause) => new SerializationError(message, { cause }));
+      expect(serialization).to.be.instanceOf(SerializationError);
+      expect(serialization.message).to.equal('the serializer threw: RangeError: too deep');
+      const zlib = new Error('incorrect header check');
+      const protocol = asProtocolError(zlib, 'gzip data does not decompress');
+      expect(protocol).to.be.instanceOf(ProtocolError);
+      expect(protocol.cause).to.equal(zlib);
+      const own = new ProtocolError('truncated');
+      expect(asProtocolError(own, 'anything')).to.equal(own);
+    });
   });
 });

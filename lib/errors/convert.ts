@@ -1,5 +1,6 @@
 import { KafkaError, KafkaRxError } from './base.js';
 import { errorClasses } from './codes.js';
+import { ProtocolError } from './kafka-rx-errors.js';
 
 /** A Kafka error code as its typed error; codes kafka-rx does not know keep their number. */
 export function kafkaErrorFor(code: number, message?: string): KafkaError {
@@ -22,4 +23,9 @@ export function asKafkaRxError(
 ): KafkaRxError {
   if (error instanceof KafkaRxError) return error;
   return wrap(context === undefined ? String(error) : `${context}: ${String(error)}`, error);
+}
+
+/** Bytes that do not decode (a corrupt frame, a batch that does not decompress), as a ProtocolError. */
+export function asProtocolError(error: unknown, context: string): KafkaRxError {
+  return asKafkaRxError(error, context, (message, cause) => new ProtocolError(message, { cause }));
 }

@@ -10,7 +10,7 @@ import {
   TlsHandshakeError,
   kafkaErrorFor,
 } from '../errors/index.js';
-import { asKafkaRxError } from '../errors/convert.js';
+import { asKafkaRxError, asProtocolError } from '../errors/convert.js';
 import type { KafkaApi } from '../protocol/api.js';
 import { ApiVersions, negotiateVersion, retryVersionAfter, type ApiVersionsResponse } from '../protocol/api-versions.js';
 import { readResponseHeader, responseHeaderIsFlexible, writeRequestFrame } from '../protocol/header.js';
@@ -469,7 +469,7 @@ export class Connection {
       if (error instanceof TlsHandshakeError) {
         this.destroy(new TlsHandshakeError(`${this.address}: ${error.message}`, { broker: this.address, code: error.code }));
       } else {
-        this.destroy(error as KafkaRxError);
+        this.destroy(asProtocolError(error, `undecodable frame from ${this.address}`));
       }
       return;
     }

@@ -1,5 +1,6 @@
 import { asyncScheduler, BehaviorSubject, interval, map, Subject, type Observable, type Subscription } from 'rxjs';
-import { ConfigError, KafkaRxError, PartitionerError, ProducerStoppedError, QueueFullError, DeliveryTimeoutError, RecordTypeError, SerializationError, UnknownTopicOrPartitionError } from '../errors/index.js';
+import { ConfigError, PartitionerError, ProducerStoppedError, QueueFullError, DeliveryTimeoutError, RecordTypeError, SerializationError, UnknownTopicOrPartitionError } from '../errors/index.js';
+import { asKafkaRxError } from '../errors/convert.js';
 import { prepareCodec } from '../records/index.js';
 import { recordSizeBound } from '../records/record-batch.js';
 import { BatchSender } from './batch-sender.js';
@@ -169,7 +170,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     this.pipeline = producerPipeline(input, { options: this.options, queues: this.queues, flush$: this.flush$, sender: this.sender }).subscribe({
       error: (error) => {
         // The pipeline settles every failure itself; reaching here is a defect. Fail what is pending.
-        const failure = error instanceof KafkaRxError ? error : new KafkaRxError(`producer pipeline failed: ${String(error)}`, { cause: error });
+        const failure = asKafkaRxError(error, 'producer pipeline failed');
         this.outcomes.failAll(() => failure);
       },
     });
@@ -333,8 +334,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       try {
         result = serializer(value, key);
       } catch (error) {
-        if (error instanceof KafkaRxError) throw error;
-        throw new SerializationError(`the serializer threw: ${errorText(error)}`, { cause: error });
+        throw asKafkaRxError(error, 'the serializer threw', (message, cause) => new SerializationError(message, { cause }));
       }
       if (!Array.isArray(result) || result.length !== 2) throw new RecordTypeError('serializer result', 'a [value, key] pair of Buffers or nulls', result);
       valueBytes = assertBytes(result[0], 'value');
@@ -361,8 +361,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     try {
       return this.partition(key, partitions, topic);
     } catch (error) {
-      if (error instanceof KafkaRxError) throw error;
-      throw new PartitionerError(`the partitioner threw: ${errorText(error)}`, { cause: error });
+      throw asKafkaRxError(error, 'the partitioner threw', (message, cause) => new PartitionerError(message, { cause }));
     }
   }
 
@@ -707,10 +706,6 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       };
     });
   }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /**

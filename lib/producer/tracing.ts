@@ -1,4 +1,4 @@
-import type { KafkaRxError } from '../errors/index.js';
+import { asKafkaRxError } from '../errors/convert.js';
 import type { DeliveryReport, RecordHeader } from './message.js';
 import type { RecordHeaders } from './record.js';
 
@@ -105,10 +105,10 @@ function end(api: OpenTelemetryApi, span: Span, report: DeliveryReport<unknown, 
 }
 
 function failed(api: OpenTelemetryApi, span: Span, error: unknown): void {
-  const typed = error instanceof Error ? error : new Error(String(error));
+  const typed = asKafkaRxError(error);
   span.setAttribute('error.type', typed.name);
   span.recordException(typed);
-  span.setStatus({ code: api.SpanStatusCode.ERROR, message: (typed as KafkaRxError).message });
+  span.setStatus({ code: api.SpanStatusCode.ERROR, message: typed.message });
 }
 
 /**

@@ -13,6 +13,7 @@
  *
  * A codec compresses the records section as one block.
  */
+import { asProtocolError } from '../errors/convert.js';
 import { KafkaRxError, ProtocolError } from '../errors/index.js';
 import { Writer } from '../protocol/writer.js';
 import { codecById, codecs, type Compression } from './codecs/index.js';
@@ -306,7 +307,7 @@ export function decodeRecordBatches(buffer: Buffer): DecodedBatch[] {
       try {
         data = codecById(codecId)!.decompress(data);
       } catch (error) {
-        throw error instanceof ProtocolError ? error : new ProtocolError(`records do not decompress: ${(error as Error).message}`);
+        throw asProtocolError(error, 'records do not decompress');
       }
     }
     batches.push({

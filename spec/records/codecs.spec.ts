@@ -175,6 +175,16 @@ describe('compression codecs', () => {
       });
     }
 
+    it('gzip and zstd keep their library\'s error as the ProtocolError\'s cause', () => {
+      for (const codec of [codecs.gzip, codecs.zstd]) {
+        const packed = codec.compress(compressible(1000));
+        const error = caught(() => codec.decompress(packed.subarray(0, packed.length - 1)));
+        expect(error, `codec ${codec.id}`).to.be.instanceOf(ProtocolError);
+        expect((error as ProtocolError).message).to.match(/data does not decompress: /);
+        expect((error as ProtocolError).cause, `codec ${codec.id}`).to.be.instanceOf(Error).and.not.be.instanceOf(ProtocolError);
+      }
+    });
+
     it('inputs at the formats\' densest still decompress (10 MB of zeros)', () => {
       const zeros = Buffer.alloc(10 << 20);
       for (const id of [1, 2, 3, 4]) {
@@ -240,4 +250,13 @@ function snappyBlockClaiming(length: number): Uint8Array {
   }
   header.push(v);
   return Uint8Array.from([...header, 0x08, 0x61, 0x62, 0x63]); // literal of 3 bytes "abc"
+}
+
+function caught(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw');
 }

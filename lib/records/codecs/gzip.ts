@@ -1,6 +1,6 @@
 import { constants } from 'node:buffer';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { ProtocolError } from '../../errors/index.js';
+import { asProtocolError } from '../../errors/convert.js';
 import type { Codec } from './codec.js';
 
 const MAX_LENGTH = constants.MAX_LENGTH;
@@ -13,7 +13,7 @@ export const gzip: Codec = {
       // Deflate expands at most 1032 times: a longer output cannot come from valid data.
       return gunzipSync(data, { maxOutputLength: Math.min(data.length * 1032 + 1024, MAX_LENGTH) });
     } catch (error) {
-      throw new ProtocolError(`gzip data does not decompress: ${(error as Error).message}`);
+      throw asProtocolError(error, 'gzip data does not decompress');
     }
   },
 };

@@ -1,4 +1,5 @@
 import snappyjs from 'snappyjs';
+import { asProtocolError } from '../../errors/convert.js';
 import { ProtocolError } from '../../errors/index.js';
 import { readUnsignedVarint, type ByteCursor } from '../varint.js';
 import type { Codec } from './codec.js';
@@ -39,7 +40,7 @@ export const snappy: Codec = {
       }
       return Buffer.concat(parts);
     } catch (error) {
-      throw error instanceof ProtocolError ? error : new ProtocolError(`snappy data does not decompress: ${(error as Error).message}`);
+      throw asProtocolError(error, 'snappy data does not decompress');
     }
   },
 };

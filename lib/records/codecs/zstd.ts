@@ -1,4 +1,5 @@
 import * as zstdWasm from '@bokuweb/zstd-wasm';
+import { asProtocolError } from '../../errors/convert.js';
 import { KafkaRxError, ProtocolError } from '../../errors/index.js';
 import type { Codec } from './codec.js';
 
@@ -56,7 +57,7 @@ export const zstd: Codec = {
     try {
       return Buffer.from(zstdWasm.decompress(data, { defaultHeapSize: size ?? Math.min(maxContentSize(data), UNKNOWN_SIZE_HEAP) }));
     } catch (error) {
-      throw new ProtocolError(`zstd data does not decompress: ${(error as Error).message}`);
+      throw asProtocolError(error, 'zstd data does not decompress');
     }
   },
 };
