@@ -1,4 +1,4 @@
-import type { Observable } from 'rxjs';
+import { asyncScheduler, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConfigError, MaybeWrittenError, type KafkaRxError } from '../errors/index.js';
 import { Fifo } from '../fifo.js';
 import { reportOf, type DeliveryReport, type PendingMessage } from './message.js';
@@ -7,7 +7,7 @@ import type { TopicCounts } from './stats.js';
 
 interface Waiter<T> {
   resolve: (value: T) => void;
-  timer: ReturnType<typeof setTimeout> | null;
+  timer: Subscription | null;
 }
 
 /**
@@ -40,6 +40,8 @@ export class DeliveryOutcomes {
     private readonly keepForPull: boolean,
     /** Most reports kept for getDeliveryReport() before produce() has to wait (pykafka keeps them without bound). */
     private readonly pullCapacity: number,
+    /** The clock of getDeliveryReport()'s timeoutMs (the producer's scheduler). */
+    private readonly scheduler: SchedulerLike = asyncScheduler,
   ) {}
 
   track(message: PendingMessage): void {
@@ -123,7 +125,7 @@ export class DeliveryOutcomes {
     return new Promise((resolve) => {
       const waiter: Waiter<DeliveryReport | undefined> = { resolve, timer: null };
       if (options.timeoutMs !== undefined && options.timeoutMs >= 0) {
-        waiter.timer = setTimeout(() => {
+        waiter.timer = this.scheduler.schedule(() => {
           const at = this.pullWaiters.indexOf(waiter);
           if (at >= 0) this.pullWaiters.splice(at, 1);
           resolve(undefined);
@@ -136,7 +138,7 @@ export class DeliveryOutcomes {
   complete(): void {
     this.reports.complete();
     for (const waiter of this.pullWaiters.splice(0)) {
-      if (waiter.timer) clearTimeout(waiter.timer);
+      waiter.timer?.unsubscribe();
       waiter.resolve(undefined);
     }
     for (const wake of this.roomWaiters.drain()) wake();
@@ -155,7 +157,7 @@ export class DeliveryOutcomes {
   private keep(report: DeliveryReport): void {
     const waiter = this.pullWaiters.shift();
     if (waiter !== undefined) {
-      if (waiter.timer) clearTimeout(waiter.timer);
+      waiter.timer?.unsubscribe();
       waiter.resolve(report);
       return;
     }

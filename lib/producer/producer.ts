@@ -120,7 +120,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     this.stageBytesLimit = Math.max(1, Math.floor(this.options.maxRequestSize * STAGE_SHARE_OF_REQUEST));
     const partitioner = this.options.partitioner ?? new RandomPartitioner();
     this.partition = typeof partitioner === 'function' ? partitioner : partitioner.partition.bind(partitioner);
-    this.outcomes = new DeliveryOutcomes(this.options.deliveryReports && !this.options.sync, this.options.maxQueuedMessages);
+    this.outcomes = new DeliveryOutcomes(this.options.deliveryReports && !this.options.sync, this.options.maxQueuedMessages, this.options.scheduler);
     this.outcomes.topicCounts = this.stats.topics;
     this.deliveryReports$ = this.outcomes.reports$ as Observable<DeliveryReport<V, K>>;
     // Room is per broker; the watermarks speak of one broker's worth, the unit a user configures.
@@ -138,7 +138,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
         maxBlockMs: TRANSACTION_CALL_TIMEOUT_MS,
         scheduler: this.options.scheduler,
       });
-      this.transactions = new ProducerTransactions(manager, this.outcomes, this.idempotence!, () => this.flush());
+      this.transactions = new ProducerTransactions(manager, this.outcomes, this.idempotence!, () => this.flush(), this.options.scheduler);
     }
     this.sender = new BatchSender({
       options: this.options,
@@ -694,13 +694,13 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   private whenSettled(message: PendingMessage<V, K>): Promise<Message<V, K>> {
     return new Promise((resolve, reject) => {
       const limit = this.options.pendingTimeoutMs;
-      const timer = limit === Infinity ? undefined : setTimeout(() => {
+      const timer = limit === Infinity ? undefined : this.options.scheduler.schedule(() => {
         // The message keeps its own outcome on deliveryReports$; only this call stops waiting.
         message.onSettled = null;
         reject(new DeliveryTimeoutError(`no acknowledgement within pendingTimeoutMs (${limit} ms); the message is still pending`));
       }, limit);
       message.onSettled = (report) => {
-        clearTimeout(timer);
+        timer?.unsubscribe();
         if (report.error) reject(report.error);
         else resolve(report.message);
       };

@@ -738,4 +738,52 @@ describe('Producer timing in virtual time (TestScheduler as the producer\'s sche
     expect(reports).to.have.length(20);
     expect(reports.every((r) => r.error instanceof ProducerStoppedError)).to.equal(true);
   });
+
+  it('sync mode: produce() stops waiting exactly at pendingTimeoutMs; the message keeps its own outcome', async () => {
+    const clock = virtualClock();
+    const transport = new FakeTransport(1);
+    const { producer, reports } = producerWith(transport, { sync: true, pendingTimeoutMs: 100, deliveryTimeoutMs: 300, maxRetries: 1000, retryBackoffMs: 10, scheduler: clock.scheduler });
+    transport.setDown(0, true);
+    let rejectedAt = -1;
+    let error: unknown;
+    producer.produce(value(0)).catch((e) => {
+      rejectedAt = clock.scheduler.frame;
+      error = e;
+    });
+    await clock.advanceTo(99);
+    expect(rejectedAt, 'still waiting at 99 ms').to.equal(-1);
+    await clock.advanceTo(101);
+    expect(rejectedAt).to.equal(100);
+    expect(error).to.be.instanceOf(DeliveryTimeoutError);
+    expect((error as Error).message).to.contain('pendingTimeoutMs (100 ms)');
+    expect(reports, 'the message is still pending').to.have.length(0);
+    await clock.advanceTo(310);
+    expect(reports).to.have.length(1);
+    expect(reports[0].error).to.be.instanceOf(DeliveryTimeoutError);
+    await producer.stop();
+  });
+
+  it('getDeliveryReport({ timeoutMs }) resolves undefined exactly at timeoutMs, or with a report that comes sooner', async () => {
+    const clock = virtualClock();
+    const transport = new FakeTransport(1);
+    const { producer } = producerWith(transport, { deliveryReports: true, lingerMs: 40, scheduler: clock.scheduler });
+    const waits: Array<{ at: number; report: DeliveryReport | undefined }> = [];
+    const pull = () => producer.getDeliveryReport({ timeoutMs: 30 }).then((report) => waits.push({ at: clock.scheduler.frame, report }));
+    void pull();
+    await clock.advanceTo(29);
+    expect(waits, 'nothing at 29 ms').to.have.length(0);
+    await clock.advanceTo(31);
+    expect(waits).to.deep.equal([{ at: 30, report: undefined }]);
+    await producer.produce(value(0)); // accepted at 31, sent at the end of its linger: 71
+    void pull();
+    await clock.advanceTo(70);
+    expect(waits, 'the second wait ends at 61 with nothing').to.have.length(2);
+    expect(waits[1]).to.deep.equal({ at: 61, report: undefined });
+    void pull();
+    await clock.advanceTo(80);
+    expect(waits).to.have.length(3);
+    expect(waits[2].at).to.equal(71);
+    expect(waits[2].report!.message.value!.toString()).to.equal('message-0');
+    await producer.stop();
+  });
 });

@@ -1,3 +1,4 @@
+import { firstValueFrom, from, race, timer, type SchedulerLike } from 'rxjs';
 import { asKafkaRxError } from '../../errors/convert.js';
 import { ProducerStoppedError, TransactionAbortedError, type KafkaRxError } from '../../errors/index.js';
 import type { SenderTransactions } from '../batch-sender.js';
@@ -29,6 +30,8 @@ export class ProducerTransactions implements SenderTransactions {
     idempotence: IdempotentState,
     /** Sends everything queued and resolves when every record so far has its outcome. */
     private readonly drain: () => Promise<void>,
+    /** The clock of abandon()'s wait (the producer's scheduler). */
+    private readonly scheduler: SchedulerLike,
   ) {
     this.buffers = idempotence.buffers;
     manager.onIdentityChange((identity) => idempotence.adopt(identity));
@@ -114,10 +117,8 @@ export class ProducerTransactions implements SenderTransactions {
     if (state !== 'in-transaction' && state !== 'abortable-error') return;
     const cause = new ProducerStoppedError('the producer stopped with its transaction open');
     this.firstFailure ??= cause;
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const abort = this.manager.abortTransaction(async () => null).catch(() => undefined);
-    await Promise.race([abort, new Promise<void>((resolve) => (timer = setTimeout(resolve, limitMs)))]);
-    clearTimeout(timer);
+    await firstValueFrom(race(from(abort), timer(limitMs, this.scheduler)));
     this.releaseFailed(this.firstFailure);
   }
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { VirtualTimeScheduler } from 'rxjs';
+import { asyncScheduler, VirtualTimeScheduler } from 'rxjs';
 import {
   CoordinatorLoadInProgressError,
   InvalidTxnStateError,
@@ -393,7 +393,7 @@ describe('ProducerTransactions: which partitions joined is kept in their partiti
     const buffers = new PartitionBuffers();
     const outcomes = new DeliveryOutcomes(false, 100);
     const idempotence = new IdempotentState(buffers, async () => ({ producerId: -1n, producerEpoch: -1 }), true);
-    const transactions = new ProducerTransactions(manager, outcomes, idempotence, async () => undefined);
+    const transactions = new ProducerTransactions(manager, outcomes, idempotence, async () => undefined, asyncScheduler);
     await run(transactions.initTransactions());
     expect(idempotence.identity, 'the identity comes from the coordinator').to.deep.equal({ producerId: 7n, producerEpoch: 3 });
     transactions.beginTransaction();
@@ -406,5 +406,24 @@ describe('ProducerTransactions: which partitions joined is kept in their partiti
     transactions.beginTransaction();
     await run(transactions.joined([{ topic: 't', partition: 0 }]));
     expect(transport.callsOf('AddPartitionsToTxn').map((c) => c.request.transactions[0].topics)).to.deep.equal([[{ name: 't', partitions: [0, 1] }], [{ name: 't', partitions: [0] }]]);
+  });
+});
+
+describe('ProducerTransactions.abandon(): stop() with a transaction open', () => {
+  it('waits for the coordinator\'s abort at most limitMs, on the producer\'s scheduler', async () => {
+    const transport = new ScriptedCoordinator(0, V1_BROKER).on('FindCoordinator', found()).on('InitProducerId', initAnswer()).on('AddPartitionsToTxn', added()).on('EndTxn', ended());
+    const { manager, scheduler, run } = managerOn(transport);
+    const buffers = new PartitionBuffers();
+    const idempotence = new IdempotentState(buffers, async () => ({ producerId: -1n, producerEpoch: -1 }), true);
+    const transactions = new ProducerTransactions(manager, new DeliveryOutcomes(false, 100), idempotence, async () => undefined, scheduler);
+    await run(transactions.initTransactions());
+    transactions.beginTransaction();
+    await run(transactions.joined([{ topic: 't', partition: 0 }]));
+    transport.gate = new Promise(() => undefined); // the coordinator never answers EndTxn
+    const startedAt = scheduler.now();
+    let abandonedAt = -1;
+    await run(transactions.abandon(500).then(() => (abandonedAt = scheduler.now())));
+    expect(abandonedAt - startedAt).to.equal(500);
+    expect(transport.callsOf('EndTxn (sent)').map((c) => c.request.committed)).to.deep.equal([false]);
   });
 });
