@@ -12,6 +12,8 @@ export interface RetrySchedule {
   readonly backoffMs: number;
   /** How the pause grows with each failure: the same, +backoffMs, or twice as long. */
   readonly growth: 'constant' | 'linear' | 'doubling';
+  /** The longest pause: growth stops there (none: it grows until the retries run out). */
+  readonly maxBackoffMs?: number;
 }
 
 /**
@@ -40,22 +42,29 @@ export const INIT_PRODUCER_ID_RETRY: RetrySchedule = { retries: 10, backoffMs: 1
  */
 export const TOPIC_LEADERS_POLL: RetrySchedule = { retries: Infinity, backoffMs: 50, growth: 'constant' };
 
-/** The pause after the n-th failure (n from 1). */
+/** The pause after the n-th failure (n from 1), at most maxBackoffMs. */
 export function pauseAfter(schedule: RetrySchedule, failures: number): number {
-  switch (schedule.growth) {
+  return Math.min(uncappedPauseAfter(schedule, Math.max(failures, 1)), schedule.maxBackoffMs ?? Infinity);
+}
+
+function uncappedPauseAfter({ growth, backoffMs }: RetrySchedule, failures: number): number {
+  switch (growth) {
     case 'constant':
-      return schedule.backoffMs;
+      return backoffMs;
     case 'linear':
-      return schedule.backoffMs * failures;
+      return backoffMs * failures;
     case 'doubling':
-      return schedule.backoffMs * 2 ** (failures - 1);
+      // Past 2^30 times the first pause every cap has been reached long since; stopping there
+      // keeps an endless schedule's pause a finite number (0 * 2^1024 would be NaN).
+      return backoffMs * 2 ** Math.min(failures - 1, 30);
   }
 }
 
 /**
  * Resubscribes to a source that failed with an error `retryIf` accepts, after the schedule's pause
  * (timed on `scheduler`), until it succeeds, the schedule runs out, or an error is not accepted:
- * then that error is the stream's.
+ * then that error is the stream's. `retryIf` is told the pause that would follow, so a caller with a
+ * deadline can refuse a pause that would end past it.
  *
  * ```
  * source:  -#                  each subscription fails after 1 frame
@@ -65,18 +74,23 @@ export function pauseAfter(schedule: RetrySchedule, failures: number): number {
  * result:  ---------#
  * ```
  */
-export function retryOnSchedule<T>(schedule: RetrySchedule, retryIf: (error: unknown) => boolean, scheduler: SchedulerLike): MonoTypeOperatorFunction<T> {
+export function retryOnSchedule<T>(schedule: RetrySchedule, retryIf: RetryIf, scheduler: SchedulerLike): MonoTypeOperatorFunction<T> {
   return retry({
-    delay: (error: unknown, failures: number) =>
-      failures <= schedule.retries && retryIf(error) ? timer(pauseAfter(schedule, failures), scheduler) : throwError(() => error),
+    delay: (error: unknown, failures: number) => {
+      const pause = pauseAfter(schedule, failures);
+      return failures <= schedule.retries && retryIf(error, pause) ? timer(pause, scheduler) : throwError(() => error);
+    },
   });
 }
+
+/** Whether a failure is worth another attempt after `pauseMs`. */
+export type RetryIf = (error: unknown, pauseMs: number) => boolean;
 
 /** `attempt` run again on the schedule (retryOnSchedule) while it fails with what `retryIf` accepts. */
 export function attemptOnSchedule<T>(
   attempt: () => Promise<T>,
   schedule: RetrySchedule,
-  retryIf: (error: unknown) => boolean,
+  retryIf: RetryIf,
   scheduler: SchedulerLike,
 ): Promise<T> {
   return lastValueFrom(defer(attempt).pipe(retryOnSchedule<T>(schedule, retryIf, scheduler)));

@@ -1,4 +1,5 @@
 import { ConnectionError, NotEnoughReplicasAfterAppendError, RequestNotSentError, RequestTimedOutError, RequestTimeoutError, type KafkaRxError } from '../errors/index.js';
+import { pauseAfter, type RetrySchedule } from '../cluster/retry-schedule.js';
 import type { ResolvedProducerOptions } from './options.js';
 
 /**
@@ -15,15 +16,17 @@ export function countsAgainstRetries(error: KafkaRxError): boolean {
 }
 
 /**
- * The pause before a batch's next attempt, after `failures` failed ones (1 for the first retry):
- * retryBackoffMs doubled at each failure, capped at retryBackoffMaxMs (KIP-580, without its jitter,
- * so that a schedule can be checked exactly).
+ * The producer's backoff: retryBackoffMs doubled at each failure, capped at retryBackoffMaxMs
+ * (KIP-580, without its jitter, so that a schedule can be checked exactly). It sets no count: what
+ * ends a batch's retries is maxRetries and deliveryTimeoutMs, a coordinator request's maxBlockMs.
  */
+export function producerBackoff(options: Pick<ResolvedProducerOptions, 'retryBackoffMs' | 'retryBackoffMaxMs'>): RetrySchedule {
+  return { retries: Infinity, backoffMs: options.retryBackoffMs, growth: 'doubling', maxBackoffMs: options.retryBackoffMaxMs };
+}
+
+/** The pause before a batch's next attempt, after `failures` failed ones (1 for the first retry). */
 export function retryDelayMs(options: Pick<ResolvedProducerOptions, 'retryBackoffMs' | 'retryBackoffMaxMs'>, failures: number): number {
-  const { retryBackoffMs, retryBackoffMaxMs } = options;
-  if (retryBackoffMs === 0) return 0;
-  const doublings = Math.min(Math.max(failures - 1, 0), 30);
-  return Math.min(retryBackoffMs * 2 ** doublings, retryBackoffMaxMs);
+  return pauseAfter(producerBackoff(options), failures);
 }
 
 /**

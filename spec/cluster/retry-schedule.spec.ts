@@ -47,6 +47,34 @@ describe('retryOnSchedule (virtual time)', () => {
     });
   });
 
+  it('doubling up to maxBackoffMs: 2, 4, then 5 each time', () => {
+    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold('-#');
+      const capped: RetrySchedule = { retries: 4, backoffMs: 2, growth: 'doubling', maxBackoffMs: 5 };
+      // Fails at 1, pause 2; at 4, pause 4; at 9, pause 5; at 15, pause 5; at 21, no retries left.
+      expectObservable(source.pipe(retryOnSchedule(capped, always, scheduler))).toBe('---------------------#');
+      expectSubscriptions(source.subscriptions).toBe(['^!', '---^!', '--------^!', '--------------^!', '--------------------^!']);
+    });
+    expect([1, 2, 3, 40, 2000].map((failures) => pauseAfter({ retries: Infinity, backoffMs: 100, growth: 'doubling', maxBackoffMs: 1_000 }, failures))).to.deep.equal([100, 200, 400, 1_000, 1_000]);
+    expect(pauseAfter({ retries: Infinity, backoffMs: 0, growth: 'doubling' }, 2000), 'an endless schedule of no pause stays 0, not NaN').to.equal(0);
+  });
+
+  it('tells retryIf the pause that would follow, so a deadline can refuse a pause that would end past it', () => {
+    const pauses: number[] = [];
+    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold('-#');
+      const deadline = 8;
+      const beforeDeadline = (_error: unknown, pauseMs: number) => {
+        pauses.push(pauseMs);
+        return scheduler.now() + pauseMs <= deadline;
+      };
+      // Fails at 1, pause 2 (ends at 3); at 4, pause 4 (ends at 8); at 9, pause 8 would end at 17: the error.
+      expectObservable(source.pipe(retryOnSchedule({ retries: Infinity, backoffMs: 2, growth: 'doubling' }, beforeDeadline, scheduler))).toBe('---------#');
+      expectSubscriptions(source.subscriptions).toBe(['^!', '---^!', '--------^!']);
+    });
+    expect(pauses).to.deep.equal([2, 4, 8]);
+  });
+
   it('stops at once on an error retryIf refuses, and passes that error on', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const refused = new KafkaRxError('not retriable');

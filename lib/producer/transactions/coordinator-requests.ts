@@ -1,8 +1,9 @@
 import type { SchedulerLike } from 'rxjs';
+import { attemptOnSchedule, type RetrySchedule } from '../../cluster/retry-schedule.js';
 import { kafkaErrorFor, KafkaRxError } from '../../errors/index.js';
 import type { KafkaApi } from '../../protocol/api.js';
 import { CoordinatorKeyType, FindCoordinator } from '../../protocol/find-coordinator.js';
-import { retryDelayMs } from '../retry-policy.js';
+import { producerBackoff } from '../retry-policy.js';
 import { coordinatorErrorAction } from './error-policy.js';
 import type { Answered, CoordinatorNode, TransactionTransport } from './transaction-transport.js';
 
@@ -28,11 +29,14 @@ export function throwIfError(errorCode: number, context: string): void {
  */
 export class CoordinatorRequests {
   private readonly known = new Map<string, CoordinatorNode>();
+  private readonly backoff: RetrySchedule;
 
   constructor(
     private readonly transport: TransactionTransport,
     private readonly options: CoordinatorRequestOptions,
-  ) {}
+  ) {
+    this.backoff = producerBackoff(options);
+  }
 
   /** The coordinator of a transactional id or group, found once and kept until it moves. */
   async coordinatorOf(keyType: CoordinatorKeyType, key: string): Promise<CoordinatorNode> {
@@ -60,29 +64,24 @@ export class CoordinatorRequests {
     build: (node: CoordinatorNode) => Req | Promise<Req>,
     check: (answered: Answered<Res>) => T,
   ): Promise<T> {
-    const deadline = this.options.scheduler.now() + this.options.maxBlockMs;
-    for (let failures = 1; ; failures++) {
-      try {
-        const node = await this.coordinatorOf(keyType, key);
-        return check(await this.transport.sendTo(node, api, await build(node)));
-      } catch (error) {
-        const action = coordinatorErrorAction(error);
-        if (action === 'abortable' || action === 'fatal') throw error;
-        if (action === 'find-coordinator') this.known.delete(`${keyType}:${key}`);
-        const pause = retryDelayMs(this.options, failures);
-        if (this.options.scheduler.now() + pause > deadline) throw error;
-        await this.sleep(pause);
-      }
-    }
+    const { scheduler, maxBlockMs } = this.options;
+    const deadline = scheduler.now() + maxBlockMs;
+    const attempt = async () => {
+      const node = await this.coordinatorOf(keyType, key);
+      return check(await this.transport.sendTo(node, api, await build(node)));
+    };
+    const askAgain = (error: unknown, pauseMs: number) => {
+      const action = coordinatorErrorAction(error);
+      if (action === 'abortable' || action === 'fatal') return false;
+      if (action === 'find-coordinator') this.known.delete(`${keyType}:${key}`);
+      return scheduler.now() + pauseMs <= deadline;
+    };
+    return attemptOnSchedule(attempt, this.backoff, askAgain, scheduler);
   }
 
   /** Forgets every coordinator found (after the producer learns they moved). */
   forget(): void {
     this.known.clear();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => this.options.scheduler.schedule(() => resolve(), ms));
   }
 }
 
