@@ -38,7 +38,7 @@ const STAGE_LIMIT = 512;
  */
 const STAGE_SHARE_OF_REQUEST = 1 / 8;
 
-const recordFormKeys = new Set(['topic', 'key', 'timestamp', 'headers', 'partition']);
+const recordFormKeys: ReadonlySet<string> = new Set(['topic', 'key', 'timestamp', 'headers', 'partition']);
 
 function isRecordForm(argument: unknown): argument is ProduceOptions {
   if (argument === null || typeof argument !== 'object' || Buffer.isBuffer(argument) || argument instanceof Uint8Array) return false;

@@ -1,6 +1,6 @@
 import { produceRequestSize, type ProduceRequest } from '../protocol/produce.js';
 import type { Compression } from '../records/codecs/index.js';
-import { encodeRecordBatch, recordSize, RECORD_BATCH_OVERHEAD } from '../records/record-batch.js';
+import { RecordBatchEncoder, recordSize, RECORD_BATCH_OVERHEAD } from '../records/record-batch.js';
 import type { PendingMessage } from './message.js';
 import type { PartitionBuffer, PartitionBuffers, ProducerIdentity, SealedBatch } from './partition-buffer.js';
 
@@ -67,6 +67,7 @@ export class RequestPlanner {
   private readonly headerSize: number;
   /** Per topic, the largest record batch that fits in a request on its own (the name's length counts). */
   private readonly batchLimits = new Map<string, number>();
+  private readonly encoder = new RecordBatchEncoder();
 
   constructor(readonly settings: PlanSettings) {
     const flexible = settings.version >= FIRST_FLEXIBLE_PRODUCE_VERSION;
@@ -110,7 +111,7 @@ export class RequestPlanner {
     // Batches sealed by an earlier attempt go first, in sequence order, exactly as first encoded.
     if (sealed.length > 1) sealed.sort((a, b) => a.baseSequence - b.baseSequence);
     for (const batch of sealed) {
-      lastRequest = this.place(requests, lastRequest, { topic, partition, messages: batch.messages, records: batch.records ?? encodeSealed(batch, settings), sealed: batch, buffer });
+      lastRequest = this.place(requests, lastRequest, { topic, partition, messages: batch.messages, records: batch.records ?? encodeSealed(batch, settings, this.encoder), sealed: batch, buffer });
     }
     if (fresh.length === 0) return;
     // A partition the broker has not yet acknowledged under this producer id gets one batch; the
@@ -122,7 +123,7 @@ export class RequestPlanner {
         for (const message of chunks[c]) plan.waiting.push(message);
         continue;
       }
-      for (const batch of encodeWithinLimit(topic, partition, chunks[c], settings, buffer, batchLimit, plan.oversized)) lastRequest = this.place(requests, lastRequest, batch);
+      for (const batch of encodeWithinLimit(topic, partition, chunks[c], settings, this.encoder, buffer, batchLimit, plan.oversized)) lastRequest = this.place(requests, lastRequest, batch);
     }
   }
 
@@ -228,8 +229,8 @@ function sharesByPartition(messages: readonly PendingMessage[]): PartitionShare[
 }
 
 /** Re-encodes a sealed batch after an epoch bump renumbered it. */
-function encodeSealed(batch: SealedBatch, settings: PlanSettings): Buffer {
-  batch.records = encodeRecordBatch(batch.messages, {
+function encodeSealed(batch: SealedBatch, settings: PlanSettings, encoder: RecordBatchEncoder): Buffer {
+  batch.records = encoder.encode(batch.messages, {
     compression: settings.compression,
     producerId: batch.producerId,
     producerEpoch: batch.producerEpoch,
@@ -319,13 +320,14 @@ function encodeWithinLimit(
   partition: number,
   chunk: PendingMessage[],
   settings: PlanSettings,
+  encoder: RecordBatchEncoder,
   buffer: PartitionBuffer | undefined,
   limit: number,
   oversized: PendingMessage[],
 ): PlannedBatch[] {
   const idempotence = settings.idempotence;
   const baseSequence = buffer?.peekSequence();
-  const records = encodeRecordBatch(chunk, {
+  const records = encoder.encode(chunk, {
     compression: settings.compression,
     producerId: idempotence?.identity.producerId,
     producerEpoch: idempotence?.identity.producerEpoch,
@@ -352,7 +354,7 @@ function encodeWithinLimit(
   }
   const half = Math.ceil(chunk.length / 2);
   return [
-    ...encodeWithinLimit(topic, partition, chunk.slice(0, half), settings, buffer, limit, oversized),
-    ...encodeWithinLimit(topic, partition, chunk.slice(half), settings, buffer, limit, oversized),
+    ...encodeWithinLimit(topic, partition, chunk.slice(0, half), settings, encoder, buffer, limit, oversized),
+    ...encodeWithinLimit(topic, partition, chunk.slice(half), settings, encoder, buffer, limit, oversized),
   ];
 }

@@ -56,6 +56,9 @@ export function crc32cPortable(data: Uint8Array, previous = 0): number {
 
 type Crc32c = (data: Uint8Array, previous?: number) => number;
 
+// Process-wide on purpose, and set at most once: JavaScript until the native module has loaded
+// and given the check value, native from then on. Which one runs changes no result, only speed,
+// so there is nothing for a producer to own here, as there is nothing to own in the loaded module.
 let implementation: Crc32c = crc32cPortable;
 let implementationName: 'native' | 'portable' = 'portable';
 

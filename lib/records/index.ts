@@ -1,5 +1,6 @@
 export {
   encodeRecordBatch,
+  RecordBatchEncoder,
   decodeRecordBatches,
   recordSize,
   RECORD_BATCH_OVERHEAD,

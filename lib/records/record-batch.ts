@@ -84,10 +84,10 @@ export function recordSize(record: BatchRecord, offsetDelta: number, timestampDe
   return varintSize(body) + body;
 }
 
-// Encoding is synchronous, so one writer per kind serves every batch. Finished batches are claimed
-// from batchWriter as views of its current slab, not copied out; a new slab starts when one is full.
-const batchWriter = new Writer(1 << 20);
-const recordsWriter = new Writer(1 << 20);
+/** The slab a RecordBatchEncoder claims its batches from: a full request's worth at the default maxRequestSize. */
+const ENCODER_SLAB_BYTES = 1 << 20;
+/** Where a one-off encodeRecordBatch() starts: its writer doubles from there as the batch needs. */
+const ONE_BATCH_START_BYTES = 1024;
 
 function putBytes(buf: Buffer, p: number, bytes: Buffer | null): number {
   if (bytes === null) {
@@ -142,35 +142,55 @@ function writeRecords(writer: Writer, records: readonly BatchRecord[], baseTimes
   }
 }
 
-/** Encodes records (at least one) as one RecordBatch v2 with base offset 0. */
-export function encodeRecordBatch(records: readonly BatchRecord[], options: RecordBatchOptions = {}): Buffer {
-  if (records.length === 0) throw new KafkaRxError('a record batch needs at least one record');
-  const compression = options.compression ?? 'none';
-  const baseTimestamp = records[0].timestamp;
-  let maxTimestamp = baseTimestamp;
-  for (let i = 1; i < records.length; i++) if (records[i].timestamp > maxTimestamp) maxTimestamp = records[i].timestamp;
+/**
+ * Encodes record batches for one owner (a producer's request planner). Encoding is synchronous, so
+ * the encoder's writers serve every batch: finished batches are claimed from the batch writer as
+ * views of its current slab, not copied out, and a new slab starts when one is full; a compressed
+ * batch's records are first written, uncompressed, to a second writer reused each time.
+ */
+export class RecordBatchEncoder {
+  private readonly batchWriter: Writer;
+  private recordsWriter: Writer | null = null;
 
-  let attributes = 0;
-  if (compression !== 'none') attributes |= codecs[compression].id;
-  if (options.isTransactional) attributes |= 0x10;
-
-  const writer = batchWriter.reset();
-  writer.int64(0).int32(0).int32(options.partitionLeaderEpoch ?? -1).int8(2).uint32(0);
-  writer.int16(attributes).int32(records.length - 1).int64(baseTimestamp).int64(maxTimestamp);
-  writer.int64(options.producerId ?? -1n).int16(options.producerEpoch ?? -1).int32(options.baseSequence ?? -1);
-  writer.int32(records.length);
-  if (compression === 'none') {
-    writeRecords(writer, records, baseTimestamp);
-  } else {
-    const plain = recordsWriter.reset();
-    writeRecords(plain, records, baseTimestamp);
-    const codec = codecs[compression];
-    if (codec.compressInto !== undefined) codec.compressInto(plain.view(), writer);
-    else writer.raw(codec.compress(plain.view()));
+  constructor(private readonly slabBytes = ENCODER_SLAB_BYTES) {
+    this.batchWriter = new Writer(slabBytes);
   }
-  writer.patchInt32(LENGTH_OFFSET, writer.length - 12);
-  writer.patchUInt32(CRC_OFFSET, crc32c(writer.view(ATTRIBUTES_OFFSET)));
-  return writer.claim();
+
+  /** Encodes records (at least one) as one RecordBatch v2 with base offset 0. */
+  encode(records: readonly BatchRecord[], options: RecordBatchOptions = {}): Buffer {
+    if (records.length === 0) throw new KafkaRxError('a record batch needs at least one record');
+    const compression = options.compression ?? 'none';
+    const baseTimestamp = records[0].timestamp;
+    let maxTimestamp = baseTimestamp;
+    for (let i = 1; i < records.length; i++) if (records[i].timestamp > maxTimestamp) maxTimestamp = records[i].timestamp;
+
+    let attributes = 0;
+    if (compression !== 'none') attributes |= codecs[compression].id;
+    if (options.isTransactional) attributes |= 0x10;
+
+    const writer = this.batchWriter.reset();
+    writer.int64(0).int32(0).int32(options.partitionLeaderEpoch ?? -1).int8(2).uint32(0);
+    writer.int16(attributes).int32(records.length - 1).int64(baseTimestamp).int64(maxTimestamp);
+    writer.int64(options.producerId ?? -1n).int16(options.producerEpoch ?? -1).int32(options.baseSequence ?? -1);
+    writer.int32(records.length);
+    if (compression === 'none') {
+      writeRecords(writer, records, baseTimestamp);
+    } else {
+      const plain = (this.recordsWriter ??= new Writer(this.slabBytes)).reset();
+      writeRecords(plain, records, baseTimestamp);
+      const codec = codecs[compression];
+      if (codec.compressInto !== undefined) codec.compressInto(plain.view(), writer);
+      else writer.raw(codec.compress(plain.view()));
+    }
+    writer.patchInt32(LENGTH_OFFSET, writer.length - 12);
+    writer.patchUInt32(CRC_OFFSET, crc32c(writer.view(ATTRIBUTES_OFFSET)));
+    return writer.claim();
+  }
+}
+
+/** Encodes records (at least one) as one RecordBatch v2 with base offset 0, in a buffer of its own. */
+export function encodeRecordBatch(records: readonly BatchRecord[], options: RecordBatchOptions = {}): Buffer {
+  return new RecordBatchEncoder(ONE_BATCH_START_BYTES).encode(records, options);
 }
 
 export interface DecodedRecord {

@@ -5,6 +5,7 @@ import { KafkaRxError, ProtocolError } from '../../lib/errors/index.js';
 import { codecs, zstdReady, type Compression } from '../../lib/records/codecs/index.js';
 import {
   RECORD_BATCH_OVERHEAD,
+  RecordBatchEncoder,
   decodeRecordBatches,
   encodeRecordBatch,
   recordSize,
@@ -336,13 +337,26 @@ describe('RecordBatch v2', function () {
       expect(decoded.map((b) => b.records[0].value!.toString())).to.deep.equal(allCodecs);
     });
 
-    it('a batch returned earlier is not changed by later encodes (the scratch writers are reused)', () => {
+    it('a batch returned earlier is not changed by later encodes of its encoder (its writers are reused)', () => {
+      const encoder = new RecordBatchEncoder();
       for (const compression of allCodecs) {
-        const first = encodeRecordBatch(fixedRecords, { ...fixedOptions, compression });
+        const first = encoder.encode(fixedRecords, { ...fixedOptions, compression });
         const copy = Buffer.from(first);
-        encodeRecordBatch([{ key: Buffer.alloc(5000, 1), value: Buffer.alloc(5000, 2), timestamp: 1 }], { compression });
+        encoder.encode([{ key: Buffer.alloc(5000, 1), value: Buffer.alloc(5000, 2), timestamp: 1 }], { compression });
         expect(first.equals(copy), compression).to.equal(true);
+        expect(first.equals(encodeRecordBatch(fixedRecords, { ...fixedOptions, compression })), `${compression}: as a one-off encode`).to.equal(true);
       }
+    });
+
+    it('an encoder\'s batches are views of its own slab, shared with no other encoder', () => {
+      const one = new RecordBatchEncoder();
+      const other = new RecordBatchEncoder();
+      const [first, second] = [one.encode(fixedRecords, fixedOptions), one.encode(fixedRecords, fixedOptions)];
+      const elsewhere = other.encode(fixedRecords, fixedOptions);
+      expect(second.buffer, 'one slab holds consecutive batches').to.equal(first.buffer);
+      expect(second.byteOffset).to.equal(first.byteOffset + first.length);
+      expect(elsewhere.buffer).to.not.equal(first.buffer);
+      expect(elsewhere.equals(first)).to.equal(true);
     });
   });
 

@@ -58,7 +58,7 @@ function compressInto(data: Buffer, writer: Writer): void {
   writer.advance(writeFrame(data, writer.room(frameBound(data))));
 }
 
-const BLOCK_MAX_SIZES = [0, 0, 0, 0, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024];
+const BLOCK_MAX_SIZES: readonly number[] = [0, 0, 0, 0, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024];
 
 function fail(reason: string, at: number): never {
   throw new ProtocolError(`lz4 data does not decompress: ${reason} at byte ${at}`);

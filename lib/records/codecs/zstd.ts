@@ -20,6 +20,8 @@ import type { Codec } from './codec.js';
  */
 const INITS = Symbol.for('kafka-rx.zstd-wasm.init');
 
+// This module's view of that one initialisation: set once, never reset (the WebAssembly instance
+// lives as long as the process), so process-wide like the instance itself.
 let ready = false;
 let loading: Promise<void> | null = null;
 
