@@ -1,5 +1,6 @@
+import type { SchedulerLike } from 'rxjs';
 import { ClientClosedError, ConfigError, ConnectionError, KafkaRxError, RequestNotSentError, kafkaErrorFor } from './errors/index.js';
-import { functionOption, integerOption, refuseUnknownOptions } from './option-checks.js';
+import { functionOption, integerOption, refuseUnknownOptions, schedulerOption } from './option-checks.js';
 import { Cluster, type ClusterOptions } from './cluster/cluster.js';
 import { INIT_PRODUCER_ID_RETRY, attemptOnSchedule } from './cluster/retry-schedule.js';
 import { DEFAULT_MAX_IN_FLIGHT_REQUESTS } from './network/connection.js';
@@ -26,6 +27,13 @@ export interface KafkaClientOptions extends Omit<ClusterOptions, 'brokers' | 'cl
   tls?: TlsOption;
   /** SASL on every connection: PLAIN, SCRAM-SHA-256/512, OAUTHBEARER or a custom mechanism. */
   sasl?: SaslOptions;
+  /**
+   * The clock and timers of the client (the metadata's max-age refresh, retries, reconnect
+   * backoff) and the default `scheduler` of its producers (linger, backoff, timeouts): default
+   * asyncScheduler; tests pass a TestScheduler. Socket-level timeouts (connecting, a request's
+   * requestTimeoutMs, re-authentication) time real I/O and stay on the real clock.
+   */
+  scheduler?: SchedulerLike;
 }
 
 /**
@@ -54,13 +62,14 @@ export class KafkaClient {
     const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs <= 0) throw new ConfigError('requestTimeoutMs', 'an integer > 0 (milliseconds)', requestTimeoutMs);
     checkClusterOptions(options);
+    const scheduler = schedulerOption('scheduler', options.scheduler);
     this.clientId = clientId;
     this.requestTimeoutMs = requestTimeoutMs;
     this.maxInFlightRequests = options.maxInFlightRequests ?? DEFAULT_MAX_IN_FLIGHT_REQUESTS;
     // The raw tls and sasl options (passwords, keys) are not kept: only the checked, opaque security.
     const security = ConnectionSecurity.from(options.tls, options.sasl);
     const { requestTimeoutMs: _ignored, tls: _tls, sasl: _sasl, ...clusterOptions } = options;
-    this.cluster = new Cluster({ ...clusterOptions, brokers, clientId, requestTimeoutMs, security });
+    this.cluster = new Cluster({ ...clusterOptions, brokers, clientId, requestTimeoutMs, security, scheduler });
     this.transport = clusterTransport(this.cluster, clientId, requestTimeoutMs);
   }
 
@@ -87,7 +96,10 @@ export class KafkaClient {
         this.maxInFlightRequests,
       );
     }
-    const producer = new Producer<V, K>(this.transport, topic, options);
+    // The client's clock is its producers' unless a producer names its own (options that are no
+    // object go to the producer as they are, to be refused there).
+    const inheritsClock = typeof options === 'object' && options !== null && options.scheduler === undefined;
+    const producer = new Producer<V, K>(this.transport, topic, inheritsClock ? { ...options, scheduler: this.cluster.scheduler } : options);
     this.producers.add(producer);
     return producer;
   }
@@ -121,7 +133,7 @@ export class KafkaClient {
 
 const clientOptionNames = [
   'brokers', 'clientId', 'requestTimeoutMs', 'connectTimeoutMs', 'firstContactTimeoutMs', 'metadataMaxAgeMs', 'unknownTopicCacheMs',
-  'reconnectBackoffMs', 'reconnectBackoffMaxMs', 'maxInFlightRequests', 'socketFactory', 'tls', 'sasl',
+  'reconnectBackoffMs', 'reconnectBackoffMaxMs', 'maxInFlightRequests', 'socketFactory', 'tls', 'sasl', 'scheduler',
 ] as const satisfies ReadonlyArray<keyof KafkaClientOptions>;
 
 /** The options handed on to the cluster, refused here rather than misbehaving later. */

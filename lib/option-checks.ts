@@ -1,3 +1,4 @@
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { ConfigError } from './errors/index.js';
 
 /**
@@ -29,4 +30,13 @@ export function functionOption<F extends (...args: any[]) => unknown>(name: stri
   if (value === undefined) return undefined;
   if (typeof value !== 'function') throw new ConfigError(name, accepted, value);
   return value as F;
+}
+
+/** An RxJS SchedulerLike, or asyncScheduler (the real clock) when not given. */
+export function schedulerOption(name: string, value: unknown): SchedulerLike {
+  const scheduler = (value ?? asyncScheduler) as Partial<SchedulerLike>;
+  if (typeof scheduler !== 'object' || typeof scheduler.schedule !== 'function' || typeof scheduler.now !== 'function') {
+    throw new ConfigError(name, 'an RxJS SchedulerLike', value);
+  }
+  return scheduler as SchedulerLike;
 }

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { asyncScheduler, BehaviorSubject, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, BehaviorSubject, interval, type SchedulerLike, type Subscription } from 'rxjs';
 import {
   ConnectionError,
   KafkaRxError,
@@ -40,7 +40,7 @@ export interface ClusterOptions {
   socketFactory?: (host: string, port: number) => Socket;
   /** TLS and SASL for every connection (bootstrap and per broker). */
   security?: ConnectionSecurity;
-  /** Pauses between retries, and the clock of the deadlines, run on this scheduler; specs pass a TestScheduler. */
+  /** The metadata's max-age refresh, pauses between retries and the clock of the deadlines run on this scheduler; specs pass a TestScheduler. */
   scheduler?: SchedulerLike;
 }
 
@@ -52,6 +52,8 @@ export interface NewTopic {
 }
 
 const DEFAULT_UNKNOWN_TOPIC_CACHE_MS = 3000;
+/** The Java client's metadata.max.age.ms: 5 minutes. */
+const DEFAULT_METADATA_MAX_AGE_MS = 300_000;
 
 /** What a topic just created (or auto-created) answers until its leaders are elected: worth asking again. */
 const isTopicNotReady = (error: unknown) => error instanceof UnknownTopicOrPartitionError || error instanceof LeaderNotAvailableError;
@@ -74,7 +76,8 @@ export class Cluster {
   private readonly wanted = new Set<string>();
   /** Topics the cluster said it does not have (after the metadata retries): the code, and until when it stands. */
   private readonly unknownTopics = new Map<string, { code: number; until: number }>();
-  private readonly ageTimer: ReturnType<typeof setInterval>;
+  /** The max-age refresh, running from the first topic asked for until close(). */
+  private ageRefresh: Subscription | null = null;
   /** The clock and timers of its retries (ClusterOptions.scheduler). */
   readonly scheduler: SchedulerLike;
   private closed = false;
@@ -97,10 +100,6 @@ export class Cluster {
       security: options.security,
       scheduler: this.scheduler,
     });
-    this.ageTimer = setInterval(() => {
-      if (this.wanted.size > 0) this.refreshMetadata([]).catch(() => undefined);
-    }, options.metadataMaxAgeMs ?? 300_000);
-    this.ageTimer.unref();
   }
 
   /** What the cluster is, for logs: no timers, sockets or secrets. */
@@ -118,6 +117,7 @@ export class Cluster {
    */
   async refreshMetadata(topics: readonly string[]): Promise<ClusterMetadata> {
     for (const topic of topics) this.wanted.add(topic);
+    if (this.wanted.size > 0) this.keepFresh();
     while (this.refreshing !== null) {
       const current = this.refreshing;
       const result = await current.catch(() => null);
@@ -307,9 +307,21 @@ export class Cluster {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.ageTimer);
+    this.ageRefresh?.unsubscribe();
     await this.pool.close();
     this.metadata$.complete();
+  }
+
+  /**
+   * Refreshes the topics asked for every metadataMaxAgeMs, so a leader move nobody's request ran
+   * into is still learnt. Armed at the first topic, not at construction: a client that never asked
+   * for a topic holds no timer (on the real clock, one that keeps the process alive).
+   */
+  private keepFresh(): void {
+    if (this.ageRefresh !== null || this.closed) return;
+    this.ageRefresh = interval(this.options.metadataMaxAgeMs ?? DEFAULT_METADATA_MAX_AGE_MS, this.scheduler).subscribe(() => {
+      if (this.wanted.size > 0) this.refreshMetadata([]).catch(() => undefined);
+    });
   }
 
   /** The controller handles admin requests (in KRaft any broker forwards them, but asking it saves a hop). */

@@ -1,7 +1,7 @@
-import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import type { SchedulerLike } from 'rxjs';
 import { ConfigError } from '../errors/index.js';
 import { DEFAULT_MAX_IN_FLIGHT_REQUESTS } from '../network/connection.js';
-import { integerOption, refuseUnknownOptions } from '../option-checks.js';
+import { integerOption, refuseUnknownOptions, schedulerOption } from '../option-checks.js';
 import type { Compression } from '../records/index.js';
 import type { Partitioner } from './partitioners.js';
 import type { Serializer } from './serializers.js';
@@ -180,10 +180,7 @@ export function resolveProducerOptions(options: ProducerOptions = {}): ResolvedP
   if (serializer !== null && typeof serializer !== 'function') {
     throw new ConfigError('serializer', 'a function (value, key) => [value, key], or null', serializer);
   }
-  const scheduler = options.scheduler ?? asyncScheduler;
-  if (typeof scheduler !== 'object' || typeof scheduler.schedule !== 'function' || typeof scheduler.now !== 'function') {
-    throw new ConfigError('scheduler', 'an RxJS SchedulerLike', scheduler);
-  }
+  const scheduler = schedulerOption('scheduler', options.scheduler);
 
   const sync = boolean(options, 'sync', false);
   const maxQueuedMessages = integer(options, 'maxQueuedMessages', 100_000, 1);

@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { firstValueFrom, skip } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
 import { Cluster } from '../../lib/cluster/cluster.js';
 import { TopicAlreadyExistsError, UnknownTopicOrPartitionError } from '../../lib/errors/index.js';
 import { brokers } from '../support/broker.js';
@@ -40,5 +42,45 @@ describe('Cluster against the real broker', function () {
     await Promise.all([cluster.refreshMetadata([]), cluster.refreshMetadata([]), cluster.refreshMetadata([])]);
     expect(snapshots.length).to.be.within(2, 3);
     expect(cluster.metadata.brokers.size).to.be.at.least(1);
+  });
+
+  it('refreshes the topics it knows every metadataMaxAgeMs on its scheduler, from the first topic asked for until close() (virtual time)', async () => {
+    const scheduler = new TestScheduler(() => undefined);
+    const aged = new Cluster({ brokers: brokers(), clientId: 'kafka-rx-cluster-spec', metadataMaxAgeMs: 60_000, scheduler });
+    const topic = uniqueTopic('max-age');
+    try {
+      await cluster.createTopics([{ name: topic, numPartitions: 1, replicationFactor: 1 }]);
+      await cluster.partitionsOf(topic);
+      const moveTo = (frame: number) => {
+        scheduler.maxFrames = frame;
+        scheduler.flush();
+      };
+      let refreshes = 0;
+      const refresh = aged.refreshMetadata.bind(aged);
+      aged.refreshMetadata = (topics) => {
+        if (topics.length === 0) refreshes++;
+        return refresh(topics);
+      };
+      moveTo(120_000);
+      expect(refreshes, 'no timer before a topic is asked for').to.equal(0);
+      scheduler.frame = 0;
+      await aged.partitionsOf(topic);
+      moveTo(59_999);
+      expect(refreshes, 'at 59,999 ms').to.equal(0);
+      const answered = firstValueFrom(aged.metadata$.pipe(skip(1)));
+      moveTo(60_000);
+      expect(refreshes, 'at 60,000 ms').to.equal(1);
+      expect((await answered).topics.get(topic)?.partitions).to.have.length(1);
+      moveTo(119_999);
+      expect(refreshes, 'at 119,999 ms').to.equal(1);
+      moveTo(120_000);
+      expect(refreshes, 'at 120,000 ms').to.equal(2);
+      await aged.close();
+      moveTo(600_000);
+      expect(refreshes, 'after close()').to.equal(2);
+    } finally {
+      await aged.close();
+      await cluster.deleteTopics([topic]);
+    }
   });
 });

@@ -4,7 +4,8 @@
 // field) — without costing any other message its delivery. Against the cluster double; what needs
 // a broker (oversize records, unknown topics) is in bad-input.integration.spec.ts.
 import { expect } from 'chai';
-import { of, lastValueFrom, toArray } from 'rxjs';
+import { asapScheduler, asyncScheduler, of, lastValueFrom, toArray } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
 import {
   ClientClosedError,
   ConfigError,
@@ -125,6 +126,7 @@ describe('reliability: bad input is refused with typed errors', () => {
         ['reconnectBackoffMaxMs', -5], ['reconnectBackoffMaxMs', 2.5],
         ['maxInFlightRequests', 0], ['maxInFlightRequests', '5'],
         ['socketFactory', 'net'],
+        ['scheduler', 'async'], ['scheduler', 1], ['scheduler', {}], ['scheduler', { schedule: () => undefined }],
         ['requestTimeout', 1000],
       ];
       for (const [name, value] of bad) {
@@ -133,6 +135,23 @@ describe('reliability: bad input is refused with typed errors', () => {
         expect((error as ConfigError).option, `${name}: ${JSON.stringify(value)}`).to.equal(name);
       }
       expect(caught(() => new KafkaClient(undefined as never))).to.be.instanceOf(ConfigError);
+    });
+
+    it('gives its scheduler to its producers, unless a producer names its own; refuses a producer\'s options that are no object', async () => {
+      const scheduler = new TestScheduler(() => undefined);
+      const client = new KafkaClient({ brokers: ['127.0.0.1:9'], scheduler });
+      try {
+        expect(client.cluster.scheduler).to.equal(scheduler);
+        expect(client.producer('events', { autoStart: false }).options.scheduler).to.equal(scheduler);
+        expect(client.producer({ autoStart: false }).options.scheduler).to.equal(scheduler);
+        expect(client.producer('events', { autoStart: false, scheduler: asapScheduler }).options.scheduler).to.equal(asapScheduler);
+        expect(caught(() => client.producer('events', 42 as never))).to.be.instanceOf(ConfigError);
+        const realClock = new KafkaClient({ brokers: ['127.0.0.1:9'] });
+        expect(realClock.producer('events', { autoStart: false }).options.scheduler).to.equal(asyncScheduler);
+        await realClock.close();
+      } finally {
+        await client.close();
+      }
     });
 
     it('refuses an idempotent producer on a client allowing more than 5 requests in flight, naming the client option', async () => {
