@@ -68,11 +68,18 @@ async function main() {
         inTransactions(producer, {
           toRecord: (record: Consumed) => ({ value: Buffer.from(record.payload.toUpperCase()), key: record.key === null ? null : Buffer.from(record.key) }),
         }),
-        reduce((counts, report) => ({ acknowledged: counts.acknowledged + (report.error ? 0 : 1), failed: counts.failed + (report.error ? 1 : 0) }), { acknowledged: 0, failed: 0 }),
+        // The first failure of each distinct error is printed: a failed window says why.
+        reduce((counts, report) => {
+          if (report.error === undefined) return { ...counts, acknowledged: counts.acknowledged + 1 };
+          const described = describe(report.error);
+          if (!counts.reasons.has(described)) console.error(`record failed: ${described}`);
+          counts.reasons.add(described);
+          return { ...counts, failed: counts.failed + 1 };
+        }, { acknowledged: 0, failed: 0, reasons: new Set<string>() }),
       ),
     );
     await producer.stop();
-    console.log(`transformed ${outcomes.acknowledged} records in ${RECORDS / 250} transactions, failed ${outcomes.failed}`);
+    console.log(`transformed ${outcomes.acknowledged} records in ${RECORDS / 250} transactions, failed ${outcomes.failed}, unreported ${RECORDS - outcomes.acknowledged - outcomes.failed}`);
     if (outcomes.acknowledged !== RECORDS || outcomes.failed !== 0) throw new Error('not every record was written');
     console.log('done');
   } finally {
@@ -80,7 +87,18 @@ async function main() {
   }
 }
 
+/** An error's name and message, then each cause's, so a failure in CI output says what went wrong. */
+function describe(error: unknown): string {
+  const parts: string[] = [];
+  for (let at: unknown = error; at !== undefined && at !== null && parts.length < 8; at = (at as { cause?: unknown }).cause) {
+    parts.push(at instanceof Error ? `${at.name}: ${at.message}` : String(at));
+    if (!(at instanceof Error)) break;
+  }
+  return parts.join(' <- caused by ');
+}
+
 main().catch((error) => {
+  console.error(`failed: ${describe(error)}`);
   console.error(error);
   process.exitCode = 1;
 });

@@ -71,6 +71,8 @@ export class TransactionManager {
   private addInFlight: Promise<void> | null = null;
   private sendScheduled = false;
   private offsetsAdded = false;
+  /** sendOffsetsToTransaction() calls under way: the transaction ends only after them. */
+  private readonly offsetsInFlight = new Set<Promise<void>>();
   private epochBumpRequired = false;
   private readonly identityListeners = new Set<(identity: ProducerIdentity) => void>();
 
@@ -188,8 +190,20 @@ export class TransactionManager {
    * Puts a consumer group's offsets into the open transaction: they become the group's committed
    * offsets if and only if the transaction commits (consume-transform-produce exactly once).
    */
-  async sendOffsetsToTransaction(offsets: readonly OffsetToCommit[], group: GroupMetadata): Promise<void> {
-    this.requireWritable('sendOffsetsToTransaction()');
+  sendOffsetsToTransaction(offsets: readonly OffsetToCommit[], group: GroupMetadata): Promise<void> {
+    try {
+      this.requireWritable('sendOffsetsToTransaction()');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const call = this.addOffsets(offsets, group);
+    this.offsetsInFlight.add(call);
+    const forget = () => void this.offsetsInFlight.delete(call);
+    call.then(forget, forget);
+    return call;
+  }
+
+  private async addOffsets(offsets: readonly OffsetToCommit[], group: GroupMetadata): Promise<void> {
     const id = this.options.transactionalId;
     try {
       if (this.chosenProtocol === 1) {
@@ -229,7 +243,8 @@ export class TransactionManager {
         },
       );
     } catch (error) {
-      this.failWith(error, 'abortable-error');
+      // An abort under way has its own ending; only an open transaction becomes abortable here.
+      if (this.machine.state !== 'aborting' || coordinatorErrorAction(error) === 'fatal') this.failWith(error, 'abortable-error');
       throw error;
     }
   }
@@ -256,8 +271,11 @@ export class TransactionManager {
   async commitTransaction(drain: () => Promise<Error | null> = async () => null): Promise<void> {
     this.requireWritable('commitTransaction()');
     await this.settleAdds();
+    await this.settleOffsets();
     const failure = await drain();
     if (failure !== null) this.recordFailed(failure);
+    // Offsets sent while the records drained: EndTxn must not overtake their TxnOffsetCommit.
+    await this.settleOffsets();
     this.requireWritable('commitTransaction()');
     this.machine.transitionTo('committing');
     try {
@@ -278,6 +296,7 @@ export class TransactionManager {
     this.machine.transitionTo('aborting');
     try {
       await this.settleAdds().catch(() => undefined);
+      await this.settleOffsets();
       await drain();
       await this.endTransaction(false);
       if (this.epochBumpRequired && this.chosenProtocol === 1) {
@@ -418,6 +437,15 @@ export class TransactionManager {
         if (failed !== undefined) throwIfError(failed.errorCode, `AddPartitionsToTxn for ${failed.topic}[${failed.partitionIndex}]`);
       },
     );
+  }
+
+  /**
+   * Waits for every sendOffsetsToTransaction() under way (their failures are their callers' news and
+   * the state's): an EndTxn sent before their TxnOffsetCommit would leave those offsets out of the
+   * transaction, and the broker refuses a TxnOffsetCommit whose transaction is no longer open.
+   */
+  private async settleOffsets(): Promise<void> {
+    while (this.offsetsInFlight.size > 0) await Promise.allSettled([...this.offsetsInFlight]);
   }
 
   /** Waits for every AddPartitionsToTxn asked for so far. */

@@ -353,6 +353,45 @@ describe('TransactionManager', () => {
       expect(transport.callsOf('EndTxn'), 'offsets alone are a transaction to end').to.have.length(1);
     });
 
+    it('commit waits for a sendOffsetsToTransaction() under way: EndTxn goes after its TxnOffsetCommit', async () => {
+      const { transport, manager, run } = await ready();
+      let release!: () => void;
+      transport.gate = new Promise((resolve) => (release = resolve));
+      const offsets = manager.sendOffsetsToTransaction([{ topic: 'in', partition: 0, offset: 10n }], { groupId: 'g' });
+      const commit = manager.commitTransaction();
+      for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+      expect(transport.calls.slice(2).map((c) => c.api)).to.deep.equal(['AddOffsetsToTxn (sent)']);
+      transport.gate = null;
+      release();
+      await run(Promise.all([offsets, commit]));
+      expect(transport.calls.slice(2).map((c) => c.api)).to.deep.equal(['AddOffsetsToTxn (sent)', 'AddOffsetsToTxn', 'FindCoordinator', 'TxnOffsetCommit', 'EndTxn']);
+      expect(manager.state).to.equal('ready');
+    });
+
+    it('offsets that fail while the commit waits for them: nothing is committed, the transaction is left to abort', async () => {
+      const { transport, manager, run } = await ready();
+      transport.on('TxnOffsetCommit', committedOffsets(120));
+      const offsets = manager.sendOffsetsToTransaction([{ topic: 'in', partition: 0, offset: 10n }], { groupId: 'g' });
+      const error = await rejection(run(manager.commitTransaction()));
+      expect(await rejection(offsets)).to.be.instanceOf(TransactionAbortableError);
+      expect(error).to.be.instanceOf(TransactionAbortRequiredError);
+      expect((error as TransactionAbortRequiredError).cause).to.be.instanceOf(TransactionAbortableError);
+      expect(transport.callsOf('EndTxn')).to.have.length(0);
+      await run(manager.abortTransaction());
+      expect(transport.callsOf('EndTxn').map((c) => c.request.committed)).to.deep.equal([false]);
+      expect(manager.state).to.equal('ready');
+    });
+
+    it('abort waits for a sendOffsetsToTransaction() under way, and its failure then does not disturb the abort', async () => {
+      const { transport, manager, run } = await ready();
+      transport.on('TxnOffsetCommit', committedOffsets(120));
+      const offsets = manager.sendOffsetsToTransaction([{ topic: 'in', partition: 0, offset: 10n }], { groupId: 'g' });
+      await run(manager.abortTransaction());
+      expect(await rejection(offsets)).to.be.instanceOf(TransactionAbortableError);
+      expect(transport.calls.slice(2).map((c) => c.api)).to.deep.equal(['AddOffsetsToTxn', 'FindCoordinator', 'TxnOffsetCommit', 'EndTxn']);
+      expect(manager.state).to.equal('ready');
+    });
+
     it('an UNKNOWN_MEMBER_ID from TxnOffsetCommit leaves the transaction abortable', async () => {
       const { transport, manager, run } = await ready();
       transport.on('TxnOffsetCommit', committedOffsets(25));
