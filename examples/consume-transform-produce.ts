@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { concat, defer, ignoreElements, lastValueFrom, map, mergeMap, Observable, reduce, tap, windowCount } from 'rxjs';
+import { lastValueFrom, Observable, reduce, windowCount } from 'rxjs';
 import { KafkaClient } from 'kafka-rx';
 import { inTransactions } from 'kafka-rx/operators';
 
@@ -54,19 +54,10 @@ async function main() {
     const outcomes = await lastValueFrom(
       consumed$(brokers, input).pipe(
         windowCount(250),
-        // Each window: its records, then its input offsets (next offset to read, per partition) in its transaction.
-        map((window$) => {
-          const next = new Map<number, number>();
-          return concat(
-            window$.pipe(tap((record) => next.set(record.partition, record.offset + 1))),
-            defer(() => producer.sendOffsetsToTransaction(
-              [...next].map(([partition, offset]) => ({ topic: input, partition, offset: BigInt(offset) })),
-              { groupId: GROUP },
-            )).pipe(ignoreElements()),
-          );
-        }),
+        // Each window is one transaction, and its input offsets (next offset to read, per partition) are committed in it.
         inTransactions(producer, {
           toRecord: (record: Consumed) => ({ value: Buffer.from(record.payload.toUpperCase()), key: record.key === null ? null : Buffer.from(record.key) }),
+          inputOffsets: { group: { groupId: GROUP }, positionOf: (record: Consumed) => ({ topic: input, partition: record.partition, offset: BigInt(record.offset) }) },
         }),
         // The first failure of each distinct error is printed: a failed window says why.
         reduce((counts, report) => {

@@ -1,9 +1,10 @@
-import { from, Observable, type OperatorFunction, type Subscription } from 'rxjs';
+import { concat, defer, from, Observable, type OperatorFunction, type Subscription } from 'rxjs';
 import { asKafkaRxError } from '../lib/errors/convert.js';
-import { BackpressureOverflowError, TransactionAbortedError, type KafkaRxError } from '../lib/errors/index.js';
+import { BackpressureOverflowError, ConfigError, TransactionAbortedError, type KafkaRxError } from '../lib/errors/index.js';
 import { integerOption } from '../lib/option-checks.js';
 import type { DeliveryReport } from '../lib/producer/message.js';
 import type { KafkaRecord, RecordFields } from '../lib/producer/record.js';
+import type { GroupMetadata, OffsetToCommit, TopicPartition } from '../lib/producer/transactions/transaction-manager.js';
 
 /** What inTransactions needs of a producer: a transactional one (Producer with a transactionalId). */
 export interface TransactionalProducerLike<V, K> {
@@ -11,6 +12,13 @@ export interface TransactionalProducerLike<V, K> {
   beginTransaction(): void;
   commitTransaction(): PromiseLike<void>;
   abortTransaction(): PromiseLike<void>;
+  /** Needed only with the inputOffsets option. */
+  sendOffsetsToTransaction?(offsets: readonly OffsetToCommit[], group: GroupMetadata): PromiseLike<void>;
+}
+
+/** Where a source value was read: its input topic partition and offset. */
+export interface InputPosition extends TopicPartition {
+  offset: bigint;
 }
 
 export interface InTransactionsOptions<T, V, K> {
@@ -22,6 +30,17 @@ export interface InTransactionsOptions<T, V, K> {
    * BackpressureOverflowError (default 10,000, as toKafka's).
    */
   maxBuffered?: number;
+  /**
+   * Consume-transform-produce: each window's input offsets (per input partition, the highest offset
+   * of the window's values + 1) are committed for `group` in the window's own transaction, just
+   * before its commit. (Offsets sent from inside a window would run when the window's source ends,
+   * which may be while an earlier window's transaction is still the open one.)
+   */
+  inputOffsets?: {
+    group: GroupMetadata;
+    /** Where a value was read. */
+    positionOf: (value: T) => InputPosition;
+  };
 }
 
 /** One window: its values until its transaction starts, its sends and their reports. */
@@ -32,6 +51,8 @@ interface WindowState<T, V, K> {
   failure: unknown;
   sent: number;
   reports: DeliveryReport<V, K>[];
+  /** With inputOffsets: the next offset to read per input partition, from the values sent. */
+  nextOffsets: Map<string, OffsetToCommit>;
   subscription: Subscription | null;
   /** Set once the transaction ended: committed or not, and the error that ends the stream, if any. */
   decision: { committed: boolean; fatal: unknown } | null;
@@ -63,6 +84,10 @@ export function inTransactions<T, V = T, K = Buffer | null>(
 ): OperatorFunction<Observable<T>, DeliveryReport<V, K>> {
   const toRecord = options.toRecord ?? ((value: T) => ({ value: value as unknown as V }));
   const maxBuffered = integerOption('maxBuffered', options.maxBuffered, 10_000, 1);
+  const inputOffsets = options.inputOffsets;
+  if (inputOffsets !== undefined && producer.sendOffsetsToTransaction === undefined) {
+    throw new ConfigError('inputOffsets', 'a producer with sendOffsetsToTransaction()');
+  }
   return (windows) =>
     new Observable<DeliveryReport<V, K>>((subscriber) => {
       const queue: WindowState<T, V, K>[] = [];
@@ -87,6 +112,7 @@ export function inTransactions<T, V = T, K = Buffer | null>(
         let record: KafkaRecord<V, K>;
         try {
           record = toRecord(value);
+          if (inputOffsets !== undefined) noteInputOffset(state.nextOffsets, inputOffsets.positionOf(value));
         } catch (error) {
           state.failure = error;
           return;
@@ -159,7 +185,7 @@ export function inTransactions<T, V = T, K = Buffer | null>(
           });
           return;
         }
-        ending = from(producer.commitTransaction()).subscribe({
+        ending = commitWithOffsets(state).subscribe({
           complete: () => decide(state, true),
           error: (error: unknown) => {
             state.failure = error;
@@ -171,9 +197,16 @@ export function inTransactions<T, V = T, K = Buffer | null>(
         });
       };
 
+      /** The window's input offsets (if any) into its transaction, then the commit. */
+      const commitWithOffsets = (state: WindowState<T, V, K>): Observable<void> => {
+        const commit = defer(() => producer.commitTransaction());
+        if (inputOffsets === undefined || state.nextOffsets.size === 0) return commit;
+        return concat(defer(() => producer.sendOffsetsToTransaction!([...state.nextOffsets.values()], inputOffsets.group)), commit);
+      };
+
       const outer = windows.subscribe({
         next: (window) => {
-          const state: WindowState<T, V, K> = { waiting: [], ended: false, failure: undefined, sent: 0, reports: [], subscription: null, decision: null };
+          const state: WindowState<T, V, K> = { waiting: [], ended: false, failure: undefined, sent: 0, reports: [], nextOffsets: new Map(), subscription: null, decision: null };
           queue.push(state);
           state.subscription = window.subscribe({
             next: (value) => {
@@ -216,9 +249,17 @@ export function inTransactions<T, V = T, K = Buffer | null>(
     });
 }
 
+function noteInputOffset(nextOffsets: Map<string, OffsetToCommit>, position: InputPosition): void {
+  const key = `${position.topic}\u0000${position.partition}`;
+  const next = position.offset + 1n;
+  const known = nextOffsets.get(key);
+  if (known === undefined || known.offset < next) nextOffsets.set(key, { topic: position.topic, partition: position.partition, offset: next });
+}
+
 /** A report of a record whose transaction did not commit: failed, whatever its batch's answer. */
 function failedReport<V, K>(report: DeliveryReport<V, K>, cause: unknown): DeliveryReport<V, K> {
-  if (report.error instanceof TransactionAbortedError) return report;
+  // The producer's own abort report stands, unless it lacks the cause the window knows.
+  if (report.error instanceof TransactionAbortedError && (report.error.cause !== undefined || cause === undefined)) return report;
   const error: KafkaRxError = new TransactionAbortedError('the window\'s transaction was aborted: the record will never be visible to read_committed readers', {
     cause: cause === undefined ? report.error : asKafkaRxError(cause),
   });

@@ -8,4 +8,4 @@ export { throwOnFailure } from './throw-on-failure.js';
 export { routeToKafka, type Route } from './route-to-kafka.js';
 export { toDeadLetter, deadLetterRecord, type DeadLetterReport, type FailedReport, type ToDeadLetterOptions } from './to-dead-letter.js';
 export { retryFailed, isWorthResending, type RetriedReport, type RetryFailedOptions } from './retry-failed.js';
-export { inTransactions, type InTransactionsOptions, type TransactionalProducerLike } from './in-transactions.js';
+export { inTransactions, type InputPosition, type InTransactionsOptions, type TransactionalProducerLike } from './in-transactions.js';

@@ -1,9 +1,10 @@
 import { expect } from 'chai';
-import type { Observable } from 'rxjs';
+import { tap, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { ConfigError, ProducerFencedError, TransactionAbortableError, TransactionAbortedError, type KafkaRxError } from '../../lib/errors/index.js';
 import type { DeliveryReport } from '../../lib/producer/message.js';
 import type { RecordFields } from '../../lib/producer/record.js';
+import type { GroupMetadata, OffsetToCommit } from '../../lib/producer/transactions/transaction-manager.js';
 import { inTransactions, type TransactionalProducerLike } from '../../operators/in-transactions.js';
 import { ProducerDouble } from '../support/producer-double.js';
 
@@ -38,6 +39,7 @@ class TransactionalDouble implements TransactionalProducerLike<string, unknown> 
   readonly log: string[] = [];
   readonly commitErrors: KafkaRxError[] = [];
   readonly abortErrors: KafkaRxError[] = [];
+  readonly offsetsErrors: KafkaRxError[] = [];
   readonly sends: ProducerDouble;
 
   constructor(
@@ -64,6 +66,15 @@ class TransactionalDouble implements TransactionalProducerLike<string, unknown> 
   abortTransaction(): PromiseLike<void> {
     this.log.push(`abort@${this.scheduler.now()}`);
     return this.end(this.abortErrors.shift());
+  }
+
+  /** Logged as offsets@T(group:topic/partition=offset,...); answered 1 frame later. */
+  sendOffsetsToTransaction(offsets: readonly OffsetToCommit[], group: GroupMetadata): PromiseLike<void> {
+    this.log.push(`offsets@${this.scheduler.now()}(${group.groupId}:${offsets.map((o) => `${o.topic}/${o.partition}=${o.offset}`).join(',')})`);
+    const answered = new VirtualPromise();
+    const error = this.offsetsErrors.shift();
+    this.scheduler.schedule(() => answered.settle(error === undefined, error), 1);
+    return answered;
   }
 
   private end(error: KafkaRxError | undefined): PromiseLike<void> {
@@ -194,6 +205,57 @@ describe('inTransactions', () => {
       flush();
       expect(producer.log).to.deep.equal(['begin@1', 'abort@4']);
       expect(result.end()).to.equal('5:error Error');
+    });
+  });
+
+  describe('inputOffsets', () => {
+    // Values are read from input partition (value % 2) at offset (value).
+    const inputOffsets = { group: { groupId: 'g' }, positionOf: (value: string) => ({ topic: 'in', partition: Number(value) % 2, offset: BigInt(value) }) };
+
+    it('each window\'s next offsets per input partition go into its own transaction, just before its commit, also for a window that ended while an earlier one committed', () => {
+      runWith(({ hot, flush }, scheduler) => {
+        const producer = new TransactionalDouble(scheduler, {}, 5);
+        const a = hot('--4-7-6|');
+        const b = hot('---------8-9|');
+        const windows = hot('-a------b-----|', { a, b });
+        const result = collect(windows.pipe(inTransactions(producer, { inputOffsets })), scheduler);
+        flush();
+        // a's commit (asked at 8, after its offsets' answer) ends at 8+5 = 13; b ended at 12 and
+        // waited: its offsets go in its own transaction, after a's.
+        expect(producer.log).to.deep.equal(['begin@1', 'offsets@7(g:in/0=7,in/1=8)', 'commit@8', 'begin@13', 'offsets@13(g:in/0=9,in/1=10)', 'commit@14']);
+        expect(result.out).to.deep.equal(['13:4', '13:7', '13:6', '19:8', '19:9']);
+        expect(result.end()).to.equal('19:complete');
+      });
+    });
+
+    it('offsets refused (TRANSACTION_ABORTABLE): no commit, the window is aborted, its records reported failed with that cause; the next window goes on', () => {
+      runWith(({ cold, hot, flush }, scheduler) => {
+        const producer = new TransactionalDouble(scheduler);
+        producer.offsetsErrors.push(new TransactionAbortableError());
+        const windows = hot('-a------b--|', { a: cold('-1|'), b: cold('-2|') });
+        const causes: unknown[] = [];
+        const result = collect(windows.pipe(inTransactions(producer, { inputOffsets }), tap((report) => causes.push(report.error?.cause))), scheduler);
+        flush();
+        expect(producer.log).to.deep.equal(['begin@1', 'offsets@3(g:in/1=2)', 'abort@4', 'begin@8', 'offsets@10(g:in/0=3)', 'commit@11']);
+        expect(result.out).to.deep.equal(['5:1!', '12:2']);
+        expect(causes[0]).to.be.instanceOf(TransactionAbortableError);
+        expect(result.end()).to.equal('12:complete');
+      });
+    });
+
+    it('a window with no values sends no offsets', () => {
+      runWith(({ cold, hot, flush }, scheduler) => {
+        const producer = new TransactionalDouble(scheduler);
+        const windows = hot('-a--|', { a: cold('-|') });
+        collect(windows.pipe(inTransactions(producer, { inputOffsets })), scheduler);
+        flush();
+        expect(producer.log).to.deep.equal(['begin@1', 'commit@2']);
+      });
+    });
+
+    it('refuses a producer without sendOffsetsToTransaction()', () => {
+      const producer = { send: () => Promise.resolve(), beginTransaction: () => undefined, commitTransaction: () => Promise.resolve(), abortTransaction: () => Promise.resolve() };
+      expect(() => inTransactions(producer, { inputOffsets })).to.throw(ConfigError, /inputOffsets/);
     });
   });
 
