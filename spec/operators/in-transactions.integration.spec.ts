@@ -2,11 +2,12 @@
 // read_committed mode must see exactly the windows whose reports came out acknowledged.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { concat, ignoreElements, lastValueFrom, mergeMap, range, Subject, tap, throwError, timer, toArray, type Observable } from 'rxjs';
+import { concat, ignoreElements, lastValueFrom, mergeMap, range, Subject, tap, throwError, timer, toArray, windowCount, type Observable } from 'rxjs';
 import { KafkaClient } from '../../lib/client.js';
 import { TransactionAbortedError } from '../../lib/errors/index.js';
 import { inTransactions } from '../../operators/in-transactions.js';
 import { bootstrap } from '../support/broker.js';
+import { groupOffsets } from '../support/group-offsets.js';
 import { consumeAll } from '../support/kcat.js';
 import { createTopic } from '../support/topics.js';
 
@@ -61,6 +62,44 @@ describe('inTransactions against a real broker', function () {
       const readAll = await consumeAll(topic, { config: { 'isolation.level': 'read_uncommitted' } });
       expect(readAll, 'the aborted window was written, then hidden').to.have.length(450);
       await producer.stop();
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('inputOffsets: windows that all wait at once are written whole, and the group ends committed at the end of the input (judged by ConsumerGroupCommand and kcat)', async () => {
+    const run = randomBytes(4).toString('hex');
+    const input = `in-txn-offsets-${run}`;
+    const output = `${input}-out`;
+    const group = `in-txn-offsets-${run}`;
+    await createTopic(input, { partitions: 3 });
+    await createTopic(output, { partitions: 3 });
+    const client = new KafkaClient({ brokers: bootstrap() });
+    try {
+      // 600 input records: record i at partition i % 3, offset floor(i / 3).
+      const feeder = client.producer(input);
+      for (let i = 0; i < 600; i++) await feeder.produce(Buffer.from(`r${i}`), { partition: i % 3 });
+      await feeder.stop();
+      const producer = client.producer(output, { transactionalId: group });
+      await producer.initTransactions();
+      // A synchronous source: every window comes (and ends) before the first transaction ends, so
+      // offsets sent from inside a window would go into an earlier window's transaction.
+      const reports = await lastValueFrom(
+        range(0, 600).pipe(
+          windowCount(100),
+          inTransactions(producer, {
+            toRecord: (i: number) => ({ value: Buffer.from(`R${i}`) }),
+            inputOffsets: { group: { groupId: group }, positionOf: (i: number) => ({ topic: input, partition: i % 3, offset: BigInt(Math.floor(i / 3)) }) },
+          }),
+          toArray(),
+        ),
+      );
+      await producer.stop();
+      expect(reports.filter((r) => r.error).map((r) => r.error!.message)).to.deep.equal([]);
+      expect(reports).to.have.length(600);
+      const offsets = await groupOffsets(group);
+      expect([0, 1, 2].map((p) => offsets.get(`${input}:${p}`))).to.deep.equal(['200', '200', '200']);
+      expect(await consumeAll(output, { config: { 'isolation.level': 'read_committed' } })).to.have.length(600);
     } finally {
       await client.close();
     }

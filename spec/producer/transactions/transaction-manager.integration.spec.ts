@@ -2,9 +2,7 @@
 // cluster, with record batches written by Produce requests beside it (the producer's part); kcat in
 // read_committed and read_uncommitted mode and Kafka's own ConsumerGroupCommand judge the outcome.
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
 import { asyncScheduler } from 'rxjs';
 import { KafkaClient } from '../../../lib/client.js';
 import { InvalidProducerEpochError, ProducerFencedError, TransactionStateError } from '../../../lib/errors/index.js';
@@ -12,7 +10,8 @@ import { Produce } from '../../../lib/protocol/produce.js';
 import { encodeRecordBatch } from '../../../lib/records/record-batch.js';
 import { clusterTransactionTransport } from '../../../lib/producer/transactions/cluster-transport.js';
 import { TransactionManager, type TopicPartition } from '../../../lib/producer/transactions/transaction-manager.js';
-import { bootstrap, KAFKA_SCRIPT } from '../../support/broker.js';
+import { bootstrap } from '../../support/broker.js';
+import { groupOffsets } from '../../support/group-offsets.js';
 import { kafkaVersion } from '../../support/kafka-version.js';
 import { consumeAll } from '../../support/kcat.js';
 import { createTopic } from '../../support/topics.js';
@@ -52,20 +51,6 @@ class TransactionalWriter {
     });
     return response!.responses[0].partitionResponses[0].errorCode;
   }
-}
-
-async function groupOffsets(group: string): Promise<Map<string, string>> {
-  const { stdout } = await promisify(execFile)(KAFKA_SCRIPT, ['run-class', 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand', '--bootstrap-server', bootstrap(), '--describe', '--group', group], {
-    env: process.env,
-    timeout: 60_000,
-  }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
-  const offsets = new Map<string, string>();
-  for (const line of stdout.split('\n')) {
-    const fields = line.trim().split(/\s+/);
-    // GROUP TOPIC PARTITION CURRENT-OFFSET ...
-    if (fields[0] === group && fields.length >= 4) offsets.set(`${fields[1]}:${fields[2]}`, fields[3]);
-  }
-  return offsets;
 }
 
 describe('TransactionManager against a real broker', function () {
