@@ -12,6 +12,7 @@ import { settleFromResponse, TransmitFailures } from './produce-answers.js';
 import type { ResolvedProducerOptions } from './options.js';
 import { RequestPlanner, type PlannedRequest } from './request-planner.js';
 import { retryBackoff } from './retry-backoff.js';
+import { zeroDelayScheduler } from './zero-delay.js';
 import { requestMayHaveBeenWritten } from './retry-policy.js';
 import type { ProducerStats } from './stats.js';
 import type { ProducerTransport } from './transport.js';
@@ -68,7 +69,11 @@ export class BatchSender {
   /** The sends of released messages; the pipeline subscribes to it beside the linger groups'. */
   readonly releasedSends$: Observable<PendingMessage[]> = this.released.pipe(mergeMap((messages) => this.send(messages)));
 
+  /** Runs the release of waiting messages once the current work is done (a microtask on the real clock). */
+  private readonly soon: SchedulerLike;
+
   constructor(readonly context: SenderContext) {
+    this.soon = zeroDelayScheduler(context.options.scheduler);
     if (context.idempotence !== null) {
       // A sealed batch is done once its messages have their outcome; and the message may be what
       // messages waiting in its partition buffer waited for.
@@ -195,7 +200,7 @@ export class BatchSender {
   private settled(buffer: PartitionBuffer): void {
     if (!buffer.hasWaiting || this.releaseDue.has(buffer)) return;
     this.releaseDue.add(buffer);
-    this.context.options.scheduler.schedule(() => {
+    this.soon.schedule(() => {
       this.releaseDue.delete(buffer);
       this.release(buffer);
     });

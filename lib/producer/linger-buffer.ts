@@ -1,4 +1,5 @@
-import { asapScheduler, asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { zeroDelayScheduler } from './zero-delay.js';
 
 export interface LingerBufferConfig<T> {
   /** Longest a value waits in the buffer, counted from the first value of the batch. */
@@ -27,10 +28,8 @@ export interface LingerBufferConfig<T> {
  */
 export function lingerBuffer<T>(config: LingerBufferConfig<T>): OperatorFunction<T, T[]> {
   const { lingerMs, maxCount, countOf, maxBytes = Infinity, sizeOf, flush$, scheduler = asyncScheduler } = config;
-  // Node clamps a timer of 0 ms to 1 ms and runs it only after I/O: lingerMs 0 would add a
-  // millisecond to every batch. With the real clock, 0 means "what this burst gave": the end of
-  // the current microtask queue. An injected scheduler (TestScheduler) keeps its own semantics.
-  const lingerScheduler = lingerMs <= 0 && scheduler === asyncScheduler ? asapScheduler : scheduler;
+  // lingerMs 0 means "what this burst gave": the end of the current microtask queue, not Node's 1 ms.
+  const lingerScheduler = lingerMs <= 0 ? zeroDelayScheduler(scheduler) : scheduler;
   return (source) =>
     new Observable<T[]>((subscriber) => {
       let buffer: T[] = [];

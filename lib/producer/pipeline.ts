@@ -4,6 +4,7 @@ import type { BrokerQueues } from './broker-queues.js';
 import { lingerBuffer } from './linger-buffer.js';
 import type { PendingMessage } from './message.js';
 import type { ResolvedProducerOptions } from './options.js';
+import { requestSlots } from './request-slots.js';
 
 export interface PipelineContext {
   readonly options: ResolvedProducerOptions;
@@ -46,16 +47,25 @@ export function producerPipeline(chunks$: Observable<PendingMessage[]>, context:
           flush$: context.flush$,
           scheduler: options.scheduler,
         }),
-        mergeMap((chunks) => {
-          const batch = chunks.length === 1 ? chunks[0] : ([] as PendingMessage[]).concat(...chunks);
-          // Leaving the queue only when a request slot is free keeps maxQueuedMessages a real bound.
-          queues.remove(group$.key, batch.length);
-          return context.sender.send(batch);
-        }, options.maxInFlightRequestsPerBroker),
+        requestSlots<PendingMessage[], PendingMessage[]>(
+          (chunks) => {
+            const batch = chunks.length === 1 ? chunks[0] : ([] as PendingMessage[]).concat(...chunks);
+            // Leaving the queue only when a request slot is free keeps maxQueuedMessages a real bound.
+            queues.remove(group$.key, batch.length);
+            return context.sender.send(batch);
+          },
+          { slots: options.maxInFlightRequestsPerBroker, maxBytes: options.maxRequestSize, sizeOf: chunksBytes },
+        ),
       ),
     ),
   );
   return merge(lingered$, context.sender.releasedSends$);
+}
+
+function chunksBytes(chunks: readonly PendingMessage[][]): number {
+  let bytes = 0;
+  for (let i = 0; i < chunks.length; i++) bytes += chunkBytes(chunks[i]);
+  return bytes;
 }
 
 function chunkBytes(chunk: readonly PendingMessage[]): number {
