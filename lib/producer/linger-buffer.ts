@@ -13,6 +13,13 @@ export interface LingerBufferConfig<T> {
   sizeOf?: (value: T) => number;
   /** Each emission sends what is buffered at once (flush() and stop()). */
   flush$?: Observable<unknown>;
+  /**
+   * At each emission of `recheck$` the batch leaves at once if `leavesNow` is true of a value in it
+   * (the producer: a metadata refresh moved the leader of a partition the batch holds, and its
+   * messages should go to the new leader now rather than wait out the old one's linger).
+   */
+  recheck$?: Observable<unknown>;
+  leavesNow?: (value: T) => boolean;
   scheduler?: SchedulerLike;
 }
 
@@ -27,7 +34,7 @@ export interface LingerBufferConfig<T> {
  * ```
  */
 export function lingerBuffer<T>(config: LingerBufferConfig<T>): OperatorFunction<T, T[]> {
-  const { lingerMs, maxCount, countOf, maxBytes = Infinity, sizeOf, flush$, scheduler = asyncScheduler } = config;
+  const { lingerMs, maxCount, countOf, maxBytes = Infinity, sizeOf, flush$, recheck$, leavesNow, scheduler = asyncScheduler } = config;
   // lingerMs 0 means "what this burst gave": the end of the current microtask queue, not Node's 1 ms.
   const lingerScheduler = lingerMs <= 0 ? zeroDelayScheduler(scheduler) : scheduler;
   return (source) =>
@@ -51,6 +58,12 @@ export function lingerBuffer<T>(config: LingerBufferConfig<T>): OperatorFunction
       };
 
       const flushSubscription = flush$?.subscribe({ next: emit, error: (err) => subscriber.error(err) });
+      const recheckSubscription = leavesNow === undefined ? undefined : recheck$?.subscribe({
+        next: () => {
+          if (buffer.some(leavesNow)) emit();
+        },
+        error: (err) => subscriber.error(err),
+      });
       const sourceSubscription = source.subscribe({
         next(value) {
           const size = sizeOf === undefined ? 0 : sizeOf(value);
@@ -79,6 +92,7 @@ export function lingerBuffer<T>(config: LingerBufferConfig<T>): OperatorFunction
       return () => {
         sourceSubscription.unsubscribe();
         flushSubscription?.unsubscribe();
+        recheckSubscription?.unsubscribe();
         timer?.unsubscribe();
         timer = null;
         buffer = [];

@@ -4,6 +4,7 @@ import type { BrokerQueues } from './broker-queues.js';
 import { lingerBuffer } from './linger-buffer.js';
 import type { PendingMessage } from './message.js';
 import type { ResolvedProducerOptions } from './options.js';
+import type { ProducerTransport } from './transport.js';
 import { requestSlots } from './request-slots.js';
 
 export interface PipelineContext {
@@ -12,6 +13,8 @@ export interface PipelineContext {
   /** Each emission sends every buffered batch at once (flush() and stop()). */
   readonly flush$: Observable<unknown>;
   readonly sender: BatchSender;
+  /** Leaders as the metadata names them now, and its refreshes: a leader move sends its partitions' messages on at once. */
+  readonly transport: Pick<ProducerTransport, 'leaderOf' | 'metadataChanges$'>;
 }
 
 /**
@@ -45,6 +48,8 @@ export function producerPipeline(chunks$: Observable<PendingMessage[]>, context:
           maxBytes: options.maxRequestSize,
           sizeOf: chunkBytes,
           flush$: context.flush$,
+          recheck$: context.transport.metadataChanges$,
+          leavesNow: (chunk) => holdsMovedPartition(chunk, group$.key, context.transport),
           scheduler: options.scheduler,
         }),
         requestSlots<PendingMessage[], PendingMessage[]>(
@@ -72,4 +77,13 @@ function chunkBytes(chunk: readonly PendingMessage[]): number {
   let bytes = 0;
   for (let i = 0; i < chunk.length; i++) bytes += chunk[i].size;
   return bytes;
+}
+
+/** True when a message of the chunk belongs to a partition whose leader is no longer `broker`. */
+function holdsMovedPartition(chunk: readonly PendingMessage[], broker: number, transport: PipelineContext['transport']): boolean {
+  for (let i = 0; i < chunk.length; i++) {
+    const leader = transport.leaderOf(chunk[i].topic, chunk[i].partition);
+    if (leader !== -1 && leader !== broker) return true;
+  }
+  return false;
 }

@@ -167,7 +167,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     this.state = 'running';
     const input = new Subject<PendingMessage[]>();
     this.input = input;
-    this.pipeline = producerPipeline(input, { options: this.options, queues: this.queues, flush$: this.flush$, sender: this.sender }).subscribe({
+    this.pipeline = producerPipeline(input, { options: this.options, queues: this.queues, flush$: this.flush$, sender: this.sender, transport: this.transport }).subscribe({
       error: (error) => {
         // The pipeline settles every failure itself; reaching here is a defect. Fail what is pending.
         const failure = asKafkaRxError(error, 'producer pipeline failed');

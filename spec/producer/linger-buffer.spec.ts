@@ -90,6 +90,16 @@ describe('lingerBuffer (virtual time)', () => {
     });
   });
 
+  it('sends at once at a recheck when a value it holds must leave now, and holds on otherwise', () => {
+    scheduler.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+      const source = cold('-a-b-----m-----|');
+      const recheck$ = hot('--r---r----r----');
+      const buffered = source.pipe(lingerBuffer<string>({ lingerMs: 100, maxCount: 100, recheck$, leavesNow: (v) => v === 'm', scheduler }));
+      expectObservable(buffered).toBe('-----------x---|', { x: ['a', 'b', 'm'] });
+      expectSubscriptions(recheck$.subscriptions).toBe('^--------------!');
+    });
+  });
+
   it('flushes what it holds when the source completes', () => {
     scheduler.run(({ cold, expectObservable }) => {
       expectObservable(cold('-a-b|').pipe(lingerBuffer({ lingerMs: 100, maxCount: 100, scheduler }))).toBe('----(x|)', { x: ['a', 'b'] });

@@ -699,6 +699,34 @@ describe('Producer timing in virtual time (TestScheduler as the producer\'s sche
     await producer.stop();
   });
 
+  it('a metadata refresh that moves a leader sends the moved partition\'s lingering messages to the new leader at once', async () => {
+    const clock = virtualClock();
+    const transport = new FakeTransport(2, 2);
+    const { producer, reports } = producerWith(transport, { lingerMs: 60_000, partitioner: (_key, partitions) => partitions[0], scheduler: clock.scheduler });
+    for (let i = 0; i < 10; i++) await producer.produce(value(i));
+    await clock.advanceTo(10);
+    expect(transport.sent, 'lingering').to.deep.equal([]);
+    transport.moveLeader(0, 1);
+    await transport.refreshMetadata();
+    await clock.advanceTo(11);
+    expect(transport.sent.map((b) => [b.broker, b.partition, b.count]), 'at the refresh, not at lingerMs').to.deep.equal([[1, 0, 10]]);
+    expect(reports.filter((r) => !r.error)).to.have.length(10);
+    await producer.stop();
+  });
+
+  it('a metadata refresh that moves no leader of what lingers leaves it to its linger', async () => {
+    const clock = virtualClock();
+    const transport = new FakeTransport(2, 2);
+    const { producer } = producerWith(transport, { lingerMs: 60_000, partitioner: (_key, partitions) => partitions[0], scheduler: clock.scheduler });
+    for (let i = 0; i < 10; i++) await producer.produce(value(i));
+    transport.moveLeader(1, 0);
+    await transport.refreshMetadata();
+    await clock.advanceTo(10);
+    expect(transport.sent).to.deep.equal([]);
+    await producer.stop();
+    expect(transport.sent.map((b) => [b.broker, b.partition, b.count])).to.deep.equal([[0, 0, 10]]);
+  });
+
   it('retries after retryBackoffMs doubling per failure, and fails with DeliveryTimeoutError at deliveryTimeoutMs', async () => {
     const clock = virtualClock();
     const transport = new FakeTransport(1);
