@@ -20,7 +20,9 @@ export interface PipelineContext {
 /**
  * The producer's dataflow, in the user's shape: messages from produce() are grouped by the leader
  * broker of their partition, each group is batched by count, bytes and linger time, and each batch
- * is sent with retries, a bounded number of batches under way per group. Each element is a sent
+ * is sent with retries, a bounded number of batches under way per group (batches that wait for a
+ * slot are joined: natural batching). A metadata refresh that moves the leader of a partition a
+ * group's linger buffer holds sends that batch at once, to the new leader. Each element is a sent
  * batch, emitted once every message still in it has its outcome; beside the groups' batches come
  * those the sender makes of messages their partition buffer let go (see BatchSender).
  *
