@@ -11,6 +11,7 @@ import { resolveProducerOptions } from '../../lib/producer/options.js';
 import { ProducerStats } from '../../lib/producer/stats.js';
 import { encodeRecordBatch } from '../../lib/records/record-batch.js';
 import { FakeTransport } from '../support/fake-transport.js';
+import { virtualClock } from '../support/virtual-clock.js';
 
 function message(value: string, deadline: number): PendingMessage {
   const bytes = Buffer.from(value);
@@ -168,15 +169,20 @@ describe('BatchSender: idempotent answers', () => {
 });
 
 describe('BatchSender: leader moves', () => {
-  it('sends a batch whose leader moved mid-flight to the new leader, at once, without a pause', async () => {
+  it('sends a batch whose leader moved mid-flight to the new leader, at once, without a pause (virtual time)', async () => {
+    const clock = virtualClock();
     const transport = new FakeTransport(2, 2);
-    const rig = new IdempotentRig(transport, { retryBackoffMs: 5_000, retryBackoffMaxMs: 5_000 });
+    transport.scheduler = clock.scheduler;
+    const rig = new IdempotentRig(transport, { retryBackoffMs: 5_000, retryBackoffMaxMs: 5_000, scheduler: clock.scheduler });
     transport.ackDelayMs = 20;
     const batch = [...rig.accept(0, 'a', 'b'), ...rig.accept(1, 'x')];
-    setTimeout(() => transport.moveLeader(0, 1), 5);
-    const started = Date.now();
-    await rig.settle(batch);
-    expect(Date.now() - started, 'no 5 s backoff waited out').to.be.below(2_000);
+    clock.scheduler.schedule(() => transport.moveLeader(0, 1), 5);
+    let settledAt = -1;
+    const settled = rig.settle(batch).then(() => (settledAt = clock.scheduler.frame));
+    // Answers take 20 ms each: a re-send at once is done by ~60 ms; a backoff would end at 5,000.
+    for (let t = 0; t < 4_999 && settledAt < 0; t += 10) await clock.advanceTo(t);
+    expect(settledAt, 'settled before the 5 s backoff could end').to.be.within(0, 200);
+    await settled;
     expect(rig.written().sort()).to.deep.equal(['a', 'b', 'x']);
     expect(transport.sent.map((s) => [s.broker, s.partition])).to.deep.equal([[0, 0], [1, 1], [1, 0]]);
   });

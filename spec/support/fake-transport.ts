@@ -1,4 +1,4 @@
-import { Subject } from 'rxjs';
+import { Subject, type SchedulerLike } from 'rxjs';
 import { ConnectionError, RequestNotSentError } from '../../lib/errors/index.js';
 import type { ProduceRequest, ProduceResponse } from '../../lib/protocol/produce.js';
 import type { ProducerIdentity } from '../../lib/producer/idempotence.js';
@@ -28,6 +28,8 @@ export class FakeTransport implements ProducerTransport {
   readonly sent: SentBatch[] = [];
   readonly requests: ProduceRequest[] = [];
   ackDelayMs = 0;
+  /** The clock of ackDelayMs: a spec in virtual time sets its TestScheduler here. */
+  scheduler: SchedulerLike | null = null;
   refreshes = 0;
   private readonly truth = new Map<number, number>();
   private readonly seen = new Map<number, number>();
@@ -86,7 +88,10 @@ export class FakeTransport implements ProducerTransport {
   async produce(broker: number, request: ProduceRequest): Promise<ProduceResponse | undefined> {
     if (this.downBrokers.has(broker)) throw new RequestNotSentError(`broker ${broker} is down`, { broker: String(broker) });
     this.requests.push(request);
-    if (this.ackDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.ackDelayMs));
+    if (this.ackDelayMs > 0) {
+      const scheduler = this.scheduler;
+      await new Promise((resolve) => (scheduler === null ? setTimeout(resolve, this.ackDelayMs) : scheduler.schedule(resolve, this.ackDelayMs)));
+    }
     if (this.downBrokers.has(broker)) throw new ConnectionError(`broker ${broker} went down`, { broker: String(broker) });
     const responses = request.topics.map((topic) => ({
       // From v13 the broker answers by topic id (and the request carried one).
