@@ -203,10 +203,19 @@ export function formatCounts(label: string, c: AuditCounts): string {
  * Produces `count` messages with ids 0..count-1 at about `ratePerSecond` (0: as fast as the
  * producer takes them), so faults injected meanwhile land in the middle of the run.
  */
-export async function producePaced(producer: Producer, audit: DeliveryAudit, count: number, ratePerSecond = 0, keyed = false): Promise<void> {
-  const started = Date.now();
+/**
+ * `hold`: record `beforeId` and the rest wait for `until` (a fault run holds its last records back
+ * until its last fault has hit, so that the fault lands mid-run however slowly nodes restart).
+ */
+export async function producePaced(producer: Producer, audit: DeliveryAudit, count: number, ratePerSecond = 0, keyed = false, hold?: { beforeId: number; until: Promise<unknown> }): Promise<void> {
+  let started = Date.now();
   const keys = keyed ? Array.from({ length: 1000 }, (_, k) => Buffer.from(`k${k}`)) : null;
   for (let id = 0; id < count; id++) {
+    if (hold !== undefined && id === hold.beforeId) {
+      await hold.until;
+      // The pace resumes from here rather than catching up in one burst.
+      started = Date.now() - (id / Math.max(ratePerSecond, 1)) * 1000;
+    }
     await producer.produce(audit.valueFor(id), keys === null ? null : keys[id % 1000]);
     audit.produced++;
     if (ratePerSecond > 0 && id % 500 === 499) {

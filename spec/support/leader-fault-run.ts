@@ -68,8 +68,22 @@ export async function runUnderLeaderFaults(o: LeaderFaultRunOptions): Promise<Le
       note(`progress produced=${audit.produced} acknowledged=${s.acknowledged} failed=${s.failed} pending=${s.pending} queued=${JSON.stringify(s.queuedPerBroker)} retries=${s.retries} errors=${s.errors} epochBumps=${s.epochBumps} leaders=${leaders}`);
       console.log(`        ${events[events.length - 1]}`);
     }, 2_000) : undefined;
-    const producing = producePaced(producer, audit, o.count, o.ratePerSecond, o.keyed === true);
+    // The last tenth of the records waits for the last fault to hit: on a slow machine a node's
+    // restart can take long enough for every record to be produced before the next fault.
+    let lastFaultHit!: () => void;
+    const faultsHit = new Promise<void>((resolve) => (lastFaultHit = resolve));
+    const holdBefore = o.count - Math.ceil(o.count / 10);
+    // Only when the faults can all hit with the held records unsent (no threshold beyond them).
+    const canHold = o.faults.every((fault, i) => fault.atAcknowledged <= holdBefore && (i === o.faults.length - 1 || fault.restartAtAcknowledged <= holdBefore));
+    const producing = producePaced(producer, audit, o.count, o.ratePerSecond, o.keyed === true, canHold ? { beforeId: holdBefore, until: faultsHit } : undefined);
     const faulting = (async () => {
+      try {
+        await applyFaults();
+      } finally {
+        lastFaultHit();
+      }
+    })();
+    async function applyFaults(): Promise<void> {
       for (const fault of o.faults) {
         await within(audit.whenAcknowledged(Math.min(fault.atAcknowledged, o.count)), 180_000, `${fault.atAcknowledged} acknowledged before the ${fault.kind}`);
         const leader = await leaderOf(cluster.bootstrap, topic, fault.partition);
@@ -78,6 +92,7 @@ export async function runUnderLeaderFaults(o: LeaderFaultRunOptions): Promise<Le
         note(`${fault.kind} node ${leader} (leader of partition ${fault.partition}) at produced=${audit.produced} acknowledged=${audit.acknowledged}`);
         if (fault.kind === 'kill') await cluster.killNode(leader);
         else await cluster.stopNode(leader);
+        if (fault === o.faults[o.faults.length - 1]) lastFaultHit();
         const next = await waitForNewLeader(cluster.bootstrap, topic, fault.partition, leader);
         note(`partition ${fault.partition} led by node ${next}`);
         await within(audit.whenAcknowledged(Math.min(fault.restartAtAcknowledged, o.count)), 180_000, `${fault.restartAtAcknowledged} acknowledged before restarting node ${leader}`);
@@ -87,7 +102,7 @@ export async function runUnderLeaderFaults(o: LeaderFaultRunOptions): Promise<Le
         await waitForFullIsr(cluster.bootstrap, topic, 3, 90_000);
         note('all partitions fully in sync');
       }
-    })();
+    }
     const [produced, faulted] = await Promise.allSettled([producing, faulting]);
     note(`produce() loop done (${audit.produced} accepted)`);
     // deliveryTimeoutMs bounds every outcome; flush() waits for all of them.
