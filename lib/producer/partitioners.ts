@@ -11,27 +11,56 @@ export type PartitionFunction = (key: Buffer | null, partitions: readonly number
 export type Partitioner = PartitionFunction | { partition: PartitionFunction };
 
 /**
+ * Most topics a partitioner keeps its per-topic state for (a round-robin cycle, a sticky choice).
+ * A producer writing to ever new topics would otherwise keep the state of every topic it ever
+ * wrote to; past this many, the topic written to least recently loses its state, and starts
+ * afresh if it comes back (a new cycle, a new sticky partition: the spread is no worse for it).
+ */
+export const MAX_PARTITIONER_TOPICS = 1024;
+
+/** A partitioner's state per topic, for the MAX_PARTITIONER_TOPICS topics used most recently. */
+class RecentTopics<State> {
+  // A Map iterates in insertion order: a topic taken up again is moved to the end, so the first
+  // entry is always the one used least recently.
+  private readonly byTopic = new Map<string | undefined, State>();
+  // Records of one topic often come in runs: the last topic's state is kept at hand.
+  private lastTopic: string | undefined;
+  private last: State | undefined;
+
+  constructor(private readonly fresh: () => State) {}
+
+  of(topic: string | undefined): State {
+    if (topic === this.lastTopic && this.last !== undefined) return this.last;
+    let state = this.byTopic.get(topic);
+    if (state === undefined) {
+      state = this.fresh();
+      if (this.byTopic.size >= MAX_PARTITIONER_TOPICS) this.byTopic.delete(this.byTopic.keys().next().value);
+    } else {
+      this.byTopic.delete(topic);
+    }
+    this.byTopic.set(topic, state);
+    this.lastTopic = topic;
+    this.last = state;
+    return state;
+  }
+}
+
+/**
  * pykafka's RandomPartitioner, which is really round-robin: each producer cycles through the
  * partitions, starting at the second (index 1), ignoring the key.
  */
 export class RandomPartitioner {
-  private index = 0;
   /**
    * One cycle per topic: one cycle shared by records that alternate between topics would give
    * each topic only some of its partitions (20 topics of 6 partitions in turn: each topic only the
    * even or only the odd ones).
    */
-  private topic: string | undefined;
-  private readonly others = new Map<string, number>();
+  private readonly cycles = new RecentTopics(() => ({ index: 0 }));
 
   partition(_key: Buffer | null, partitions: readonly number[], topic?: string): number {
-    if (topic !== this.topic) {
-      if (this.topic !== undefined) this.others.set(this.topic, this.index);
-      this.index = (topic === undefined ? undefined : this.others.get(topic)) ?? 0;
-      this.topic = topic;
-    }
-    this.index = (this.index + 1) % partitions.length;
-    return partitions[this.index];
+    const cycle = this.cycles.of(topic);
+    cycle.index = (cycle.index + 1) % partitions.length;
+    return partitions[cycle.index];
   }
 }
 
@@ -141,7 +170,7 @@ export class Murmur2Partitioner {
 export class StickyPartitioner {
   private readonly keyed = new Murmur2Partitioner();
   /** Per topic (as in the Java client): the partition stuck to, and messages left before moving on. */
-  private readonly sticks = new Map<string | undefined, { current: number; left: number }>();
+  private readonly sticks = new RecentTopics(() => ({ current: -1, left: 0 }));
 
   constructor(private readonly batchSize = 1000) {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new PartitionerError(`batchSize must be a positive integer, got ${batchSize}`);
@@ -149,8 +178,7 @@ export class StickyPartitioner {
 
   partition(key: Buffer | null, partitions: readonly number[], topic?: string): number {
     if (key !== null) return this.keyed.partition(key, partitions);
-    let stick = this.sticks.get(topic);
-    if (stick === undefined) this.sticks.set(topic, (stick = { current: -1, left: 0 }));
+    const stick = this.sticks.of(topic);
     if (stick.left <= 0 || !partitions.includes(stick.current)) {
       const current = stick.current;
       const choices = partitions.length > 1 ? partitions.filter((p) => p !== current) : partitions;

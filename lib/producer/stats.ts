@@ -11,20 +11,45 @@ export interface TopicCounters {
 
 export type TopicStatsSnapshot = Readonly<TopicCounters>;
 
+/**
+ * Most topics a producer keeps counters for. One that writes to ever new topics (a topic per
+ * tenant or per day, say) would otherwise keep a counter for every topic it ever wrote to: past
+ * this many, the counters of topics with nothing pending that were written to least recently are
+ * dropped (a quarter at a time), and such a topic counts from 0 if it is written to again.
+ */
+export const MAX_COUNTED_TOPICS = 1024;
+
+interface CountedTopic extends TopicCounters {
+  /** When the topic's counters were last taken up after another topic's: the order of dropping. */
+  lastUsed: number;
+}
+
 /** Per-topic counters, for a producer that writes to several topics (stats$ breaks counts down by topic). */
 export class TopicCounts {
-  private readonly byTopic = new Map<string, TopicCounters>();
+  private readonly byTopic = new Map<string, CountedTopic>();
   // Records of one topic often come in runs: the last topic's counters are kept at hand.
   private lastTopic: string | undefined;
-  private last: TopicCounters | undefined;
+  private last: CountedTopic | undefined;
+  private uses = 0;
 
   of(topic: string): TopicCounters {
     if (topic === this.lastTopic) return this.last!;
     let counters = this.byTopic.get(topic);
-    if (counters === undefined) this.byTopic.set(topic, (counters = { produced: 0, acknowledged: 0, failed: 0, batches: 0, batchBytes: 0 }));
+    if (counters === undefined) {
+      if (this.byTopic.size >= MAX_COUNTED_TOPICS) this.dropIdle(MAX_COUNTED_TOPICS - MAX_COUNTED_TOPICS / 4);
+      this.byTopic.set(topic, (counters = { produced: 0, acknowledged: 0, failed: 0, batches: 0, batchBytes: 0, lastUsed: 0 }));
+    }
+    counters.lastUsed = ++this.uses;
     this.lastTopic = topic;
     this.last = counters;
     return counters;
+  }
+
+  /** Drops the counters of topics with no record pending, least recently used first, down to `size` topics if it can. */
+  private dropIdle(size: number): void {
+    const idle = [...this.byTopic].filter(([, c]) => c.acknowledged + c.failed >= c.produced).sort(([, a], [, b]) => a.lastUsed - b.lastUsed);
+    for (let i = 0; i < idle.length && this.byTopic.size > size; i++) this.byTopic.delete(idle[i][0]);
+    if (this.lastTopic !== undefined && !this.byTopic.has(this.lastTopic)) this.lastTopic = this.last = undefined;
   }
 
   settled(topic: string, failed: boolean): void {
@@ -35,7 +60,7 @@ export class TopicCounts {
 
   snapshot(): Record<string, TopicStatsSnapshot> {
     const out: Record<string, TopicStatsSnapshot> = {};
-    for (const [topic, counters] of this.byTopic) out[topic] = { ...counters };
+    for (const [topic, { produced, acknowledged, failed, batches, batchBytes }] of this.byTopic) out[topic] = { produced, acknowledged, failed, batches, batchBytes };
     return out;
   }
 }

@@ -4,6 +4,7 @@ import { InvalidPartitionError, PartitionerError } from '../../lib/errors/index.
 import {
   GroupHashingPartitioner,
   HashingPartitioner,
+  MAX_PARTITIONER_TOPICS,
   Murmur2Partitioner,
   RandomPartitioner,
   StickyPartitioner,
@@ -114,6 +115,41 @@ describe('partitioners', () => {
     expect(new Set(chosen.slice(4, 8)).size).to.equal(1);
     expect(chosen[4]).to.not.equal(chosen[3]);
     expect(partitioner.partition(Buffer.from('foobar'), ids(6))).to.equal(new Murmur2Partitioner().partition(Buffer.from('foobar'), ids(6)));
+  });
+
+  describe(`per-topic state is kept for the ${MAX_PARTITIONER_TOPICS} topics used most recently`, () => {
+    const otherTopics = (count: number) => Array.from({ length: count }, (_, i) => `other-${i}`);
+
+    it('RandomPartitioner: a topic keeps its cycle while fewer others come between, and starts afresh once more have', () => {
+      const partitioner = new RandomPartitioner();
+      const partitions = ids(6);
+      expect([0, 1].map(() => partitioner.partition(null, partitions, 'kept'))).to.deep.equal([1, 2]);
+      for (const topic of otherTopics(MAX_PARTITIONER_TOPICS - 1)) partitioner.partition(null, partitions, topic);
+      expect(partitioner.partition(null, partitions, 'kept'), 'its cycle goes on').to.equal(3);
+      for (const topic of otherTopics(MAX_PARTITIONER_TOPICS)) partitioner.partition(null, partitions, topic);
+      expect(partitioner.partition(null, partitions, 'kept'), 'forgotten: a new cycle from the second partition').to.equal(1);
+    });
+
+    it('using a topic makes it the most recent: the least recently used one is forgotten first', () => {
+      const partitioner = new RandomPartitioner();
+      const partitions = ids(6);
+      partitioner.partition(null, partitions, 'first');
+      partitioner.partition(null, partitions, 'second');
+      const others = otherTopics(MAX_PARTITIONER_TOPICS - 2);
+      for (const topic of others) partitioner.partition(null, partitions, topic);
+      partitioner.partition(null, partitions, 'first'); // index 2, and now the most recent
+      partitioner.partition(null, partitions, 'newcomer'); // one topic too many: 'second' goes
+      expect(partitioner.partition(null, partitions, 'first')).to.equal(3);
+      expect(partitioner.partition(null, partitions, 'second')).to.equal(1);
+    });
+
+    it('StickyPartitioner: a topic keeps its partition while fewer others come between', () => {
+      const partitioner = new StickyPartitioner(1000);
+      const partitions = ids(64);
+      const stuck = partitioner.partition(null, partitions, 'kept');
+      for (const topic of otherTopics(MAX_PARTITIONER_TOPICS - 1)) partitioner.partition(null, partitions, topic);
+      expect(partitioner.partition(null, partitions, 'kept')).to.equal(stuck);
+    });
   });
 
   it('checkedPartition refuses a partition the topic does not have', () => {
