@@ -2,7 +2,7 @@
 // Each pass is one client in its own process on a fresh 6-partition topic; clients alternate
 // within each round, ratios to kafka-rx are taken within a round, and medians are reported.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, relative } from 'node:path';
 import { KafkaClient } from '../lib/index.js';

@@ -47,7 +47,6 @@ export class KafkaClient {
   readonly clientId: string;
   private readonly producers = new Set<Producer<any, any>>();
   private readonly transport: ProducerTransport;
-  private readonly requestTimeoutMs: number;
   private readonly maxInFlightRequests: number;
   private closed = false;
 
@@ -64,7 +63,6 @@ export class KafkaClient {
     checkClusterOptions(options);
     const scheduler = schedulerOption('scheduler', options.scheduler);
     this.clientId = clientId;
-    this.requestTimeoutMs = requestTimeoutMs;
     this.maxInFlightRequests = options.maxInFlightRequests ?? DEFAULT_MAX_IN_FLIGHT_REQUESTS;
     // The raw tls and sasl options (passwords, keys) are not kept: only the checked, opaque security.
     const security = ConnectionSecurity.from(options.tls, options.sasl);

@@ -1,7 +1,7 @@
 // The clients the bench measures, what each can run, and how its dependencies get installed on
 // first use (peers never enter the root package: `npm ci` and `npm test` do not pay for them).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { kafkaLibs, kafkaVersion } from '../../spec/support/kafka-version.js';
 import type { Workload } from './workloads.js';

@@ -1,7 +1,7 @@
 import { asKafkaRxError } from '../errors/convert.js';
 import { ConfigError } from '../errors/index.js';
 import { functionOption, integerOption, refuseUnknownOptions } from '../option-checks.js';
-import type { DeliveryReport, Message, RecordHeader } from './message.js';
+import type { DeliveryReport, Message } from './message.js';
 import type { KafkaRecord, RecordFields } from './record.js';
 import { Fifo } from '../fifo.js';
 

@@ -15,7 +15,6 @@ import {
 import type { DeliveryReport } from '../../lib/producer/message.js';
 import { Producer } from '../../lib/producer/producer.js';
 import type { ProducerOptions } from '../../lib/producer/options.js';
-import { TestScheduler } from 'rxjs/testing';
 import { FakeTransport } from '../support/fake-transport.js';
 import { virtualClock } from '../support/virtual-clock.js';
 
