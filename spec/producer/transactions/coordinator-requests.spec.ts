@@ -1,10 +1,11 @@
 import { expect } from 'chai';
-import { TestScheduler } from 'rxjs/testing';
+import type { TestScheduler } from 'rxjs/testing';
 import { CoordinatorLoadInProgressError, NotCoordinatorError, TransactionAbortableError } from '../../../lib/errors/index.js';
 import type { KafkaApi } from '../../../lib/protocol/api.js';
 import { EndTxn } from '../../../lib/protocol/end-txn.js';
 import { CoordinatorKeyType, CoordinatorRequests, throwIfError } from '../../../lib/producer/transactions/coordinator-requests.js';
 import type { Answered, CoordinatorNode, TransactionTransport } from '../../../lib/producer/transactions/transaction-transport.js';
+import { virtualClock } from '../../support/virtual-clock.js';
 
 /** A coordinator whose answers are error codes, one per request (the last repeats), each request's time noted. */
 class ErrorCodeCoordinator implements TransactionTransport {
@@ -41,18 +42,11 @@ class ErrorCodeCoordinator implements TransactionTransport {
   }
 }
 
-/** A TestScheduler moved by hand, a frame at a time, letting promises run after each frame. */
-async function runInVirtualTime<T>(scheduler: TestScheduler, promise: Promise<T>, untilMs: number): Promise<{ value?: T; error?: unknown; at: number }> {
+/** The request's outcome and the virtual time it came at, the clock moved to `untilMs`. */
+async function outcomeOf<T>(clock: ReturnType<typeof virtualClock>, promise: Promise<T>, untilMs: number): Promise<{ value?: T; error?: unknown; at: number }> {
   let outcome: { value?: T; error?: unknown; at: number } | undefined;
-  promise.then((value) => (outcome = { value, at: scheduler.now() }), (error: unknown) => (outcome = { error, at: scheduler.now() }));
-  const settle = () => new Promise((resolve) => setImmediate(resolve));
-  await settle();
-  while (outcome === undefined && scheduler.frame < untilMs) {
-    scheduler.maxFrames = scheduler.frame + 1;
-    scheduler.flush();
-    scheduler.frame = scheduler.maxFrames;
-    await settle();
-  }
+  promise.then((value) => (outcome = { value, at: clock.scheduler.now() }), (error: unknown) => (outcome = { error, at: clock.scheduler.now() }));
+  await clock.advanceTo(untilMs);
   if (outcome === undefined) throw new Error(`still pending at ${untilMs} ms`);
   return outcome;
 }
@@ -63,10 +57,11 @@ describe('CoordinatorRequests: the retries of a coordinator request (TestSchedul
     requests.request(CoordinatorKeyType.transaction, 'tx-1', EndTxn, () => ({}) as never, ({ response }) => throwIfError((response as { errorCode: number }).errorCode, 'EndTxn'));
 
   it('asks a busy coordinator again after pauses doubling from retryBackoffMs to retryBackoffMaxMs, and gives up with the last error before a pause would pass maxBlockMs', async () => {
-    const scheduler = new TestScheduler(() => undefined);
+    const clock = virtualClock();
+    const { scheduler } = clock;
     const transport = new ErrorCodeCoordinator(scheduler, [14]); // COORDINATOR_LOAD_IN_PROGRESS, every time
     const requests = new CoordinatorRequests(transport, options(scheduler, 4_000));
-    const { error, at } = await runInVirtualTime(scheduler, endTxn(requests), 10_000);
+    const { error, at } = await outcomeOf(clock, endTxn(requests), 5_000);
     // Pauses 100, 200, 400, 800, 1000; the next (1000) would end at 3500 + 1000 > 4000.
     expect(transport.sentAt).to.deep.equal([0, 100, 300, 700, 1_500, 2_500, 3_500]);
     expect(error).to.be.instanceOf(CoordinatorLoadInProgressError);
@@ -75,10 +70,11 @@ describe('CoordinatorRequests: the retries of a coordinator request (TestSchedul
   });
 
   it('a success after failures ends the retries; NOT_COORDINATOR looks the coordinator up again first', async () => {
-    const scheduler = new TestScheduler(() => undefined);
+    const clock = virtualClock();
+    const { scheduler } = clock;
     const transport = new ErrorCodeCoordinator(scheduler, [NotCoordinatorError.code, 14, 0]);
     const requests = new CoordinatorRequests(transport, options(scheduler, 60_000));
-    const { error, at } = await runInVirtualTime(scheduler, endTxn(requests), 10_000);
+    const { error, at } = await outcomeOf(clock, endTxn(requests), 5_000);
     expect(error).to.equal(undefined);
     expect(transport.sentAt).to.deep.equal([0, 100, 300]);
     expect(at).to.equal(300);
@@ -86,10 +82,11 @@ describe('CoordinatorRequests: the retries of a coordinator request (TestSchedul
   });
 
   it('an error that time will not cure is thrown at once, without a pause', async () => {
-    const scheduler = new TestScheduler(() => undefined);
+    const clock = virtualClock();
+    const { scheduler } = clock;
     const transport = new ErrorCodeCoordinator(scheduler, [TransactionAbortableError.code]);
     const requests = new CoordinatorRequests(transport, options(scheduler, 60_000));
-    const { error, at } = await runInVirtualTime(scheduler, endTxn(requests), 10_000);
+    const { error, at } = await outcomeOf(clock, endTxn(requests), 5_000);
     expect(error).to.be.instanceOf(TransactionAbortableError);
     expect(at).to.equal(0);
     expect(transport.sentAt).to.deep.equal([0]);
