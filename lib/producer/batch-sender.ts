@@ -1,4 +1,4 @@
-import { defer, from, timer, type Observable, type SchedulerLike } from 'rxjs';
+import { defer, from, Observable, throwError, timer, type SchedulerLike } from 'rxjs';
 import { concat, filter, ignoreElements, mergeMap, of, Subject } from 'rxjs';
 import { DeliveryTimeoutError, LeaderNotAvailableError, MessageSizeTooLargeError } from '../errors/index.js';
 import { asKafkaRxError } from '../errors/convert.js';
@@ -157,40 +157,62 @@ export class BatchSender {
       return false;
     };
 
-    const attempts = defer(() => from(attempt())).pipe(
-      retryBackoff({
-        retryBackoffMs: options.retryBackoffMs,
-        retryBackoffMaxMs: options.retryBackoffMaxMs,
-        scheduler: options.scheduler,
-        // Checked at once too: the refresh this failure asked for may have landed already.
-        wake: defer(() => (leaderMoved() ? of(true) : transport.metadataChanges$.pipe(filter(leaderMoved)))),
-        retryAfter: (error: unknown) => {
-          if (!(error instanceof AttemptFailed)) {
-            // A defect, not a Kafka failure: still give every message its one outcome.
-            const failure = asKafkaRxError(error, 'unexpected failure while sending');
-            for (const message of pending) outcomes.settle(message, failure);
-            return false;
-          }
-          pending = pending.filter((message) => {
-            if (message.settled) return false;
-            if (message.countedFailures > options.maxRetries) {
-              outcomes.settle(message, message.lastError);
+    // The retry machinery is built only once an attempt has failed: a batch whose first attempt
+    // succeeds (the common case) costs one promise, not a chain of operators.
+    const retried = (firstFailure: unknown): Observable<never> => {
+      let first: { error: unknown } | null = { error: firstFailure };
+      return defer(() => {
+        if (first === null) return from(attempt());
+        const { error } = first;
+        first = null;
+        return throwError(() => error);
+      }).pipe(
+        retryBackoff({
+          retryBackoffMs: options.retryBackoffMs,
+          retryBackoffMaxMs: options.retryBackoffMaxMs,
+          scheduler: options.scheduler,
+          // Checked at once too: the refresh this failure asked for may have landed already.
+          wake: defer(() => (leaderMoved() ? of(true) : transport.metadataChanges$.pipe(filter(leaderMoved)))),
+          retryAfter: (error: unknown) => {
+            if (!(error instanceof AttemptFailed)) {
+              // A defect, not a Kafka failure: still give every message its one outcome.
+              const failure = asKafkaRxError(error, 'unexpected failure while sending');
+              for (const message of pending) outcomes.settle(message, failure);
               return false;
             }
+            pending = pending.filter((message) => {
+              if (message.settled) return false;
+              if (message.countedFailures > options.maxRetries) {
+                outcomes.settle(message, message.lastError);
+                return false;
+              }
+              return true;
+            });
+            if (pending.length === 0) return false;
+            stats.retries += pending.length;
+            if (error.refreshMetadata) {
+              failedOn = partitionsOf(pending).map(({ topic, partition }) => ({ topic, partition, leader: transport.leaderOf(topic, partition) }));
+              refreshing = refreshTopicsOf(context, pending);
+            }
             return true;
-          });
-          if (pending.length === 0) return false;
-          stats.retries += pending.length;
-          if (error.refreshMetadata) {
-            failedOn = partitionsOf(pending).map(({ topic, partition }) => ({ topic, partition, leader: transport.leaderOf(topic, partition) }));
-            refreshing = refreshTopicsOf(context, pending);
-          }
-          return true;
+          },
+        }),
+        ignoreElements(),
+      );
+    };
+
+    return new Observable<PendingMessage[]>((subscriber) => {
+      attempt().then(
+        () => {
+          if (subscriber.closed) return;
+          subscriber.next(batch);
+          subscriber.complete();
         },
-      }),
-      ignoreElements(),
-    );
-    return concat(attempts, of(batch));
+        (error: unknown) => {
+          if (!subscriber.closed) concat(retried(error), of(batch)).subscribe(subscriber);
+        },
+      );
+    });
   }
 
   /**
