@@ -53,17 +53,10 @@ export function settleFromResponse(
     for (const batch of planned.batches) for (const message of batch.messages) outcomes.settle(message, null);
     return;
   }
-  // Per topic as the request named it, the partitions' answers.
-  const results = new Map<string, Map<number, ProducePartitionResponse>>();
-  for (const answer of response.responses) {
-    const sentAs = planned.request.topics.find((topic) => answersTopic(answer, topic));
-    if (sentAs === undefined) continue;
-    let byPartition = results.get(sentAs.name);
-    if (byPartition === undefined) results.set(sentAs.name, (byPartition = new Map()));
-    for (const partition of answer.partitionResponses) byPartition.set(partition.index, partition);
-  }
+  // A request of one batch (one record at a time, low rates) has its answer found without a map.
+  const results = planned.batches.length === 1 ? null : answersByPartition(planned, response);
   for (const batch of planned.batches) {
-    const result = results.get(batch.topic)?.get(batch.partition);
+    const result = results === null ? onlyAnswer(planned, response, batch.partition) : results.get(batch.topic)?.get(batch.partition);
     if (result === undefined) {
       // Answered, so no longer in flight; an answer that says nothing of the batch leaves it possibly written.
       for (const message of batch.messages) {
@@ -94,6 +87,31 @@ export function settleFromResponse(
       outcomes.settle(message, null);
     }
   }
+}
+
+/** Per topic as the request named it, the partitions' answers. */
+function answersByPartition(planned: PlannedRequest, response: ProduceResponse): Map<string, Map<number, ProducePartitionResponse>> {
+  const results = new Map<string, Map<number, ProducePartitionResponse>>();
+  for (const answer of response.responses) {
+    const sentAs = planned.request.topics.find((topic) => answersTopic(answer, topic));
+    if (sentAs === undefined) continue;
+    let byPartition = results.get(sentAs.name);
+    if (byPartition === undefined) results.set(sentAs.name, (byPartition = new Map()));
+    for (const partition of answer.partitionResponses) byPartition.set(partition.index, partition);
+  }
+  return results;
+}
+
+/** The answer for the partition of a request's only topic (its only batch). */
+function onlyAnswer(planned: PlannedRequest, response: ProduceResponse, partition: number): ProducePartitionResponse | undefined {
+  const sentAs = planned.request.topics[0];
+  let found: ProducePartitionResponse | undefined;
+  for (const answer of response.responses) {
+    if (!answersTopic(answer, sentAs)) continue;
+    // A partition answered twice counts by its last answer, as the map does.
+    for (const result of answer.partitionResponses) if (result.index === partition) found = result;
+  }
+  return found;
 }
 
 /** Whether a topic's answer is for the topic as the request named it: by id from Produce v13, else by name. */

@@ -132,13 +132,11 @@ export class RequestPlanner {
     let index = after + 1;
     while (index < requests.length) {
       const candidate = requests[index];
-      if (!candidate.partitions.has(batch) && this.sizeOf([...candidate.batches, batch]) <= this.settings.maxRequestSize) break;
+      if (!candidate.has(batch) && this.sizeOf([...candidate.batches, batch]) <= this.settings.maxRequestSize) break;
       index++;
     }
-    if (index === requests.length) requests.push({ batches: [], partitions: new PartitionSet() });
-    const target = requests[index];
-    target.batches.push(batch);
-    target.partitions.add(batch);
+    if (index === requests.length) requests.push(new RequestUnderway());
+    requests[index].add(batch);
     return index;
   }
 
@@ -173,24 +171,36 @@ export class RequestPlanner {
   }
 }
 
-/** The topic partitions a request holds a batch of. */
-class PartitionSet {
-  private readonly byTopic = new Map<string, Set<number>>();
+/** Up to this many batches, a request's partitions are looked up in its list of batches, not a map. */
+const SCANNED_BATCHES = 8;
 
+/** A request being planned: its batches, and once it holds many, their topic partitions. */
+class RequestUnderway {
+  readonly batches: PlannedBatch[] = [];
+  private byTopic: Map<string, Set<number>> | null = null;
+
+  /** Whether the request holds a batch of this batch's partition. */
   has(batch: PlannedBatch): boolean {
-    return this.byTopic.get(batch.topic)?.has(batch.partition) ?? false;
+    if (this.byTopic !== null) return this.byTopic.get(batch.topic)?.has(batch.partition) ?? false;
+    const { batches } = this;
+    for (let i = 0; i < batches.length; i++) if (batches[i].partition === batch.partition && batches[i].topic === batch.topic) return true;
+    return false;
   }
 
   add(batch: PlannedBatch): void {
-    let partitions = this.byTopic.get(batch.topic);
-    if (partitions === undefined) this.byTopic.set(batch.topic, (partitions = new Set()));
-    partitions.add(batch.partition);
+    this.batches.push(batch);
+    if (this.byTopic !== null) indexPartition(this.byTopic, batch);
+    else if (this.batches.length > SCANNED_BATCHES) {
+      this.byTopic = new Map();
+      for (const held of this.batches) indexPartition(this.byTopic, held);
+    }
   }
 }
 
-interface RequestUnderway {
-  batches: PlannedBatch[];
-  partitions: PartitionSet;
+function indexPartition(byTopic: Map<string, Set<number>>, batch: PlannedBatch): void {
+  let partitions = byTopic.get(batch.topic);
+  if (partitions === undefined) byTopic.set(batch.topic, (partitions = new Set()));
+  partitions.add(batch.partition);
 }
 
 /** One topic partition's part of a broker's messages: batches sealed earlier, and messages not yet in one. */
@@ -204,21 +214,21 @@ interface PartitionShare {
 /** The messages' topic partitions in the order they first appear. */
 function sharesByPartition(messages: readonly PendingMessage[]): PartitionShare[] {
   const shares: PartitionShare[] = [];
-  const byTopic = new Map<string, Map<number, PartitionShare>>();
+  // Made at the second partition: a batch of one partition (one record at a time) needs no maps.
+  let byTopic: Map<string, Map<number, PartitionShare>> | null = null;
   // Messages of one partition often come together: the last share is checked before the maps.
   let last: PartitionShare | undefined;
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i];
     let share = last !== undefined && last.partition === message.partition && last.topic === message.topic ? last : undefined;
+    if (share === undefined && last !== undefined) {
+      if (byTopic === null) indexShare((byTopic = new Map()), last);
+      share = byTopic.get(message.topic)?.get(message.partition);
+    }
     if (share === undefined) {
-      let byPartition = byTopic.get(message.topic);
-      if (byPartition === undefined) byTopic.set(message.topic, (byPartition = new Map()));
-      share = byPartition.get(message.partition);
-      if (share === undefined) {
-        share = { topic: message.topic, partition: message.partition, sealed: [], fresh: [] };
-        byPartition.set(message.partition, share);
-        shares.push(share);
-      }
+      share = { topic: message.topic, partition: message.partition, sealed: [], fresh: [] };
+      if (byTopic !== null) indexShare(byTopic, share);
+      shares.push(share);
     }
     last = share;
     const sealed = message.sealed;
@@ -226,6 +236,12 @@ function sharesByPartition(messages: readonly PendingMessage[]): PartitionShare[
     else if (!share.sealed.includes(sealed)) share.sealed.push(sealed);
   }
   return shares;
+}
+
+function indexShare(byTopic: Map<string, Map<number, PartitionShare>>, share: PartitionShare): void {
+  let byPartition = byTopic.get(share.topic);
+  if (byPartition === undefined) byTopic.set(share.topic, (byPartition = new Map()));
+  byPartition.set(share.partition, share);
 }
 
 /** Re-encodes a sealed batch after an epoch bump renumbered it. */
