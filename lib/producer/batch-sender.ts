@@ -148,18 +148,18 @@ export class BatchSender {
       if (pending.length > 0) throw new AttemptFailed(refresh);
     };
 
-    const leaderMoved = (): boolean => {
-      if (failedOn === null) return false;
-      for (const { topic, partition, leader } of failedOn) {
-        const now = transport.leaderOf(topic, partition);
-        if (now !== -1 && now !== leader) return true;
-      }
-      return false;
-    };
-
     // The retry machinery is built only once an attempt has failed: a batch whose first attempt
     // succeeds (the common case) costs one promise, not a chain of operators.
     const retried = (firstFailure: unknown): Observable<never> => {
+      const leaderMoved = (): boolean => {
+        if (failedOn === null) return false;
+        for (const { topic, partition, leader } of failedOn) {
+          const now = transport.leaderOf(topic, partition);
+          if (now !== -1 && now !== leader) return true;
+        }
+        return false;
+      };
+
       let first: { error: unknown } | null = { error: firstFailure };
       return defer(() => {
         if (first === null) return from(attempt());
@@ -370,10 +370,11 @@ function refreshTopicsOf(context: SenderContext, messages: readonly PendingMessa
 /** Whether the metadata has an id for every topic of these messages (Produce v13 names topics by id). */
 function everyTopicHasId(transport: ProducerTransport, messages: readonly PendingMessage[]): boolean {
   let checked: string | undefined;
-  for (const message of messages) {
-    if (message.topic === checked) continue;
-    if (transport.topicIdOf?.(message.topic) === undefined) return false;
-    checked = message.topic;
+  for (let i = 0; i < messages.length; i++) {
+    const { topic } = messages[i];
+    if (topic === checked) continue;
+    if (transport.topicIdOf?.(topic) === undefined) return false;
+    checked = topic;
   }
   return true;
 }
@@ -434,17 +435,20 @@ function leave(context: SenderContext, message: PendingMessage): void {
 /** Sends one planned request and settles, or keeps for the next attempt, each of its messages. */
 async function sendPlanned(context: SenderContext, broker: number, planned: PlannedRequest, failures: TransmitFailures): Promise<void> {
   const { options, outcomes, stats } = context;
-  for (const batch of planned.batches) {
-    for (const message of batch.messages) {
-      message.attempts++;
-      message.inFlight = true;
+  const { batches } = planned;
+  // Indexed loops: for-of allocates iterator results until the function is optimized.
+  for (let b = 0; b < batches.length; b++) {
+    const { messages } = batches[b];
+    for (let m = 0; m < messages.length; m++) {
+      messages[m].attempts++;
+      messages[m].inFlight = true;
     }
   }
   stats.requestSent(broker, planned.size);
-  for (const batch of planned.batches) {
-    const topic = stats.topics.of(batch.topic);
+  for (let b = 0; b < batches.length; b++) {
+    const topic = stats.topics.of(batches[b].topic);
     topic.batches++;
-    topic.batchBytes += batch.records.length;
+    topic.batchBytes += batches[b].records.length;
   }
   let response: ProduceResponse | undefined;
   const idempotence = context.idempotence;

@@ -55,7 +55,9 @@ export function settleFromResponse(
   }
   // A request of one batch (one record at a time, low rates) has its answer found without a map.
   const results = planned.batches.length === 1 ? null : answersByPartition(planned, response);
-  for (const batch of planned.batches) {
+  const { batches } = planned;
+  for (let b = 0; b < batches.length; b++) {
+    const batch = batches[b];
     const result = results === null ? onlyAnswer(planned, response, batch.partition) : results.get(batch.topic)?.get(batch.partition);
     if (result === undefined) {
       // Answered, so no longer in flight; an answer that says nothing of the batch leaves it possibly written.
@@ -80,9 +82,11 @@ export function settleFromResponse(
     }
     const logAppendTime = result.logAppendTimeMs === undefined ? -1 : Number(result.logAppendTimeMs);
     const baseOffset = result.baseOffset;
-    let delta = 0;
-    for (const message of batch.messages) {
-      message.acknowledgedAt(baseOffset, delta++);
+    // Indexed, not for..of: where V8 has not optimized this function, an array iterator allocates per step.
+    const messages = batch.messages;
+    for (let delta = 0; delta < messages.length; delta++) {
+      const message = messages[delta];
+      message.acknowledgedAt(baseOffset, delta);
       if (logAppendTime !== -1) message.timestamp = logAppendTime;
       outcomes.settle(message, null);
     }
@@ -106,10 +110,12 @@ function answersByPartition(planned: PlannedRequest, response: ProduceResponse):
 function onlyAnswer(planned: PlannedRequest, response: ProduceResponse, partition: number): ProducePartitionResponse | undefined {
   const sentAs = planned.request.topics[0];
   let found: ProducePartitionResponse | undefined;
-  for (const answer of response.responses) {
-    if (!answersTopic(answer, sentAs)) continue;
+  const { responses } = response;
+  for (let t = 0; t < responses.length; t++) {
+    if (!answersTopic(responses[t], sentAs)) continue;
     // A partition answered twice counts by its last answer, as the map does.
-    for (const result of answer.partitionResponses) if (result.index === partition) found = result;
+    const results = responses[t].partitionResponses;
+    for (let p = 0; p < results.length; p++) if (results[p].index === partition) found = results[p];
   }
   return found;
 }

@@ -110,7 +110,8 @@ export class RequestPlanner {
     let lastRequest = -1;
     // Batches sealed by an earlier attempt go first, in sequence order, exactly as first encoded.
     if (sealed.length > 1) sealed.sort((a, b) => a.baseSequence - b.baseSequence);
-    for (const batch of sealed) {
+    for (let b = 0; b < sealed.length; b++) {
+      const batch = sealed[b];
       lastRequest = this.place(requests, lastRequest, { topic, partition, messages: batch.messages, records: batch.records ?? encodeSealed(batch, settings, this.encoder), sealed: batch, buffer });
     }
     if (fresh.length === 0) return;
@@ -123,7 +124,8 @@ export class RequestPlanner {
         for (const message of chunks[c]) plan.waiting.push(message);
         continue;
       }
-      for (const batch of encodeWithinLimit(topic, partition, chunks[c], settings, this.encoder, buffer, batchLimit, plan.oversized)) lastRequest = this.place(requests, lastRequest, batch);
+      const encoded = encodeWithinLimit(topic, partition, chunks[c], settings, this.encoder, buffer, batchLimit, plan.oversized);
+      for (let b = 0; b < encoded.length; b++) lastRequest = this.place(requests, lastRequest, encoded[b]);
     }
   }
 
@@ -144,7 +146,8 @@ export class RequestPlanner {
   private requestOf(batches: readonly PlannedBatch[]): ProduceRequest {
     const topics: Array<{ name: string; topicId: Buffer | undefined; partitions: Array<{ index: number; records: Buffer }> }> = [];
     let last: (typeof topics)[number] | undefined;
-    for (const batch of batches) {
+    for (let b = 0; b < batches.length; b++) {
+      const batch = batches[b];
       let entry = last !== undefined && last.name === batch.topic ? last : topics.find((t) => t.name === batch.topic);
       if (entry === undefined) {
         entry = { name: batch.topic, topicId: this.settings.topicIdOf?.(batch.topic), partitions: [] };
