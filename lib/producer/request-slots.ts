@@ -1,4 +1,4 @@
-import { Observable, type ObservableInput, type OperatorFunction, from, type Subscription } from 'rxjs';
+import { Observable, type ObservableInput, type OperatorFunction, from, type Subscriber, type Subscription } from 'rxjs';
 
 export interface RequestSlotsConfig<T> {
   /** Most batches being sent at once (maxInFlightRequestsPerBroker). */
@@ -23,77 +23,117 @@ export interface RequestSlotsConfig<T> {
  * ```
  */
 export function requestSlots<T, R>(send: (batch: T[]) => ObservableInput<R>, config: RequestSlotsConfig<T>): OperatorFunction<T[], R> {
-  const { slots, maxBytes, sizeOf } = config;
   return (source) =>
     new Observable<R>((subscriber) => {
-      /** Batches waiting for a slot, oldest first; only the newest one still takes joiners. */
-      const waiting: T[][] = [];
-      let newestBytes = 0;
-      /** False while the newest waiting batch is still the caller's array (copied on the first join). */
-      let newestOwned = false;
-      let active = 0;
-      let sourceDone = false;
-      const sends = new Set<Subscription>();
-
-      const completeIfDone = () => {
-        if (sourceDone && active === 0 && waiting.length === 0) subscriber.complete();
-      };
-
-      const start = (batch: T[]) => {
-        active++;
-        let subscription: Subscription | null = null;
-        let finished = false;
-        subscription = from(send(batch)).subscribe({
-          next: (value) => subscriber.next(value),
-          error: (error) => subscriber.error(error),
-          complete: () => {
-            finished = true;
-            if (subscription !== null) sends.delete(subscription);
-            active--;
-            const next = waiting.shift();
-            if (next !== undefined) start(next);
-            else completeIfDone();
-          },
-        });
-        // A send that completed synchronously has already freed its slot.
-        if (!finished) sends.add(subscription);
-      };
-
+      const slots = new Slots(send, config, subscriber);
       const sourceSubscription = source.subscribe({
-        next(batch) {
-          if (active < slots && waiting.length === 0) {
-            start(batch);
-            return;
-          }
-          const bytes = sizeOf(batch);
-          const last = waiting.length - 1;
-          if (last >= 0 && newestBytes + bytes <= maxBytes) {
-            // The caller's arrays are left as given: the first join makes the batch our own.
-            if (!newestOwned) {
-              waiting[last] = waiting[last].slice();
-              newestOwned = true;
-            }
-            const newest = waiting[last];
-            for (let i = 0; i < batch.length; i++) newest.push(batch[i]);
-            newestBytes += bytes;
-          } else {
-            waiting.push(batch);
-            newestBytes = bytes;
-            newestOwned = false;
-          }
-        },
+        next: (batch) => slots.offer(batch),
         error: (error) => subscriber.error(error),
-        complete() {
-          sourceDone = true;
-          completeIfDone();
-        },
+        complete: () => slots.sourceComplete(),
       });
-
       return () => {
         sourceSubscription.unsubscribe();
-        for (const send of sends) send.unsubscribe();
-        sends.clear();
-        waiting.length = 0;
+        slots.close();
       };
     });
+}
+
+/**
+ * One subscription's slots. What lives per batch sent is one SlotSend (no closures per send): a
+ * batch at a time (one record awaited at a time, low rates) pays only for that.
+ */
+class Slots<T, R> {
+  /** Batches waiting for a slot, oldest first; only the newest one still takes joiners. */
+  private readonly waiting: T[][] = [];
+  private newestBytes = 0;
+  /** False while the newest waiting batch is still the caller's array (copied on the first join). */
+  private newestOwned = false;
+  private sourceDone = false;
+  /** The sends holding a slot (at most `slots` of them). */
+  private readonly active: Array<SlotSend<T, R>> = [];
+
+  constructor(
+    private readonly send: (batch: T[]) => ObservableInput<R>,
+    private readonly config: RequestSlotsConfig<T>,
+    readonly subscriber: Subscriber<R>,
+  ) {}
+
+  offer(batch: T[]): void {
+    const { waiting } = this;
+    if (this.active.length < this.config.slots && waiting.length === 0) {
+      this.start(batch);
+      return;
+    }
+    const bytes = this.config.sizeOf(batch);
+    const last = waiting.length - 1;
+    if (last >= 0 && this.newestBytes + bytes <= this.config.maxBytes) {
+      // The caller's arrays are left as given: the first join makes the batch our own.
+      if (!this.newestOwned) {
+        waiting[last] = waiting[last].slice();
+        this.newestOwned = true;
+      }
+      const newest = waiting[last];
+      for (let i = 0; i < batch.length; i++) newest.push(batch[i]);
+      this.newestBytes += bytes;
+    } else {
+      waiting.push(batch);
+      this.newestBytes = bytes;
+      this.newestOwned = false;
+    }
+  }
+
+  sourceComplete(): void {
+    this.sourceDone = true;
+    this.completeIfDone();
+  }
+
+  /** A send completed: its slot goes to the oldest waiting batch. */
+  freed(send: SlotSend<T, R>): void {
+    const { active } = this;
+    const index = active.indexOf(send);
+    if (index !== -1) {
+      const last = active.pop()!;
+      if (last !== send) active[index] = last;
+    }
+    const next = this.waiting.shift();
+    if (next !== undefined) this.start(next);
+    else this.completeIfDone();
+  }
+
+  close(): void {
+    // Unsubscribing a send never completes it, so the list does not change under the loop.
+    for (let i = 0; i < this.active.length; i++) this.active[i].subscription?.unsubscribe();
+    this.active.length = 0;
+    this.waiting.length = 0;
+  }
+
+  private start(batch: T[]): void {
+    const send = new SlotSend(this);
+    this.active.push(send);
+    send.subscription = from(this.send(batch)).subscribe(send);
+  }
+
+  private completeIfDone(): void {
+    if (this.sourceDone && this.active.length === 0 && this.waiting.length === 0) this.subscriber.complete();
+  }
+}
+
+/** One batch being sent: its values go out as they come, and its completion frees its slot. */
+class SlotSend<T, R> {
+  /** Null until subscribe() returns (a send may complete within it). */
+  subscription: Subscription | null = null;
+
+  constructor(private readonly slots: Slots<T, R>) {}
+
+  next(value: R): void {
+    this.slots.subscriber.next(value);
+  }
+
+  error(error: unknown): void {
+    this.slots.subscriber.error(error);
+  }
+
+  complete(): void {
+    this.slots.freed(this);
+  }
 }
