@@ -64,8 +64,9 @@ export class BrokerQueues {
       this.total++;
       line.shift()!.resolve();
     }
-    if (left === 0 && !line?.length) this.queued.delete(broker);
-    else this.queued.set(broker, left);
+    // An emptied queue keeps its entry at 0: deleting and re-adding it at each batch (one record
+    // at a time) makes the map shrink and grow again.
+    this.queued.set(broker, left);
     if (this.pressure$.value && this.total <= this.lowWatermark) this.pressure$.next(false);
   }
 
@@ -81,6 +82,8 @@ export class BrokerQueues {
   }
 
   snapshot(): Record<number, number> {
-    return Object.fromEntries(this.queued);
+    const out: Record<number, number> = {};
+    for (const [broker, count] of this.queued) if (count > 0) out[broker] = count;
+    return out;
   }
 }
