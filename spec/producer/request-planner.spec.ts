@@ -70,6 +70,24 @@ describe('request planner: record batches and requests within maxRequestSize', (
     expect(batchSizes).to.deep.equal([10, 1, 5]);
   });
 
+  it('plans many partitions interleaved, one split across requests: each request within the limit and holding a partition once, order kept', () => {
+    // 20 small partitions and a large one (0) split by the batch limit: the first request holds
+    // more than 8 batches (their partitions are then looked up in a map, not the batch list).
+    const messages: PendingMessage[] = [];
+    for (let i = 0; i < 600; i++) messages.push(message(i % 2 === 0 ? 0 : 1 + ((i >> 1) % 20), 100, i));
+    const plan = planOnce(messages, settings(25_000));
+    expect(plan.requests.length).to.be.greaterThan(1);
+    expect(Math.max(...plan.requests.map((request) => request.batches.length))).to.be.greaterThan(8);
+    for (const request of plan.requests) {
+      expect(request.size).to.be.at.most(25_000);
+      const partitions = request.batches.map((batch) => batch.partition);
+      expect(new Set(partitions).size, 'a partition twice in one request').to.equal(partitions.length);
+    }
+    const { order } = carried(plan);
+    expect(order.get(0)!.length).to.equal(300);
+    for (let p = 0; p <= 20; p++) expect(order.get(p), `partition ${p}`).to.deep.equal(messages.filter((m) => m.partition === p).map((m) => m.value![0]));
+  });
+
   it('fills each batch to the byte limit exactly: none over it, none that could have taken the next message', () => {
     const random = prng(20261125);
     for (let run = 0; run < 200; run++) {
