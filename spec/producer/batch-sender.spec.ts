@@ -52,6 +52,32 @@ describe('BatchSender', () => {
     for (const report of reports) expect(report.error).to.be.instanceOf(DeliveryTimeoutError);
     expect(outcomes.pendingCount).to.equal(0);
   });
+
+  it('sends again a batch its answer says nothing of, in a request of one batch or of several: retried once, then delivered', async () => {
+    for (const partitions of [[0], [0, 1]]) {
+      const transport = new FakeTransport(2);
+      const outcomes = new DeliveryOutcomes(false, 100);
+      const stats = new ProducerStats();
+      const context: SenderContext = { options: resolveProducerOptions({ requiredAcks: 1, retryBackoffMs: 0 }), transport, outcomes, stats, idempotence: null };
+      const reports: DeliveryReport[] = [];
+      const messages = partitions.map((partition) => {
+        const m = message(`m${partition}`, Date.now() + 60_000);
+        m.partition = partition;
+        m.onReport = (report) => reports.push(report);
+        outcomes.track(m);
+        return m;
+      });
+      transport.unansweredNext.add(0);
+
+      await lastValueFrom(new BatchSender(context).send(messages));
+
+      expect(reports.map((r) => [r.message.value?.toString(), r.error]), `partitions ${partitions}`).to.have.deep.members(partitions.map((p) => [`m${p}`, undefined]));
+      expect(transport.sent.map((s) => s.partition), 'the unanswered batch sent again, alone').to.deep.equal([...partitions, 0]);
+      expect(messages.map((m) => m.attempts)).to.deep.equal(partitions.map((p) => (p === 0 ? 2 : 1)));
+      expect(stats.errors).to.equal(1);
+      expect(outcomes.pendingCount).to.equal(0);
+    }
+  });
 });
 
 /** A sender wired as the producer wires it, idempotent, over a FakeTransport. */

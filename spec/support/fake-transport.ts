@@ -44,6 +44,8 @@ export class FakeTransport implements ProducerTransport {
   /** The topic's id in the cluster, and as the client last saw it (for Produce v13+); undefined: none. */
   topicId: Buffer | undefined;
   private seenTopicId: Buffer | undefined;
+  /** Partitions the next answer naming them leaves out (written, but not answered for), once each. */
+  readonly unansweredNext = new Set<number>();
   /** Acknowledge but "lose" the answers of the next requests (the broker wrote them). */
   loseAnswers = 0;
   duplicatesRejected = 0;
@@ -119,6 +121,7 @@ export class FakeTransport implements ProducerTransport {
         return { index: data.index, errorCode, baseOffset, logAppendTimeMs: -1n, logStartOffset: 0n, recordErrors: [], errorMessage: null, currentLeader: null };
       }),
     }));
+    if (this.unansweredNext.size > 0) for (const topic of responses) topic.partitionResponses = topic.partitionResponses.filter((result) => !this.unansweredNext.delete(result.index));
     if (request.acks === 0) return undefined;
     if (this.loseAnswers > 0) {
       this.loseAnswers--;
