@@ -261,31 +261,10 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     if (this.state === 'stopped') return Promise.reject(new ProducerStoppedError('stop() gave up before this produce() call was accepted; the message was not sent'));
     // The common case (metadata known, room in the queue) accepts the message synchronously:
     // no promise hop per message, and a produce() called before stop() is always accepted.
-    if (!this.isReady) {
-      this.admitting++;
-      return (this.ready ??= this.startUp()).then(
-        () => {
-          try {
-            return this.admit(topic, value, key, timestamp, headers, partition, onReport);
-          } finally {
-            this.admissionEnded();
-          }
-        },
-        (error: unknown) => {
-          this.admissionEnded();
-          throw error;
-        },
-      );
-    }
+    // The waits are methods of their own: a closure here would cost every call a context object.
+    if (!this.isReady) return this.admitAfter(this.ready ??= this.startUp(), false, topic, value, key, timestamp, headers, partition, onReport);
     const partitions = this.transport.knownPartitionsOf(topic);
-    if (partitions === undefined) {
-      // A topic met for the first time, or one that left the metadata cache (deleted, or a
-      // refresh failed): its records wait for one look-up, the other topics' records do not.
-      return this.tracked(this.lookUp(topic).then(() => {
-        if (this.transport.knownPartitionsOf(topic) === undefined) throw new UnknownTopicOrPartitionError(`topic ${topic} has no partitions in the metadata`);
-        return this.admit(topic, value, key, timestamp, headers, partition, onReport);
-      }));
-    }
+    if (partitions === undefined) return this.admitAfter(this.lookUp(topic), true, topic, value, key, timestamp, headers, partition, onReport);
     const traced = this.tracing?.begin(topic, headers, onReport, value);
     if (traced !== undefined && traced !== null) {
       headers = traced.headers;
@@ -299,6 +278,39 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       traced?.refused(error);
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * admit() once `wait` is over: the producer's start-up, or the metadata look-up of a topic met
+   * for the first time (or one that left the cache: deleted, or a refresh failed), which only its
+   * own records wait for. Counted meanwhile, so flush() and stop() wait for the call.
+   */
+  private admitAfter(
+    wait: Promise<unknown>,
+    lookingUp: boolean,
+    topic: string,
+    value: V,
+    key: K | null,
+    timestamp: number | Date | undefined,
+    headers: ProduceOptions['headers'],
+    partition: number | undefined,
+    onReport: ((report: DeliveryReport<V, K>) => void) | null,
+  ): Promise<Message<V, K>> {
+    this.admitting++;
+    return wait.then(
+      () => {
+        try {
+          if (lookingUp && this.transport.knownPartitionsOf(topic) === undefined) throw new UnknownTopicOrPartitionError(`topic ${topic} has no partitions in the metadata`);
+          return this.admit(topic, value, key, timestamp, headers, partition, onReport);
+        } finally {
+          this.admissionEnded();
+        }
+      },
+      (error: unknown) => {
+        this.admissionEnded();
+        throw error;
+      },
+    );
   }
 
   /** The topic's metadata, fetched once for all the records waiting for it. */
@@ -498,14 +510,6 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       this.flush$.next();
       await this.outcomes.whenIdle();
     } while (this.admitting > 0);
-  }
-
-  /** Counts a produce() call that waits before it is accepted, so flush() and stop() wait for it. */
-  private tracked<T>(admission: Promise<T>): Promise<T> {
-    this.admitting++;
-    const done = () => this.admissionEnded();
-    admission.then(done, done);
-    return admission;
   }
 
   private admissionEnded(): void {
@@ -732,7 +736,12 @@ function headerBytes(value: unknown, field: string): Buffer | null {
 }
 
 function normaliseHeaders(headers: ProduceOptions['headers']): RecordHeader[] | undefined {
+  // Most records have no headers: they must not pay for headerList's closure context.
   if (headers === undefined || headers === null) return undefined;
+  return headerList(headers);
+}
+
+function headerList(headers: NonNullable<ProduceOptions['headers']>): RecordHeader[] {
   if (headers instanceof Map) {
     const list: RecordHeader[] = [];
     for (const [key, value] of headers) {
