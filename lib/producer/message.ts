@@ -39,6 +39,9 @@ export interface DeliveryReport<V = unknown, K = unknown> {
  */
 const CLOCK_BASE = Date.now();
 
+/** The offset of a message not acknowledged (one BigInt for all: `-1n` written in place makes one per message). */
+const NOT_ACKNOWLEDGED = -1n;
+
 /** The caller's value and key before serialization, when they differ from the bytes sent. */
 interface Inputs<V, K> {
   readonly input: V;
@@ -53,7 +56,7 @@ interface Inputs<V, K> {
  */
 export class PendingMessage<V = unknown, K = unknown> implements Message<V, K> {
   /** Base offset of the acknowledged batch and this message's place in it; the offset is made on read. */
-  private baseOffset = -1n;
+  private baseOffset = NOT_ACKNOWLEDGED;
   private offsetDelta = 0;
   /** The failure, once reported failed. */
   error: KafkaRxError | undefined = undefined;
