@@ -13,6 +13,7 @@ import {
 } from '../errors/index.js';
 import type { ProducePartitionResponse, ProduceResponse, ProduceTopicData, ProduceTopicResponse } from '../protocol/produce.js';
 import type { SenderContext } from './batch-sender.js';
+import type { DeliveryOutcomes } from './delivery-reports.js';
 import type { IdempotentState } from './idempotence.js';
 import type { PendingMessage } from './message.js';
 import type { PartitionBuffer, SealedBatch } from './partition-buffer.js';
@@ -50,7 +51,7 @@ export function settleFromResponse(
   const { outcomes, stats } = context;
   if (response === undefined) {
     // acks=0: the broker never answers; written to the socket is as delivered as it gets.
-    for (const batch of planned.batches) for (const message of batch.messages) outcomes.settle(message, null);
+    for (const batch of planned.batches) settleAll(outcomes, batch.messages);
     return;
   }
   // A request of one batch (one record at a time, low rates) has its answer found without a map.
@@ -120,6 +121,11 @@ function onlyAnswer(planned: PlannedRequest, response: ProduceResponse, partitio
   return found;
 }
 
+/** Reports every message of the list delivered. */
+function settleAll(outcomes: DeliveryOutcomes, messages: readonly PendingMessage[]): void {
+  for (let i = 0; i < messages.length; i++) outcomes.settle(messages[i], null);
+}
+
 /** Whether a topic's answer is for the topic as the request named it: by id from Produce v13, else by name. */
 function answersTopic(answer: ProduceTopicResponse, sentAs: ProduceTopicData): boolean {
   if (answer.topicId === null) return answer.name === sentAs.name;
@@ -134,12 +140,12 @@ function refused(context: SenderContext, batch: PlannedBatch, result: ProducePar
     // A later batch of the partition was acknowledged under the same epoch, so this one was
     // written: its answer was lost (a leader change), and the broker, which remembers only the
     // last 5 batches, no longer knows it as a duplicate. Resending it renumbered would write it twice.
-    for (const message of batch.messages) outcomes.settle(message, null);
+    settleAll(outcomes, batch.messages);
     return;
   }
   if (error instanceof DuplicateSequenceNumberError && sealed !== undefined) {
     // Already written by an earlier attempt whose answer was lost: delivered, offsets unknown.
-    for (const message of batch.messages) outcomes.settle(message, null);
+    settleAll(outcomes, batch.messages);
     return;
   }
   stats.errors++;
