@@ -70,8 +70,13 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   private readonly stats = new ProducerStats();
   private readonly partition: PartitionFunction;
   private input: Subject<PendingMessage[]> | null = null;
-  /** Messages accepted in the current synchronous burst, pushed into the pipeline as one chunk. */
-  private staged: PendingMessage[] = [];
+  /**
+   * Messages accepted in the current synchronous burst (the first stagedCount slots), pushed into
+   * the pipeline as one chunk. The array is kept across bursts and each chunk copied out at its
+   * exact length: an array grown push by push leaves every copy it outgrew as garbage.
+   */
+  private readonly staged: Array<PendingMessage | undefined> = [];
+  private stagedCount = 0;
   private stagedBytes = 0;
   private readonly stageBytesLimit: number;
   private stageScheduled = false;
@@ -444,10 +449,9 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   }
 
   private stage(message: PendingMessage): void {
-    const staged = this.staged;
-    staged.push(message);
+    this.staged[this.stagedCount++] = message;
     this.stagedBytes += message.size;
-    if (staged.length >= STAGE_LIMIT || this.stagedBytes >= this.stageBytesLimit) {
+    if (this.stagedCount >= STAGE_LIMIT || this.stagedBytes >= this.stageBytesLimit) {
       this.releaseStaged();
     } else if (!this.stageScheduled) {
       this.stageScheduled = true;
@@ -457,11 +461,14 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
 
   /** Pushes the staged messages into the pipeline, one chunk per leader broker. */
   private releaseStaged(): void {
-    const staged = this.staged;
-    if (staged.length === 0) return;
-    this.staged = [];
+    const count = this.stagedCount;
+    if (count === 0) return;
+    const chunk = this.staged.slice(0, count) as PendingMessage[];
+    // Settled messages must not stay reachable from here.
+    this.staged.fill(undefined, 0, count);
+    this.stagedCount = 0;
     this.stagedBytes = 0;
-    this.push(staged);
+    this.push(chunk);
   }
 
   private push(messages: PendingMessage[]): void {
