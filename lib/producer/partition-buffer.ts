@@ -110,24 +110,30 @@ export class PartitionBuffer {
         break;
       }
     }
-    const now: PendingMessage[] = [];
+    // Usually every message may be sealed now: `sorted` is then the answer, and `now` is copied
+    // out of it only from the first message that has to wait.
+    let now: PendingMessage[] | null = null;
     const later: PendingMessage[] = [];
     let at = this.head;
-    for (const message of sorted) {
+    for (let i = 0; i < sorted.length; i++) {
+      const message = sorted[i];
+      let sealableNow: boolean;
       // Behind the head: every older message has its sequence numbers (e.g. one split off alone).
       if (message.ordinal < headOrdinal) {
-        now.push(message);
-        continue;
-      }
-      while (at < list.length && list[at] !== message && isDone(list[at]!)) at++;
-      if (later.length === 0 && list[at] === message) {
-        now.push(message);
-        at++;
+        sealableNow = true;
       } else {
+        while (at < list.length && list[at] !== message && isDone(list[at]!)) at++;
+        sealableNow = later.length === 0 && list[at] === message;
+        if (sealableNow) at++;
+      }
+      if (!sealableNow) {
+        now ??= sorted.slice(0, i);
         later.push(message);
+      } else if (now !== null) {
+        now.push(message);
       }
     }
-    return { now, later };
+    return { now: now ?? sorted, later };
   }
 
   /** The sequence number the next sealed batch starts at. */
