@@ -43,11 +43,14 @@ export class PartitionBuffer {
   /** Sealed batches not yet done, in sequence order: the first is the one the broker waits for. */
   private readonly open: SealedBatch[] = [];
   /**
-   * Accepted messages in accept order; those before `head` are sealed or settled, their slots
-   * emptied so that the list does not keep acknowledged messages (and through them their encoded
-   * batches) alive until it is next compacted.
+   * Accepted messages in accept order, in the slots before `acceptedEnd`; those before `head` are
+   * sealed or settled, their slots emptied so that the list does not keep acknowledged messages
+   * (and through them their encoded batches) alive until it is next compacted. The array's length
+   * is never lowered (slots from acceptedEnd on are null): a length going down at each compaction
+   * and up again message by message would reallocate its backing store every time.
    */
   private readonly accepted: Array<PendingMessage | null> = [];
+  private acceptedEnd = 0;
   private head = 0;
   private nextOrdinal = 0;
   /**
@@ -83,13 +86,13 @@ export class PartitionBuffer {
   /** Takes the message's place in the partition's accept order (produce()): sequence numbers follow it. */
   accept(message: PendingMessage): void {
     message.ordinal = this.nextOrdinal++;
-    this.accepted.push(message);
+    this.accepted[this.acceptedEnd++] = message;
   }
 
   /** The oldest accepted message without sequence numbers or an outcome. */
   oldestUnsealed(): PendingMessage | undefined {
     this.advanceHead();
-    return this.accepted[this.head] ?? undefined;
+    return this.head < this.acceptedEnd ? this.accepted[this.head]! : undefined;
   }
 
   /**
@@ -102,7 +105,8 @@ export class PartitionBuffer {
     if (this.isProbing()) return { now: [], later: fresh };
     this.advanceHead();
     const list = this.accepted;
-    const headOrdinal = this.head < list.length ? list[this.head]!.ordinal : this.nextOrdinal;
+    const end = this.acceptedEnd;
+    const headOrdinal = this.head < end ? list[this.head]!.ordinal : this.nextOrdinal;
     let sorted = fresh;
     for (let i = 1; i < fresh.length; i++) {
       if (fresh[i - 1].ordinal > fresh[i].ordinal) {
@@ -122,7 +126,7 @@ export class PartitionBuffer {
       if (message.ordinal < headOrdinal) {
         sealableNow = true;
       } else {
-        while (at < list.length && list[at] !== message && isDone(list[at]!)) at++;
+        while (at < end && list[at] !== message && isDone(list[at]!)) at++;
         sealableNow = later.length === 0 && list[at] === message;
         if (sealableNow) at++;
       }
@@ -291,10 +295,13 @@ export class PartitionBuffer {
   /** Moves head past sealed or settled messages, emptying their slots; compacts a mostly passed list. */
   private advanceHead(): void {
     const list = this.accepted;
-    while (this.head < list.length && isDone(list[this.head]!)) list[this.head++] = null;
-    if (this.head > COMPACT_AFTER && this.head * 2 > list.length) {
-      list.copyWithin(0, this.head);
-      list.length -= this.head;
+    const end = this.acceptedEnd;
+    while (this.head < end && isDone(list[this.head]!)) list[this.head++] = null;
+    if (this.head > COMPACT_AFTER && this.head * 2 > end) {
+      const kept = end - this.head;
+      list.copyWithin(0, this.head, end);
+      list.fill(null, kept, end);
+      this.acceptedEnd = kept;
       this.head = 0;
     }
   }

@@ -123,6 +123,26 @@ describe('PartitionBuffer: accept order', () => {
     expect(buffer.sealable([d, c])).to.deep.equal({ now: [c, d], later: [] });
   });
 
+  it('keeps accept order across the compaction of a long run of sealed messages', () => {
+    const buffer = new PartitionBuffer('t', 0);
+    buffer.finished(sealFrom(buffer, []), false);
+    const first = accepted(buffer, 9000);
+    for (let i = 0; i < first.length; i += 500) sealFrom(buffer, first.slice(i, i + 500));
+    const rest = accepted(buffer, 3);
+    // 9,000 passed of 9,003: the list is compacted here.
+    expect(buffer.oldestUnsealed()).to.equal(rest[0]);
+    expect(buffer.sealable([rest[2], rest[1]])).to.deep.equal({ now: [], later: [rest[1], rest[2]] });
+    const more = accepted(buffer, 2);
+    expect(more.map((m) => m.ordinal)).to.deep.equal([9003, 9004]);
+    expect(buffer.sealable([...more, ...rest])).to.deep.equal({ now: [...rest, ...more], later: [] });
+    sealFrom(buffer, [...rest, more[0]]);
+    expect(buffer.oldestUnsealed()).to.equal(more[1]);
+    (more[1] as { settled: boolean }).settled = true;
+    const last = accepted(buffer, 1);
+    expect(buffer.oldestUnsealed()).to.equal(last[0]);
+    expect(buffer.sealable(last)).to.deep.equal({ now: last, later: [] });
+  });
+
   it('parks messages until the oldest unsealed one is parked too, then releases them in accept order, settled ones left out', () => {
     const buffer = new PartitionBuffer('t', 0);
     buffer.finished(sealFrom(buffer, []), false);
