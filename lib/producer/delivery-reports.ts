@@ -77,14 +77,19 @@ export class DeliveryOutcomes {
     }
   }
 
-  /** Reports a settled message's outcome: counted, told to its callbacks, published, kept for pull. */
+  /**
+   * Reports a settled message's outcome: counted, told to its callbacks, published, kept for pull.
+   * The report (a copy of the message) is made only when something takes it: a callback, a
+   * subscriber of reports$, or getDeliveryReport().
+   */
   publish(message: PendingMessage, error: KafkaRxError | null): void {
     if (error !== null) message.error = error;
-    const report = reportOf(message);
     if (error === null) this.acknowledged++;
     else this.failed++;
     this.topicCounts?.settled(message.topic, error !== null);
     const { onSettled, onReport } = message;
+    if (onSettled === null && onReport === null && !this.keepForPull && !this.reports.observed) return;
+    const report = reportOf(message);
     message.onSettled = null;
     message.onReport = null;
     if (onSettled !== null) callSafely(onSettled, report);

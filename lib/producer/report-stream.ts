@@ -22,6 +22,11 @@ export class ReportStream<T> {
     };
   });
 
+  /** True while someone is subscribed: a value nobody would receive need not be made. */
+  get observed(): boolean {
+    return this.subscribers.length > 0;
+  }
+
   next(value: T): void {
     const subscribers = this.subscribers;
     for (let i = 0; i < subscribers.length; i++) subscribers[i].next(value);

@@ -288,6 +288,34 @@ describe('Producer (against a cluster double)', () => {
     await producer.stop();
   });
 
+  it('gives each outcome to whatever takes it when nobody subscribes to deliveryReports$: callbacks, getDeliveryReport(), a later subscriber', async () => {
+    const transport = new FakeTransport(1);
+    const producer = new Producer(transport, 'events', { lingerMs: 5, minQueuedMessages: 100, deliveryReports: true });
+    const called: string[] = [];
+    await producer.send(value(0), {}, (report) => called.push(report.message.value!.toString()));
+    await producer.produce(value(1));
+    await producer.flush();
+    expect(called).to.deep.equal(['message-0']);
+    expect((await producer.getDeliveryReport({ block: false }))?.message.value!.toString()).to.equal('message-0');
+    expect((await producer.getDeliveryReport({ block: false }))?.message.value!.toString()).to.equal('message-1');
+    const later: DeliveryReport[] = [];
+    producer.deliveryReports$.subscribe((report) => later.push(report));
+    await producer.produce(value(2));
+    await producer.stop();
+    expect(later.map((r) => [r.message.value!.toString(), r.message.offset])).to.deep.equal([['message-2', 2n]]);
+    expect(producer.statsSnapshot()).to.include({ produced: 3, acknowledged: 3, failed: 0 });
+  });
+
+  it('counts outcomes nobody takes: no callback, no subscriber, no reports kept', async () => {
+    const transport = new FakeTransport(1);
+    const producer = new Producer(transport, 'events', { lingerMs: 5, minQueuedMessages: 100 });
+    const queued = await Promise.all([0, 1, 2].map((i) => producer.produce(value(i))));
+    expect(queued.map((message) => message.offset)).to.deep.equal([-1n, -1n, -1n]);
+    await producer.stop();
+    expect(producer.statsSnapshot()).to.include({ produced: 3, acknowledged: 3, failed: 0, pending: 0 });
+    expect(transport.logEnd(0)).to.equal(3n);
+  });
+
   describe('delivery reports are plain public objects', () => {
     const messageFields = ['topic', 'partition', 'offset', 'timestamp', 'value', 'key', 'headers', 'input', 'inputKey', 'attempts'];
     /** JSON text of a report as a user would log it (offsets are bigint, which JSON cannot hold as such). */
