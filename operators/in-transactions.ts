@@ -2,12 +2,14 @@ import { concat, defer, from, Observable, type OperatorFunction, type Subscripti
 import { asKafkaRxError } from '../lib/errors/convert.js';
 import { BackpressureOverflowError, ConfigError, TransactionAbortedError, type KafkaRxError } from '../lib/errors/index.js';
 import { integerOption } from '../lib/option-checks.js';
-import type { DeliveryReport } from '../lib/producer/message.js';
+import { unsentMessage, type DeliveryReport } from '../lib/producer/message.js';
 import type { KafkaRecord, RecordFields } from '../lib/producer/record.js';
 import type { GroupMetadata, OffsetToCommit, TopicPartition } from '../lib/producer/transactions/transaction-manager.js';
 
 /** What inTransactions needs of a producer: a transactional one (Producer with a transactionalId). */
 export interface TransactionalProducerLike<V, K> {
+  /** The producer's topic, for the reports of records it never got (records may name their own). */
+  readonly topic?: string | undefined;
   send(value: V, record: RecordFields<K>, onReport: (report: DeliveryReport<V, K>) => void): PromiseLike<unknown>;
   beginTransaction(): void;
   commitTransaction(): PromiseLike<void>;
@@ -62,7 +64,8 @@ interface WindowState<T, V, K> {
  * Each window of the source is one transaction: its records are written together or not at all,
  * and its delivery reports are emitted only once that is decided (acknowledged after the commit).
  * A window whose source errors, or one of whose records the producer refused, is aborted and its
- * records are reported failed; the next window starts a new transaction. Windows are subscribed as
+ * records are reported failed, each exactly once: those sent, and those it did not send once it had
+ * failed (their reports have partition -1 and no attempts); the next window starts a new transaction. Windows are subscribed as
  * they come (windowTime's are hot) and their transactions run one after another, in order.
  * The stream completes after the last window's reports, and errors only when the producer can go
  * on no more (fenced by a newer instance) or the source of windows errors (the open transaction is
@@ -107,26 +110,37 @@ export function inTransactions<T, V = T, K = Buffer | null>(
         else fail();
       };
 
+      /**
+       * A value the window does not send (its window had already failed, or its record could not be
+       * made) or that the producer refused: reported failed with the window's reports, with why.
+       */
+      const reportUnsent = (state: WindowState<T, V, K>, value: T, record: KafkaRecord<V, K> | null, reason: unknown): void => {
+        const topic = record?.topic ?? producer.topic ?? '';
+        const timestamp = typeof record?.timestamp === 'number' ? record.timestamp : undefined;
+        const message = record === null ? unsentMessage<V, K>(topic, value as unknown as V, undefined) : unsentMessage(topic, record.value, record.key ?? undefined, timestamp);
+        state.reports.push({ message, error: new TransactionAbortedError('the record was not sent: its window\'s transaction cannot commit', { cause: asKafkaRxError(reason) }) });
+      };
+
       const send = (state: WindowState<T, V, K>, value: T): void => {
-        if (state.failure !== undefined) return;
+        state.sent++;
+        if (state.failure !== undefined) return reportUnsent(state, value, null, state.failure);
         let record: KafkaRecord<V, K>;
         try {
           record = toRecord(value);
           if (inputOffsets !== undefined) noteInputOffset(state.nextOffsets, inputOffsets.positionOf(value));
         } catch (error) {
           state.failure = error;
-          return;
+          return reportUnsent(state, value, null, error);
         }
         const { value: recordValue, ...fields } = record;
-        state.sent++;
         producer.send(recordValue, fields, (report) => {
           state.reports.push(report);
           emitWhenReported(state);
         }).then(undefined, (error: unknown) => {
-          // Refused before it was accepted: it has no report, and the window cannot be whole (if
-          // its transaction is not already ending: see the README).
-          state.sent--;
+          // Refused before it was accepted: the producer gives it no report, and the window cannot
+          // be whole (if its transaction is not already ending: see the README).
           state.failure ??= error;
+          reportUnsent(state, value, record, error);
           emitWhenReported(state);
         });
       };

@@ -167,3 +167,22 @@ export function reportOf<V, K>(message: PendingMessage<V, K>): DeliveryReport<V,
   const copy = publicMessage(message);
   return message.error === undefined ? { message: copy } : { message: copy, error: message.error };
 }
+
+/**
+ * The message of a record that never reached the producer's queue (refused: wrong type, stopped,
+ * queue full; or not sent at all by an operator): no partition, no offset, no bytes, no attempts.
+ */
+export function unsentMessage<V, K>(topic: string, input: V, inputKey: K | undefined, timestamp?: number): Message<V, K> {
+  return {
+    topic,
+    partition: -1,
+    offset: -1n,
+    timestamp: timestamp ?? Date.now(),
+    value: null,
+    key: null,
+    headers: undefined,
+    input,
+    inputKey,
+    attempts: 0,
+  };
+}

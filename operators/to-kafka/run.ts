@@ -2,7 +2,7 @@ import { Subject, takeUntil, type Observable, type Subscriber } from 'rxjs';
 import { asKafkaRxError } from '../../lib/errors/convert.js';
 import { BackpressureOverflowError, type KafkaRxError } from '../../lib/errors/index.js';
 import { Fifo } from '../../lib/fifo.js';
-import type { DeliveryReport, Message } from '../../lib/producer/message.js';
+import { unsentMessage, type DeliveryReport } from '../../lib/producer/message.js';
 import type { KafkaRecord } from '../../lib/producer/record.js';
 import { pullIteratorOf } from '../lazy-from.js';
 import type { ProducerLike, SourceReport } from '../to-kafka.js';
@@ -138,7 +138,7 @@ export class ToKafkaRun<T, P, V, K> {
       const settle = (outcome: DeliveryReport<V, K>) => this.settle(report, index, bytes, outcome);
       producer
         .send(record.value, { topic: record.topic, key: record.key, headers: record.headers, timestamp: record.timestamp, partition: record.partition }, settle)
-        .catch((error: unknown) => settle({ message: unsentMessage(record.topic ?? producer.topic ?? '', record), error: asKafkaRxError(error) }));
+        .catch((error: unknown) => settle({ message: unsentMessage(record.topic ?? producer.topic ?? '', record.value, record.key ?? undefined, typeof record.timestamp === 'number' ? record.timestamp : undefined), error: asKafkaRxError(error) }));
     });
   }
 
@@ -231,20 +231,4 @@ export class ToKafkaRun<T, P, V, K> {
     this.finished = true;
     this.subscriber.error(error);
   }
-}
-
-/** The message of a record the producer refused before queueing it (wrong type, stopped, queue full). */
-function unsentMessage<V, K>(topic: string, record: KafkaRecord<V, K>): Message<V, K> {
-  return {
-    topic,
-    partition: -1,
-    offset: -1n,
-    timestamp: typeof record.timestamp === 'number' ? record.timestamp : Date.now(),
-    value: null,
-    key: null,
-    headers: undefined,
-    input: record.value,
-    inputKey: record.key ?? undefined,
-    attempts: 0,
-  };
 }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { tap, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { ConfigError, ProducerFencedError, TransactionAbortableError, TransactionAbortedError, type KafkaRxError } from '../../lib/errors/index.js';
+import { ConfigError, ProducerFencedError, QueueFullError, TransactionAbortableError, TransactionAbortedError, type KafkaRxError } from '../../lib/errors/index.js';
 import type { DeliveryReport } from '../../lib/producer/message.js';
 import type { RecordFields } from '../../lib/producer/record.js';
 import type { GroupMetadata, OffsetToCommit } from '../../lib/producer/transactions/transaction-manager.js';
@@ -40,6 +40,8 @@ class TransactionalDouble implements TransactionalProducerLike<string, unknown> 
   readonly commitErrors: KafkaRxError[] = [];
   readonly abortErrors: KafkaRxError[] = [];
   readonly offsetsErrors: KafkaRxError[] = [];
+  /** Values the producer refuses before accepting them (its send() rejects, no report). */
+  readonly refused = new Map<string, KafkaRxError>();
   readonly sends: ProducerDouble;
 
   constructor(
@@ -51,7 +53,11 @@ class TransactionalDouble implements TransactionalProducerLike<string, unknown> 
   }
 
   send(value: string, record: RecordFields<unknown>, onReport: (report: DeliveryReport<string, unknown>) => void): PromiseLike<unknown> {
-    return this.sends.send(value, record, onReport);
+    const refusal = this.refused.get(value);
+    if (refusal === undefined) return this.sends.send(value, record, onReport);
+    const refused = new VirtualPromise();
+    refused.settle(false, refusal);
+    return refused;
   }
 
   beginTransaction(): void {
@@ -139,6 +145,68 @@ describe('inTransactions', () => {
       expect(result.out).to.deep.equal(['7:1!', '7:2!', '13:3']);
       expect(result.end()).to.equal('13:complete');
       expectSubscriptions(a.subscriptions).toBe('-^----!');
+    });
+  });
+
+  describe('every value has one report, also those a failed window does not send', () => {
+    it('a value whose record cannot be made fails the window: it and the values after it are not sent, each is reported failed with that cause', () => {
+      runWith(({ cold, hot, flush }, scheduler) => {
+        const producer = new TransactionalDouble(scheduler);
+        const unreadable = new Error('cannot map x');
+        const toRecord = (v: string) => {
+          if (v === 'x') throw unreadable;
+          return { value: v };
+        };
+        const windows = hot('-a------b--|', { a: cold('-1-x-3|'), b: cold('-4|') });
+        const reports: DeliveryReport<string, unknown>[] = [];
+        const result = collect(windows.pipe(inTransactions(producer, { toRecord }), tap((report) => reports.push(report))), scheduler);
+        flush();
+        expect(producer.log).to.deep.equal(['begin@1', 'abort@7', 'begin@8', 'commit@10']);
+        expect(producer.sends.records.map((r) => r.value)).to.deep.equal(['1', '4']);
+        expect(result.out).to.deep.equal(['8:1!', '8:x!', '8:3!', '12:4']);
+        const [, x, three] = reports;
+        for (const unsent of [x, three]) {
+          expect(unsent.error).to.be.instanceOf(TransactionAbortedError);
+          expect((unsent.error!.cause as Error).message).to.contain('cannot map x');
+          expect(unsent.message).to.include({ partition: -1, offset: -1n, attempts: 0, topic: '' });
+        }
+        expect(reports[0].message.attempts).to.equal(1);
+        expect(result.end()).to.equal('12:complete');
+      });
+    });
+
+    it('a record the producer refuses (its send rejects, no report) is reported failed with the refusal as cause; the window is aborted', () => {
+      runWith(({ cold, hot, flush }, scheduler) => {
+        const producer = new TransactionalDouble(scheduler);
+        const refusal = new QueueFullError('queue full');
+        producer.refused.set('r', refusal);
+        const windows = hot('-a------|', { a: cold('-1-r-3|') });
+        const reports: DeliveryReport<string, unknown>[] = [];
+        const result = collect(windows.pipe(inTransactions(producer, { toRecord: (v: string) => ({ value: v, topic: 'named' }) }), tap((report) => reports.push(report))), scheduler);
+        flush();
+        expect(producer.log).to.deep.equal(['begin@1', 'abort@7']);
+        expect(producer.sends.records.map((r) => r.value)).to.deep.equal(['1']);
+        expect(result.out).to.deep.equal(['8:1!', '8:r!', '8:3!']);
+        expect(reports[1].error!.cause).to.equal(refusal);
+        expect(reports[2].error!.cause).to.equal(refusal);
+        expect(reports[1].message).to.include({ topic: 'named', partition: -1, input: 'r' });
+        expect(result.end()).to.equal('8:complete');
+      });
+    });
+
+    it('a held window whose source errors before its turn: none of its values is sent, each is reported failed', () => {
+      runWith(({ hot, flush }, scheduler) => {
+        const producer = new TransactionalDouble(scheduler, {}, 5);
+        const a = hot('--1|');
+        const b = hot('----23#', undefined, new Error('window b failed'));
+        const windows = hot('-ab------|', { a, b });
+        const result = collect(windows.pipe(inTransactions(producer)), scheduler);
+        flush();
+        expect(producer.log).to.deep.equal(['begin@1', 'commit@3', 'begin@9', 'abort@9']);
+        expect(producer.sends.records.map((r) => r.value)).to.deep.equal(['1']);
+        expect(result.out).to.deep.equal(['9:1', '14:2!', '14:3!']);
+        expect(result.end()).to.equal('14:complete');
+      });
     });
   });
 
