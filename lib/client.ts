@@ -130,7 +130,7 @@ export class KafkaClient {
 }
 
 const clientOptionNames = [
-  'brokers', 'clientId', 'requestTimeoutMs', 'connectTimeoutMs', 'firstContactTimeoutMs', 'metadataMaxAgeMs', 'unknownTopicCacheMs',
+  'brokers', 'clientId', 'requestTimeoutMs', 'connectTimeoutMs', 'firstContactTimeoutMs', 'metadataMaxAgeMs', 'metadataMaxIdleMs', 'unknownTopicCacheMs',
   'reconnectBackoffMs', 'reconnectBackoffMaxMs', 'maxInFlightRequests', 'socketFactory', 'tls', 'sasl', 'scheduler',
 ] as const satisfies ReadonlyArray<keyof KafkaClientOptions>;
 
@@ -141,6 +141,7 @@ function checkClusterOptions(options: KafkaClientOptions): void {
   integerOption('firstContactTimeoutMs', options.firstContactTimeoutMs, 0, 1);
   integerOption('unknownTopicCacheMs', options.unknownTopicCacheMs, 0, 0);
   integerOption('metadataMaxAgeMs', options.metadataMaxAgeMs, 0, 1);
+  integerOption('metadataMaxIdleMs', options.metadataMaxIdleMs, 0, 1);
   integerOption('reconnectBackoffMs', options.reconnectBackoffMs, 0, 0);
   integerOption('reconnectBackoffMaxMs', options.reconnectBackoffMaxMs, 0, 0);
   integerOption('maxInFlightRequests', options.maxInFlightRequests, 0, 1);

@@ -34,6 +34,14 @@ export interface ClusterOptions {
   unknownTopicCacheMs?: number;
   /** Known topics are refreshed at least this often (the Java client's metadata.max.age.ms). */
   metadataMaxAgeMs?: number;
+  /**
+   * A topic nobody produced to for this long leaves the metadata: no longer refreshed, no longer
+   * cached, fetched again at its next use (the Java client's metadata.max.idle.ms, 5 minutes).
+   * Judged at each max-age refresh, so a topic leaves between this and this + metadataMaxAgeMs
+   * after its last use. A producer writing to ever new topics would otherwise ask for every topic
+   * it ever wrote to at each refresh, and keep them all.
+   */
+  metadataMaxIdleMs?: number;
   reconnectBackoffMs?: number;
   reconnectBackoffMaxMs?: number;
   maxInFlightRequests?: number;
@@ -54,6 +62,14 @@ export interface NewTopic {
 const DEFAULT_UNKNOWN_TOPIC_CACHE_MS = 3000;
 /** The Java client's metadata.max.age.ms: 5 minutes. */
 const DEFAULT_METADATA_MAX_AGE_MS = 300_000;
+/** The Java client's metadata.max.idle.ms: 5 minutes. */
+const DEFAULT_METADATA_MAX_IDLE_MS = 300_000;
+
+/** A topic a refresh asks for: whether it was used since the last max-age refresh, and when it was last seen used. */
+interface WantedTopic {
+  used: boolean;
+  usedAt: number;
+}
 
 /** What a topic just created (or auto-created) answers until its leaders are elected: worth asking again. */
 const isTopicNotReady = (error: unknown) => error instanceof UnknownTopicOrPartitionError || error instanceof LeaderNotAvailableError;
@@ -73,7 +89,9 @@ export class Cluster {
   private readonly pool: BrokerPool;
   private readonly bootstrap: Array<{ host: string; port: number }>;
   private refreshing: Promise<ClusterMetadata> | null = null;
-  private readonly wanted = new Set<string>();
+  private readonly wanted = new Map<string, WantedTopic>();
+  /** The topic knownPartitionIdsOf() last marked used: records of one topic come in runs. */
+  private lastUsed: string | undefined;
   /** Topics the cluster said it does not have (after the metadata retries): the code, and until when it stands. */
   private readonly unknownTopics = new Map<string, { code: number; until: number }>();
   /** The max-age refresh, running from the first topic asked for until close(). */
@@ -116,7 +134,7 @@ export class Cluster {
    * refresh is under way wait for the next one if it lacks their topics.
    */
   async refreshMetadata(topics: readonly string[]): Promise<ClusterMetadata> {
-    for (const topic of topics) this.wanted.add(topic);
+    for (const topic of topics) this.want(topic);
     if (this.wanted.size > 0) this.keepFresh();
     while (this.refreshing !== null) {
       const current = this.refreshing;
@@ -124,11 +142,17 @@ export class Cluster {
       if (result !== null && topics.every((topic) => result.topics.has(topic))) return result;
       if (this.refreshing === current) break;
     }
-    const refresh = this.fetchMetadata([...this.wanted]).finally(() => {
+    const refresh = this.fetchMetadata([...this.wanted.keys()]).finally(() => {
       if (this.refreshing === refresh) this.refreshing = null;
     });
     this.refreshing = refresh;
     return refresh;
+  }
+
+  private want(topic: string): void {
+    const wanted = this.wanted.get(topic);
+    if (wanted === undefined) this.wanted.set(topic, { used: true, usedAt: this.scheduler.now() });
+    else wanted.used = true;
   }
 
   /** A topic's partitions, fetching metadata when the topic is unknown or has no leaders yet. */
@@ -172,6 +196,11 @@ export class Cluster {
 
   /** Sorted partition ids from the cache (no I/O); undefined when the topic is not known. */
   knownPartitionIdsOf(topic: string): readonly number[] | undefined {
+    if (topic !== this.lastUsed) {
+      const wanted = this.wanted.get(topic);
+      if (wanted !== undefined) wanted.used = true;
+      this.lastUsed = topic;
+    }
     const known = this.metadata.topics.get(topic);
     return known === undefined || known.partitionIds.length === 0 ? undefined : known.partitionIds;
   }
@@ -320,8 +349,29 @@ export class Cluster {
   private keepFresh(): void {
     if (this.ageRefresh !== null || this.closed) return;
     this.ageRefresh = interval(this.options.metadataMaxAgeMs ?? DEFAULT_METADATA_MAX_AGE_MS, this.scheduler).subscribe(() => {
+      this.forgetIdleTopics();
       if (this.wanted.size > 0) this.refreshMetadata([]).catch(() => undefined);
     });
+  }
+
+  /** Drops the topics unused for metadataMaxIdleMs from the refreshes and the cache. */
+  private forgetIdleTopics(): void {
+    const now = this.scheduler.now();
+    const maxIdleMs = this.options.metadataMaxIdleMs ?? DEFAULT_METADATA_MAX_IDLE_MS;
+    const idle: string[] = [];
+    for (const [topic, wanted] of this.wanted) {
+      if (wanted.used) {
+        wanted.used = false;
+        wanted.usedAt = now;
+      } else if (now - wanted.usedAt >= maxIdleMs) {
+        idle.push(topic);
+      }
+    }
+    // Marks are per run of one topic: the next record of each topic marks it again.
+    this.lastUsed = undefined;
+    if (idle.length === 0) return;
+    for (const topic of idle) this.wanted.delete(topic);
+    if (!this.closed) this.metadata$.next(this.metadata.without(idle));
   }
 
   /** The controller handles admin requests (in KRaft any broker forwards them, but asking it saves a hop). */

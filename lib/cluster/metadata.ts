@@ -64,6 +64,13 @@ export class ClusterMetadata {
     return new ClusterMetadata(brokers, response.controllerId, topics, response.clusterId);
   }
 
+  /** This snapshot without these topics (they are fetched again when next asked for). */
+  without(names: readonly string[]): ClusterMetadata {
+    const topics = new Map(this.topics);
+    for (const name of names) topics.delete(name);
+    return new ClusterMetadata(this.brokers, this.controllerId, topics, this.clusterId);
+  }
+
   static empty(): ClusterMetadata {
     return new ClusterMetadata(new Map(), -1, new Map(), null);
   }

@@ -83,4 +83,45 @@ describe('Cluster against the real broker', function () {
       await cluster.deleteTopics([topic]);
     }
   });
+
+  it('drops a topic unused for metadataMaxIdleMs from the refreshes and the cache, judged at each max-age refresh; a topic in use stays (virtual time)', async () => {
+    const scheduler = new TestScheduler(() => undefined);
+    const aged = new Cluster({ brokers: brokers(), clientId: 'kafka-rx-cluster-spec', metadataMaxAgeMs: 60_000, metadataMaxIdleMs: 100_000, scheduler });
+    const [used, idle] = [uniqueTopic('max-idle-used'), uniqueTopic('max-idle-idle')];
+    try {
+      await cluster.createTopics([used, idle].map((name) => ({ name, numPartitions: 1, replicationFactor: 1 })));
+      const moveTo = async (frame: number) => {
+        scheduler.maxFrames = frame;
+        scheduler.flush();
+        // Let the refresh the tick started answer before looking at the cache.
+        await aged.refreshMetadata([]);
+      };
+      const asked: string[][] = [];
+      await aged.partitionsOf(used);
+      await aged.partitionsOf(idle);
+      const fetch = (aged as unknown as { fetchMetadata(topics: string[]): Promise<unknown> }).fetchMetadata.bind(aged);
+      (aged as unknown as { fetchMetadata(topics: string[]): Promise<unknown> }).fetchMetadata = (topics) => {
+        asked.push([...topics].sort());
+        return fetch(topics);
+      };
+      // Records go to `used` between the refreshes; `idle` gets none after its first look-up.
+      for (const frame of [60_000, 120_000, 180_000]) {
+        expect(aged.knownPartitionIdsOf(used)).to.deep.equal([0]);
+        await moveTo(frame);
+      }
+      // At 60 s both were used since the start; at 120 s `idle` was last seen used at 60 s (20 s
+      // short of 100 s idle); at 180 s it is 120 s idle: dropped before that refresh.
+      expect(asked.slice(0, 2).every((topics) => topics.includes(idle) && topics.includes(used)), JSON.stringify(asked)).to.equal(true);
+      const last = asked.filter((topics) => topics.length > 0).at(-1)!;
+      expect(last).to.deep.equal([used]);
+      expect(aged.knownPartitionIdsOf(idle), 'gone from the cache').to.equal(undefined);
+      expect(aged.knownPartitionIdsOf(used)).to.deep.equal([0]);
+      // Its next use fetches it again.
+      expect((await aged.partitionsOf(idle)).map((p) => p.partition)).to.deep.equal([0]);
+      expect(aged.knownPartitionIdsOf(idle)).to.deep.equal([0]);
+    } finally {
+      await aged.close();
+      await cluster.deleteTopics([used, idle]);
+    }
+  });
 });

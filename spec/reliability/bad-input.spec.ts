@@ -122,6 +122,7 @@ describe('reliability: bad input is refused with typed errors', () => {
         ['firstContactTimeoutMs', 0], ['firstContactTimeoutMs', '10s'],
         ['unknownTopicCacheMs', -1], ['unknownTopicCacheMs', 1.5],
         ['metadataMaxAgeMs', -1], ['metadataMaxAgeMs', '1'],
+        ['metadataMaxIdleMs', 0], ['metadataMaxIdleMs', 1.5],
         ['reconnectBackoffMs', -1], ['reconnectBackoffMs', 'x'],
         ['reconnectBackoffMaxMs', -5], ['reconnectBackoffMaxMs', 2.5],
         ['maxInFlightRequests', 0], ['maxInFlightRequests', '5'],
