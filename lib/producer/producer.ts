@@ -699,6 +699,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     this.pipeline = null;
     this.input = null;
     this.state = 'stopped';
+    await this.sender.close();
     this.outcomes.complete();
   }
 
