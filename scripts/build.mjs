@@ -15,8 +15,3 @@ for (const [config, dir, type] of [
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}/package.json`, JSON.stringify({ type }) + '\n');
 }
-// ES modules have no __dirname: the ES module build finds its compression worker through import.meta.url.
-writeFileSync(
-  'dist/esm/lib/records/compression/worker-location.js',
-  "export const compressionWorkerUrl = new URL('./compression-worker.js', import.meta.url);\n",
-);

@@ -11,16 +11,6 @@ export class ConfigError extends KafkaRxError {
   }
 }
 
-/**
- * A record batch handed to the compression worker thread did not come back compressed: the
- * thread died or was closed (retriable: the batch is encoded again), or the codec refused it.
- */
-export class CompressionWorkerError extends KafkaRxError {
-  constructor(message: string, options: KafkaRxErrorOptions = {}) {
-    super(message, options);
-  }
-}
-
 /** Bytes from the network that do not decode: truncated, oversized or malformed. */
 export class ProtocolError extends KafkaRxError {
   constructor(message: string, options: KafkaRxErrorOptions = {}) {

@@ -10,9 +10,7 @@ import type { PendingMessage } from './message.js';
 import type { PartitionBuffer, SealedBatch } from './partition-buffer.js';
 import { settleFromResponse, TransmitFailures } from './produce-answers.js';
 import type { ResolvedProducerOptions } from './options.js';
-import { CompressionPool } from '../records/compression/compression-pool.js';
-import { codecs } from '../records/codecs/index.js';
-import { RequestPlanner, type PlannedRequest, type RequestPlan } from './request-planner.js';
+import { RequestPlanner, type PlannedRequest } from './request-planner.js';
 import { retryBackoff } from './retry-backoff.js';
 import { zeroDelayScheduler } from './zero-delay.js';
 import { requestMayHaveBeenWritten } from './retry-policy.js';
@@ -74,19 +72,8 @@ export class BatchSender {
   /** Runs the release of waiting messages once the current work is done (a microtask on the real clock). */
   private readonly soon: SchedulerLike;
 
-  /** The worker thread compressing large batches, when compressionWorker is on and the codec can use it. */
-  private readonly compressionPool: CompressionPool | null;
-  /**
-   * Attempts whose plan waits for batches being compressed, oldest first, and the attempts planned
-   * after them: requests to a broker must leave in the order they were planned (per-partition
-   * order, sequence numbers), so each goes only once every attempt before it went.
-   */
-  private readonly turns: Turn[] = [];
-
   constructor(readonly context: SenderContext) {
     this.soon = zeroDelayScheduler(context.options.scheduler);
-    const { compression, compressionWorker } = context.options;
-    this.compressionPool = compressionWorker && compression !== 'none' && codecs[compression].maxCompressedSize !== undefined ? new CompressionPool() : null;
     if (context.idempotence !== null) {
       // A sealed batch is done once its messages have their outcome; and the message may be what
       // messages waiting in its partition buffer waited for.
@@ -274,56 +261,6 @@ export class BatchSender {
     for (const buffer of [...this.waiting]) this.release(buffer);
   }
 
-  /**
-   * Waits until the plan's batches are compressed and every attempt planned before it has sent;
-   * true then. False if compressing failed: nothing of the plan was sent, and its messages are
-   * kept for the next attempt (a thread that died) or failed (a batch the codec refused).
-   */
-  private async inTurn(plan: RequestPlan, failures: TransmitFailures): Promise<boolean> {
-    const { idempotence, outcomes } = this.context;
-    // Counted as in flight: an epoch bump must not renumber batches whose bytes are on their way.
-    if (idempotence !== null) idempotence.inFlightRequests++;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const turn: Turn = { ready: false, failure: undefined, go: (failure) => (failure === undefined ? resolve() : reject(failure)) };
-        this.turns.push(turn);
-        const done = (failure?: unknown) => {
-          turn.ready = true;
-          turn.failure = failure;
-          this.nextTurns();
-        };
-        if (plan.compressed === null) done();
-        else plan.compressed.then(() => done(), (error: unknown) => done(error ?? new Error('compression failed')));
-      });
-      return true;
-    } catch (error) {
-      const failure = asKafkaRxError(error);
-      for (const batches of plan.partitions) {
-        for (const batch of batches) {
-          if (failure.retriable) failures.retryLater(batch.messages, failure);
-          else for (const message of batch.messages) outcomes.settle(message, failure);
-        }
-      }
-      return false;
-    } finally {
-      if (idempotence !== null) idempotence.inFlightRequests--;
-    }
-  }
-
-  /** Lets the ready attempts at the head of the line go, in order: each sends before the next resumes. */
-  private nextTurns(): void {
-    const { turns } = this;
-    while (turns.length > 0 && turns[0].ready) {
-      const turn = turns.shift()!;
-      turn.go(turn.failure);
-    }
-  }
-
-  /** Ends the compression worker (the producer stopped): batches it still held fail, never sent. */
-  close(): Promise<void> {
-    return this.compressionPool?.close() ?? Promise.resolve();
-  }
-
   private plannerFor(version: number): RequestPlanner {
     let planner = this.planners.get(version);
     if (planner === undefined) {
@@ -338,7 +275,6 @@ export class BatchSender {
         maxRequestSize: options.maxRequestSize,
         idempotence: idempotence === null ? undefined : idempotence,
         transactionalId: this.context.transactions?.transactionalId ?? null,
-        compressionPool: this.compressionPool ?? undefined,
       });
       this.planners.set(version, planner);
     }
@@ -365,8 +301,7 @@ export class BatchSender {
 
     // Produce v13 names topics by id; until the metadata has one for every topic, they go by name (v12).
     if (version >= TOPIC_IDS_FROM && !everyTopicHasId(transport, messages)) version = TOPIC_IDS_FROM - 1;
-    const planner = this.plannerFor(version);
-    const plan = planner.plan(messages);
+    const plan = this.plannerFor(version).plan(messages);
     if (context.idempotence !== null) {
       if (plan.waiting.length > 0) this.park(plan.waiting);
       // This plan may have sealed what waiting messages waited for.
@@ -376,10 +311,6 @@ export class BatchSender {
       outcomes.settle(message, new MessageSizeTooLargeError(`the message alone makes a Produce request larger than maxRequestSize (${options.maxRequestSize} bytes)`));
     }
 
-    if (plan.compressed !== null || this.turns.length > 0) {
-      if (!(await this.inTurn(plan, failures))) return failures;
-      if (plan.compressed !== null) planner.place(plan);
-    }
     const { requests } = plan;
     if (requests.length === 1) {
       await sendPlanned(context, broker, requests[0], failures);
@@ -395,13 +326,6 @@ export class BatchSender {
     }
     return failures;
   }
-}
-
-/** An attempt waiting for its turn to send (see BatchSender.turns). */
-interface Turn {
-  ready: boolean;
-  failure: unknown;
-  go(failure: unknown): void;
 }
 
 /**

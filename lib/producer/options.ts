@@ -18,16 +18,6 @@ export interface ProducerOptions {
   /** Batch compression: a name or pykafka's CompressionType number (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd). */
   compression?: Compression | 0 | 1 | 2 | 3 | 4;
   /**
-   * Beyond pykafka: compress large batches (16 KiB and up) on a worker thread of the producer's
-   * own, so that the main thread encodes and sends meanwhile, as the Java producer compresses on
-   * its sender thread. Used with lz4 (the other codecs compress on the main thread); the thread
-   * starts with the first such batch and ends at stop(). Default false: on the 2-core bench
-   * machine, broker beside it, it took ~10% off the main thread but won no throughput (lost with
-   * the bench's queue of 10,000), and cost more CPU in all than it saved (bench/PROFILE.md,
-   * "compression worker").
-   */
-  compressionWorker?: boolean;
-  /**
    * Failed attempts a message may have after its first, counting only the failures a retry can
    * outlast by trying again: the leader's refusals (e.g. NOT_ENOUGH_REPLICAS) and requests left
    * unanswered for the request timeout. A failover's errors (no leader, NOT_LEADER_OR_FOLLOWER,
@@ -91,7 +81,6 @@ export interface ProducerOptions {
 export interface ResolvedProducerOptions {
   partitioner: Partitioner | undefined;
   compression: Compression;
-  compressionWorker: boolean;
   maxRetries: number;
   retryBackoffMs: number;
   retryBackoffMaxMs: number;
@@ -120,7 +109,7 @@ export interface ResolvedProducerOptions {
 const compressionByNumber: readonly Compression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 
 const knownOptions: readonly string[] = [
-  'partitioner', 'compression', 'compressionWorker', 'maxRetries', 'retryBackoffMs', 'retryBackoffMaxMs', 'requiredAcks', 'ackTimeoutMs',
+  'partitioner', 'compression', 'maxRetries', 'retryBackoffMs', 'retryBackoffMaxMs', 'requiredAcks', 'ackTimeoutMs',
   'maxQueuedMessages', 'minQueuedMessages', 'lingerMs', 'queueEmptyTimeoutMs', 'blockOnQueueFull',
   'maxRequestSize', 'sync', 'deliveryReports', 'pendingTimeoutMs', 'autoStart', 'serializer',
   'deliveryTimeoutMs', 'enableIdempotence', 'maxInFlightRequestsPerBroker', 'statsIntervalMs', 'scheduler',
@@ -221,7 +210,6 @@ export function resolveProducerOptions(options: ProducerOptions = {}): ResolvedP
   const resolved: ResolvedProducerOptions = {
     partitioner,
     compression,
-    compressionWorker: boolean(options, 'compressionWorker', false),
     maxRetries,
     retryBackoffMs,
     // A cap below the first pause would make it no cap: the first pause then stays constant.

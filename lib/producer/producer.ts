@@ -699,7 +699,6 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     this.pipeline = null;
     this.input = null;
     this.state = 'stopped';
-    await this.sender.close();
     this.outcomes.complete();
   }
 

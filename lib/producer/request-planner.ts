@@ -1,7 +1,6 @@
 import { produceRequestSize, type ProduceRequest } from '../protocol/produce.js';
 import type { Compression } from '../records/codecs/index.js';
-import type { CompressionPool } from '../records/compression/compression-pool.js';
-import { compressedBatchBound, RecordBatchEncoder, recordSize, RECORD_BATCH_OVERHEAD, type RecordBatchOptions } from '../records/record-batch.js';
+import { RecordBatchEncoder, recordSize, RECORD_BATCH_OVERHEAD } from '../records/record-batch.js';
 import type { PendingMessage } from './message.js';
 import type { PartitionBuffer, PartitionBuffers, ProducerIdentity, SealedBatch } from './partition-buffer.js';
 
@@ -10,10 +9,7 @@ export interface PlannedBatch {
   topic: string;
   partition: number;
   messages: PendingMessage[];
-  /** The encoded batch; empty while `compressing`. */
   records: Buffer;
-  /** The batch being compressed off the main thread: `records` once it resolves. */
-  compressing?: Promise<Buffer>;
   /** With idempotence: the batch whose sequence numbers are fixed for every attempt. */
   sealed?: SealedBatch;
   /** With idempotence: the partition's buffer, which holds its sequence state. */
@@ -33,14 +29,6 @@ export interface RequestPlan {
   oversized: PendingMessage[];
   /** With idempotence: messages left out because an older message of their partition is elsewhere. */
   waiting: PendingMessage[];
-  /**
-   * Null when every batch is encoded and `requests` is the plan. Otherwise some batches are being
-   * compressed off the main thread: once this resolves, RequestPlanner.place() makes the requests
-   * (sized by the compressed bytes, as an inline plan is); if it rejects, no batch of the plan was sent.
-   */
-  compressed: Promise<void> | null;
-  /** Each partition's batches in the order they go, for place(). */
-  partitions: PlannedBatch[][];
 }
 
 export interface PlanSettings {
@@ -60,22 +48,9 @@ export interface PlanSettings {
   idempotence?: { identity: ProducerIdentity; buffers: PartitionBuffers };
   /** A transactional producer's id: named in each request, and its batches flagged transactional. */
   transactionalId?: string | null;
-  /** Where batches of at least COMPRESSION_WORKER_MIN_BYTES are compressed, if not on the main thread. */
-  compressionPool?: CompressionPool;
 }
 
-/**
- * Batches smaller than this (records uncompressed) are compressed on the main thread even with a
- * compression worker: handing one over costs the main thread a copy, a postMessage and the answer's
- * message event (~10-20 us on the 2-core bench machine, whatever the size), more than lz4 takes
- * there for a batch of a few KB (bench/PROFILE.md, "compression worker").
- */
-export const COMPRESSION_WORKER_MIN_BYTES = 16 * 1024;
-
 const FIRST_FLEXIBLE_PRODUCE_VERSION = 9;
-
-/** A batch's records until its compression comes back. */
-const EMPTY = Buffer.alloc(0);
 
 /**
  * Splits one broker's messages, of any topics, into Produce requests of at most maxRequestSize
@@ -107,37 +82,20 @@ export class RequestPlanner {
   }
 
   plan(messages: readonly PendingMessage[]): RequestPlan {
-    const plan: RequestPlan = { requests: [], oversized: [], waiting: [], compressed: null, partitions: [] };
-    const shares = sharesByPartition(messages);
-    let compressing: Array<Promise<void>> | null = null;
-    for (let i = 0; i < shares.length; i++) {
-      const batches = this.planPartition(shares[i], plan);
-      if (batches.length === 0) continue;
-      plan.partitions.push(batches);
-      for (let b = 0; b < batches.length; b++) if (batches[b].compressing !== undefined) (compressing ??= []).push(compressedInto(batches[b]));
-    }
-    if (compressing === null) this.place(plan);
-    else plan.compressed = compressing.length === 1 ? compressing[0] : Promise.all(compressing).then(() => undefined);
-    return plan;
-  }
-
-  /** Makes the plan's requests from its partitions' batches, all encoded by now. */
-  place(plan: RequestPlan): void {
+    const plan: RequestPlan = { requests: [], oversized: [], waiting: [] };
     const requests: RequestUnderway[] = [];
-    for (let p = 0; p < plan.partitions.length; p++) {
-      const batches = plan.partitions[p];
-      let lastRequest = -1;
-      for (let b = 0; b < batches.length; b++) lastRequest = this.placeBatch(requests, lastRequest, batches[b]);
-    }
+    const shares = sharesByPartition(messages);
+    for (let i = 0; i < shares.length; i++) this.planPartition(shares[i], requests, plan);
     for (let i = 0; i < requests.length; i++) {
       const { batches } = requests[i];
       const request = this.requestOf(batches);
       plan.requests.push({ batches, request, size: this.headerSize + produceRequestSize(this.settings.version, request) });
     }
+    return plan;
   }
 
-  /** One partition's batches in the order they go: sealed ones first, then fresh ones. */
-  private planPartition(share: PartitionShare, plan: RequestPlan): PlannedBatch[] {
+  /** Places one partition's batches, sealed ones first, each in a request after the previous one. */
+  private planPartition(share: PartitionShare, requests: RequestUnderway[], plan: RequestPlan): void {
     const { settings } = this;
     const { topic, partition, sealed } = share;
     const batchLimit = this.batchLimit(topic);
@@ -149,14 +107,14 @@ export class RequestPlanner {
       fresh = now;
       for (const message of later) plan.waiting.push(message);
     }
-    const batches: PlannedBatch[] = [];
+    let lastRequest = -1;
     // Batches sealed by an earlier attempt go first, in sequence order, exactly as first encoded.
     if (sealed.length > 1) sealed.sort((a, b) => a.baseSequence - b.baseSequence);
     for (let b = 0; b < sealed.length; b++) {
       const batch = sealed[b];
-      batches.push(batch.records !== null ? { topic, partition, messages: batch.messages, records: batch.records, sealed: batch, buffer } : this.encodeSealed(batch, buffer!, batchLimit));
+      lastRequest = this.place(requests, lastRequest, { topic, partition, messages: batch.messages, records: batch.records ?? encodeSealed(batch, settings, this.encoder), sealed: batch, buffer });
     }
-    if (fresh.length === 0) return batches;
+    if (fresh.length === 0) return;
     // A partition the broker has not yet acknowledged under this producer id gets one batch; the
     // rest waits for its answer (see PartitionBuffer.confirmed).
     const probing = buffer !== undefined && !buffer.isConfirmed;
@@ -166,91 +124,13 @@ export class RequestPlanner {
         for (const message of chunks[c]) plan.waiting.push(message);
         continue;
       }
-      const encoded = this.encodeWithinLimit(topic, partition, chunks[c], buffer, batchLimit, plan.oversized);
-      for (let b = 0; b < encoded.length; b++) batches.push(encoded[b]);
+      const encoded = encodeWithinLimit(topic, partition, chunks[c], settings, this.encoder, buffer, batchLimit, plan.oversized);
+      for (let b = 0; b < encoded.length; b++) lastRequest = this.place(requests, lastRequest, encoded[b]);
     }
-    return batches;
-  }
-
-  /**
-   * Encodes a chunk; if compression made it larger than the limit (incompressible data), halves it.
-   * With idempotence the chunk takes the partition's next sequence numbers only once its size fits,
-   * so halving never leaves a gap. A chunk handed to the compression worker fits by its codec's
-   * bound: it is sealed at once, and its bytes come later.
-   */
-  private encodeWithinLimit(
-    topic: string,
-    partition: number,
-    chunk: PendingMessage[],
-    buffer: PartitionBuffer | undefined,
-    limit: number,
-    oversized: PendingMessage[],
-  ): PlannedBatch[] {
-    const { settings } = this;
-    const idempotence = settings.idempotence;
-    const baseSequence = buffer?.peekSequence();
-    const options = this.batchOptions(idempotence?.identity.producerId, idempotence?.identity.producerEpoch, baseSequence);
-    const compressing = this.compressOffThread(chunk, options, limit);
-    const records = compressing === undefined ? this.encoder.encode(chunk, options) : EMPTY;
-    if (compressing !== undefined || records.length <= limit) {
-      const planned: PlannedBatch = { topic, partition, messages: chunk, records, compressing };
-      if (idempotence === undefined || buffer === undefined) return [planned];
-      const sealed: SealedBatch = {
-        partition,
-        messages: chunk,
-        producerId: idempotence.identity.producerId,
-        producerEpoch: idempotence.identity.producerEpoch,
-        baseSequence: baseSequence!,
-        records: compressing === undefined ? records : null,
-        done: false,
-      };
-      buffer.seal(sealed);
-      planned.sealed = sealed;
-      planned.buffer = buffer;
-      return [planned];
-    }
-    if (chunk.length === 1) {
-      oversized.push(chunk[0]);
-      return [];
-    }
-    const half = Math.ceil(chunk.length / 2);
-    return [
-      ...this.encodeWithinLimit(topic, partition, chunk.slice(0, half), buffer, limit, oversized),
-      ...this.encodeWithinLimit(topic, partition, chunk.slice(half), buffer, limit, oversized),
-    ];
-  }
-
-  /** Re-encodes a sealed batch after an epoch bump renumbered it (or its compression failed). */
-  private encodeSealed(batch: SealedBatch, buffer: PartitionBuffer, limit: number): PlannedBatch {
-    const options = this.batchOptions(batch.producerId, batch.producerEpoch, batch.baseSequence);
-    const compressing = this.compressOffThread(batch.messages, options, limit);
-    if (compressing === undefined) batch.records = this.encoder.encode(batch.messages, options);
-    return { topic: buffer.topic, partition: batch.partition, messages: batch.messages, records: batch.records ?? EMPTY, compressing, sealed: batch, buffer };
-  }
-
-  private batchOptions(producerId: bigint | undefined, producerEpoch: number | undefined, baseSequence: number | undefined): RecordBatchOptions {
-    return { compression: this.settings.compression, producerId, producerEpoch, baseSequence, isTransactional: this.settings.transactionalId != null };
-  }
-
-  /**
-   * Hands the chunk to the compression worker when it has one, the chunk is large enough to gain
-   * from it, and the codec's bound keeps the batch within the limit; undefined when compressed here.
-   */
-  private compressOffThread(chunk: readonly PendingMessage[], options: RecordBatchOptions, limit: number): Promise<Buffer> | undefined {
-    const { compressionPool: pool, compression } = this.settings;
-    if (pool === undefined || compression === 'none') return undefined;
-    // Each message's bound on its record's size, summed: tells a small batch, and sizes a large one.
-    let recordsBound = 0;
-    for (let i = 0; i < chunk.length; i++) recordsBound += chunk[i].size;
-    if (recordsBound < COMPRESSION_WORKER_MIN_BYTES) return undefined;
-    const prepared = this.encoder.encodeForCompression(chunk, options, pool.workspace(RECORD_BATCH_OVERHEAD + recordsBound));
-    const bound = compressedBatchBound(prepared, compression);
-    if (bound === null || bound > limit) return undefined;
-    return pool.compress(prepared, compression);
   }
 
   /** Puts a batch in the first request after `after` that lacks its partition and has room; returns its index. */
-  private placeBatch(requests: RequestUnderway[], after: number, batch: PlannedBatch): number {
+  private place(requests: RequestUnderway[], after: number, batch: PlannedBatch): number {
     let index = after + 1;
     while (index < requests.length) {
       const candidate = requests[index];
@@ -292,16 +172,6 @@ export class RequestPlanner {
     while (limit > 0 && this.sizeOf(sized(limit)) > maxRequestSize) limit--;
     return limit;
   }
-}
-
-/** The batch's compressed bytes in its records (and its sealed batch's, for resends) once they come. */
-function compressedInto(batch: PlannedBatch): Promise<void> {
-  return batch.compressing!.then((records) => {
-    batch.records = records;
-    batch.compressing = undefined;
-    // A batch failed meanwhile (stop() gave up) is never sent: it keeps no bytes.
-    if (batch.sealed !== undefined && !batch.sealed.done) batch.sealed.records = records;
-  });
 }
 
 /** Up to this many batches, a request's partitions are looked up in its list of batches, not a map. */
@@ -377,6 +247,18 @@ function indexShare(byTopic: Map<string, Map<number, PartitionShare>>, share: Pa
   byPartition.set(share.partition, share);
 }
 
+/** Re-encodes a sealed batch after an epoch bump renumbered it. */
+function encodeSealed(batch: SealedBatch, settings: PlanSettings, encoder: RecordBatchEncoder): Buffer {
+  batch.records = encoder.encode(batch.messages, {
+    compression: settings.compression,
+    producerId: batch.producerId,
+    producerEpoch: batch.producerEpoch,
+    baseSequence: batch.baseSequence,
+    isTransactional: settings.transactionalId != null,
+  });
+  return batch.records!;
+}
+
 /**
  * Splits a partition's messages into chunks whose batches fit in `limit` bytes (uncompressed).
  * Chunks are slices of the list, made only where it splits: a list that fits is handed on as is.
@@ -445,4 +327,53 @@ function chunkByUncompressedSize(list: PendingMessage[], limit: number, oversize
   }
   if (count > 0) chunks.push(take(list.length));
   return chunks;
+}
+
+/**
+ * Encodes a chunk; if compression made it larger than the limit (incompressible data), halves it.
+ * With idempotence the chunk takes the partition's next sequence numbers only once its size fits,
+ * so halving never leaves a gap.
+ */
+function encodeWithinLimit(
+  topic: string,
+  partition: number,
+  chunk: PendingMessage[],
+  settings: PlanSettings,
+  encoder: RecordBatchEncoder,
+  buffer: PartitionBuffer | undefined,
+  limit: number,
+  oversized: PendingMessage[],
+): PlannedBatch[] {
+  const idempotence = settings.idempotence;
+  const baseSequence = buffer?.peekSequence();
+  const records = encoder.encode(chunk, {
+    compression: settings.compression,
+    producerId: idempotence?.identity.producerId,
+    producerEpoch: idempotence?.identity.producerEpoch,
+    baseSequence,
+    isTransactional: settings.transactionalId != null,
+  });
+  if (records.length <= limit) {
+    if (idempotence === undefined || buffer === undefined) return [{ topic, partition, messages: chunk, records }];
+    const sealed: SealedBatch = {
+      partition,
+      messages: chunk,
+      producerId: idempotence.identity.producerId,
+      producerEpoch: idempotence.identity.producerEpoch,
+      baseSequence: baseSequence!,
+      records,
+      done: false,
+    };
+    buffer.seal(sealed);
+    return [{ topic, partition, messages: chunk, records, sealed, buffer }];
+  }
+  if (chunk.length === 1) {
+    oversized.push(chunk[0]);
+    return [];
+  }
+  const half = Math.ceil(chunk.length / 2);
+  return [
+    ...encodeWithinLimit(topic, partition, chunk.slice(0, half), settings, encoder, buffer, limit, oversized),
+    ...encodeWithinLimit(topic, partition, chunk.slice(half), settings, encoder, buffer, limit, oversized),
+  ];
 }

@@ -86,8 +86,6 @@ export function recordSize(record: BatchRecord, offsetDelta: number, timestampDe
 
 /** The slab a RecordBatchEncoder claims its batches from: a full request's worth at the default maxRequestSize. */
 const ENCODER_SLAB_BYTES = 1 << 20;
-/** Buffer.allocUnsafe() hands out slices of a shared pool below half of Buffer.poolSize (8 KiB). */
-const UNPOOLED_BYTES = Buffer.poolSize;
 /** Where a one-off encodeRecordBatch() starts: its writer doubles from there as the batch needs. */
 const ONE_BATCH_START_BYTES = 1024;
 
@@ -160,9 +158,21 @@ export class RecordBatchEncoder {
 
   /** Encodes records (at least one) as one RecordBatch v2 with base offset 0. */
   encode(records: readonly BatchRecord[], options: RecordBatchOptions = {}): Buffer {
+    if (records.length === 0) throw new KafkaRxError('a record batch needs at least one record');
     const compression = options.compression ?? 'none';
+    const baseTimestamp = records[0].timestamp;
+    let maxTimestamp = baseTimestamp;
+    for (let i = 1; i < records.length; i++) if (records[i].timestamp > maxTimestamp) maxTimestamp = records[i].timestamp;
+
+    let attributes = 0;
+    if (compression !== 'none') attributes |= codecs[compression].id;
+    if (options.isTransactional) attributes |= 0x10;
+
     const writer = this.batchWriter.reset();
-    const baseTimestamp = writeHeader(writer, records, options);
+    writer.int64(0).int32(0).int32(options.partitionLeaderEpoch ?? -1).int8(2).uint32(0);
+    writer.int16(attributes).int32(records.length - 1).int64(baseTimestamp).int64(maxTimestamp);
+    writer.int64(options.producerId ?? -1n).int16(options.producerEpoch ?? -1).int32(options.baseSequence ?? -1);
+    writer.int32(records.length);
     if (compression === 'none') {
       writeRecords(writer, records, baseTimestamp);
     } else {
@@ -172,76 +182,10 @@ export class RecordBatchEncoder {
       if (codec.compressInto !== undefined) codec.compressInto(plain.view(), writer);
       else writer.raw(codec.compress(plain.view()));
     }
-    patchLengthAndCrc(writer);
+    writer.patchInt32(LENGTH_OFFSET, writer.length - 12);
+    writer.patchUInt32(CRC_OFFSET, crc32c(writer.view(ATTRIBUTES_OFFSET)));
     return writer.claim();
   }
-
-  /**
-   * The batch's header and its records uncompressed, for compressBatch() to finish elsewhere (a
-   * worker thread), written into `target` (an ArrayBuffer of its own, reused from job to job; a
-   * new one if it lacks room): not into the encoder's writers, which are reused, and whose slab a
-   * posted view would copy (or transfer) whole.
-   */
-  encodeForCompression(records: readonly BatchRecord[], options: RecordBatchOptions, target: ArrayBuffer): Buffer {
-    const writer = new TargetWriter(Buffer.from(target));
-    writeRecords(writer, records, writeHeader(writer, records, options));
-    return writer.view();
-  }
-}
-
-/** Writes a batch's 61 header bytes (length and CRC left 0); returns the base timestamp. */
-function writeHeader(writer: Writer, records: readonly BatchRecord[], options: RecordBatchOptions): number {
-  if (records.length === 0) throw new KafkaRxError('a record batch needs at least one record');
-  const compression = options.compression ?? 'none';
-  const baseTimestamp = records[0].timestamp;
-  let maxTimestamp = baseTimestamp;
-  for (let i = 1; i < records.length; i++) if (records[i].timestamp > maxTimestamp) maxTimestamp = records[i].timestamp;
-
-  let attributes = 0;
-  if (compression !== 'none') attributes |= codecs[compression].id;
-  if (options.isTransactional) attributes |= 0x10;
-
-  writer.int64(0).int32(0).int32(options.partitionLeaderEpoch ?? -1).int8(2).uint32(0);
-  writer.int16(attributes).int32(records.length - 1).int64(baseTimestamp).int64(maxTimestamp);
-  writer.int64(options.producerId ?? -1n).int16(options.producerEpoch ?? -1).int32(options.baseSequence ?? -1);
-  writer.int32(records.length);
-  return baseTimestamp;
-}
-
-/** Fills in a finished batch's length and its CRC-32C (of everything from the attributes on). */
-function patchLengthAndCrc(writer: Writer): void {
-  writer.patchInt32(LENGTH_OFFSET, writer.length - 12);
-  writer.patchUInt32(CRC_OFFSET, crc32c(writer.view(ATTRIBUTES_OFFSET)));
-}
-
-/** A writer that starts in a given buffer (and moves to one of its own, unpooled, if it runs out). */
-class TargetWriter extends Writer {
-  constructor(target: Buffer) {
-    super(UNPOOLED_BYTES);
-    this.buf = target;
-  }
-}
-
-/** The most bytes compressBatch() can make of a prepared batch; null if the codec states no bound. */
-export function compressedBatchBound(prepared: Uint8Array, compression: Exclude<Compression, 'none'>): number | null {
-  const bound = codecs[compression].maxCompressedSize?.(prepared.length - RECORD_BATCH_OVERHEAD);
-  return bound === undefined ? null : RECORD_BATCH_OVERHEAD + bound;
-}
-
-/**
- * Finishes a batch from encodeForCompression(): its records compressed behind its header, length
- * and CRC filled in. The result has an ArrayBuffer of its own (a worker transfers it back whole).
- */
-export function compressBatch(prepared: Uint8Array, compression: Exclude<Compression, 'none'>): Buffer {
-  const plain = Buffer.from(prepared.buffer, prepared.byteOffset + RECORD_BATCH_OVERHEAD, prepared.length - RECORD_BATCH_OVERHEAD);
-  // Room for the codec's working bound (lz4 asks for a little more than it writes): no regrowth.
-  const writer = new Writer(prepared.length + (prepared.length >> 7) + ONE_BATCH_START_BYTES);
-  writer.raw(prepared.subarray(0, RECORD_BATCH_OVERHEAD));
-  const codec = codecs[compression];
-  if (codec.compressInto !== undefined) codec.compressInto(plain, writer);
-  else writer.raw(codec.compress(plain));
-  patchLengthAndCrc(writer);
-  return writer.view();
 }
 
 /** Encodes records (at least one) as one RecordBatch v2 with base offset 0, in a buffer of its own. */

@@ -28,7 +28,6 @@ import { FakeTransport } from '../support/fake-transport.js';
 const badProducerOptions: Record<keyof ProducerOptions, unknown[]> = {
   partitioner: ['random', 42, {}, { partition: 'no' }],
   compression: ['brotli', 5, -1, true, {}],
-  compressionWorker: ['yes', 1, null],
   maxRetries: ['3', -1, 1.5, NaN, Infinity, null],
   retryBackoffMs: ['100', -1, 0.5, NaN],
   retryBackoffMaxMs: ['1000', -1, 0.5, NaN, null],

@@ -8,6 +8,4 @@ export interface Codec {
   /** Compresses straight into a writer (the batch being encoded), saving a copy of the output. */
   compressInto?(data: Buffer, writer: Writer): void;
   decompress(data: Buffer): Buffer;
-  /** The most bytes compress() makes of `length` bytes, when the codec can say before compressing. */
-  maxCompressedSize?(length: number): number;
 }

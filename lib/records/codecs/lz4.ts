@@ -58,11 +58,6 @@ function compressInto(data: Buffer, writer: Writer): void {
   writer.advance(writeFrame(data, writer.room(frameBound(data))));
 }
 
-/** An incompressible block is stored as it is: a frame is never longer than this. */
-function maxCompressedSize(length: number): number {
-  return HEADER.length + Math.ceil(length / BLOCK_SIZE) * 4 + length + 4;
-}
-
 const BLOCK_MAX_SIZES: readonly number[] = [0, 0, 0, 0, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024];
 
 function fail(reason: string, at: number): never {
@@ -128,4 +123,4 @@ function decompress(data: Buffer): Buffer {
   return parts.length === 1 ? Buffer.from(parts[0]) : Buffer.concat(parts);
 }
 
-export const lz4: Codec = { id: 3, compress, compressInto, decompress, maxCompressedSize };
+export const lz4: Codec = { id: 3, compress, compressInto, decompress };
