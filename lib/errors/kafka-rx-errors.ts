@@ -104,8 +104,14 @@ export class CorrelationError extends KafkaRxError {
   }
 }
 
-/** The broker's queue holds maxQueuedMessages and blockOnQueueFull is false. */
+/** The broker's queue holds maxQueuedMessages, or the producer maxQueuedBytes, and blockOnQueueFull is false. */
 export class QueueFullError extends KafkaRxError {}
+
+/**
+ * A record larger on its own than maxQueuedBytes, all the producer may hold: refused at produce(),
+ * since no amount of waiting would make room for it.
+ */
+export class RecordTooLargeError extends KafkaRxError {}
 
 /** produce() on a stopped producer, or a message still pending when stop() gave up. */
 export class ProducerStoppedError extends KafkaRxError {}

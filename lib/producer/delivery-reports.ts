@@ -2,6 +2,7 @@ import { asyncScheduler, type Observable, type SchedulerLike, type Subscription 
 import { ConfigError, MaybeWrittenError, type KafkaRxError } from '../errors/index.js';
 import { Fifo } from '../fifo.js';
 import { reportOf, type DeliveryReport, type PendingMessage } from './message.js';
+import type { QueuedBytes } from './queued-bytes.js';
 import { ReportStream } from './report-stream.js';
 import type { TopicCounts } from './stats.js';
 
@@ -35,6 +36,8 @@ export class DeliveryOutcomes {
   partitionSettled: ((message: PendingMessage, failed: boolean) => void) | null = null;
   /** Per-topic acknowledged and failed counts (stats$), when the producer keeps them. */
   topicCounts: TopicCounts | null = null;
+  /** The producer's maxQueuedBytes budget: a record's bytes are given back at its outcome, whatever it is. */
+  queuedBytes: QueuedBytes | null = null;
 
   constructor(
     private readonly keepForPull: boolean,
@@ -67,6 +70,7 @@ export class DeliveryOutcomes {
     if (message.settled) return;
     message.settled = true;
     this.unlink(message);
+    this.queuedBytes?.release(message);
     // A message that may be on the broker is never reported as simply failed: a caller that
     // re-sends failures would write it twice.
     if (error !== null) error = (message.inFlight || message.mayBeWritten) && !(error instanceof MaybeWrittenError) ? new MaybeWrittenError(error) : error;

@@ -88,6 +88,8 @@ export class PendingMessage<V = unknown, K = unknown> implements Message<V, K> {
   mayBeWritten = false;
   /** Last retriable error seen, reported if attempts run out. */
   lastError: KafkaRxError | null = null;
+  /** Its bytes are counted against maxQueuedBytes (taken at admission, given back at its outcome). */
+  holdsBytes = false;
 
   private timeFromBase: number;
   private deadlineFromBase: number;

@@ -1,5 +1,5 @@
 import { asyncScheduler, BehaviorSubject, interval, map, Subject, type Observable, type Subscription } from 'rxjs';
-import { ConfigError, PartitionerError, ProducerStoppedError, QueueFullError, DeliveryTimeoutError, RecordTypeError, SerializationError, UnknownTopicOrPartitionError } from '../errors/index.js';
+import { ConfigError, PartitionerError, ProducerStoppedError, QueueFullError, DeliveryTimeoutError, RecordTooLargeError, RecordTypeError, SerializationError, UnknownTopicOrPartitionError } from '../errors/index.js';
 import { asKafkaRxError } from '../errors/convert.js';
 import { prepareCodec } from '../records/index.js';
 import { recordSizeBound } from '../records/record-batch.js';
@@ -12,6 +12,7 @@ import { PartitionBuffers } from './partition-buffer.js';
 import { resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './options.js';
 import { RandomPartitioner, checkedPartition, type PartitionFunction } from './partitioners.js';
 import { producerPipeline } from './pipeline.js';
+import { QueuedBytes } from './queued-bytes.js';
 import { sendAll, type SendAllOptions } from './send-all.js';
 import { assertBytes } from './serializers.js';
 import { ProducerStats, type ProducerStatsSnapshot } from './stats.js';
@@ -67,6 +68,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   private state: State = 'idle';
   private readonly outcomes: DeliveryOutcomes;
   private readonly queues: BrokerQueues;
+  private readonly queuedBytes: QueuedBytes;
   private readonly stats = new ProducerStats();
   private readonly partition: PartitionFunction;
   private input: Subject<PendingMessage[]> | null = null;
@@ -127,6 +129,8 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     this.partition = typeof partitioner === 'function' ? partitioner : partitioner.partition.bind(partitioner);
     this.outcomes = new DeliveryOutcomes(this.options.deliveryReports && !this.options.sync, this.options.maxQueuedMessages, this.options.scheduler);
     this.outcomes.topicCounts = this.stats.topics;
+    this.queuedBytes = new QueuedBytes(this.options.maxQueuedBytes);
+    this.outcomes.queuedBytes = this.queuedBytes;
     this.deliveryReports$ = this.outcomes.reports$ as Observable<DeliveryReport<V, K>>;
     // Room is per broker; the watermarks speak of one broker's worth, the unit a user configures.
     this.queues = new BrokerQueues(this.options.maxQueuedMessages, Math.ceil(this.options.maxQueuedMessages * 0.8), Math.floor(this.options.maxQueuedMessages * 0.5));
@@ -382,15 +386,33 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     }
   }
 
-  /** Takes a place in the broker's queue now if there is one; throws QueueFullError if full and not blocking. */
+  /**
+   * Takes the record's bytes and a place in the broker's queue now if there is room for both;
+   * throws QueueFullError if not and not blocking (giving back what it took). A record that may
+   * wait keeps the bytes it took: it waits for the rest holding them, ahead of later callers.
+   */
   private roomNow(message: PendingMessage<V, K>): boolean {
-    if (!this.outcomes.pullQueueFull && this.queues.tryAdd(message.broker)) return true;
-    if (!this.options.blockOnQueueFull) {
-      throw new QueueFullError(this.outcomes.pullQueueFull
-        ? `maxQueuedMessages (${this.options.maxQueuedMessages}) delivery reports wait for getDeliveryReport()`
-        : `the queue for broker ${message.broker} holds maxQueuedMessages (${this.options.maxQueuedMessages}) messages`);
+    if (this.outcomes.pullQueueFull) {
+      this.refuseIfTooLarge(message);
+      if (this.options.blockOnQueueFull) return false;
+      throw new QueueFullError(`maxQueuedMessages (${this.options.maxQueuedMessages}) delivery reports wait for getDeliveryReport()`);
     }
-    return false;
+    if (!this.queuedBytes.tryTake(message as PendingMessage)) {
+      this.refuseIfTooLarge(message);
+      if (this.options.blockOnQueueFull) return false;
+      throw new QueueFullError(`the producer holds ${this.queuedBytes.total} bytes of records; ${message.size} more would pass maxQueuedBytes (${this.options.maxQueuedBytes})`);
+    }
+    if (this.queues.tryAdd(message.broker)) return true;
+    if (this.options.blockOnQueueFull) return false;
+    this.queuedBytes.release(message as PendingMessage);
+    throw new QueueFullError(`the queue for broker ${message.broker} holds maxQueuedMessages (${this.options.maxQueuedMessages}) messages`);
+  }
+
+  /** A record that alone passes maxQueuedBytes would wait forever: refused at once. */
+  private refuseIfTooLarge(message: PendingMessage<V, K>): void {
+    if (message.size > this.options.maxQueuedBytes) {
+      throw new RecordTooLargeError(`the record takes up to ${message.size} bytes, more than maxQueuedBytes (${this.options.maxQueuedBytes}), all the producer may hold`);
+    }
   }
 
   private async acceptWhenRoom(message: PendingMessage<V, K>, onReport: ((report: DeliveryReport<V, K>) => void) | null): Promise<Message<V, K>> {
@@ -402,6 +424,8 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     try {
       try {
         while (this.outcomes.pullQueueFull && this.state !== 'stopped') await this.outcomes.waitForPullRoom();
+        // Settled already when stop() gave up while it waited for report room: nothing to take then.
+        if (!message.settled && !message.holdsBytes && !this.queuedBytes.tryTake(message as PendingMessage)) await this.queuedBytes.waitFor(message as PendingMessage);
         placed = this.queues.tryAdd(message.broker);
         if (!placed) {
           await this.queues.waitForRoom(message.broker);
@@ -415,6 +439,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       }
       if (this.state === 'stopped' && !message.settled) this.failUnsent(message as PendingMessage);
       if (message.settled) {
+        // Its bytes, if it took any, were given back when stop() settled it.
         if (placed) this.queues.remove(message.broker, 1);
         if (this.options.sync) throw message.error;
         return publicMessage(message);
@@ -652,6 +677,7 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
       pending: this.outcomes.pendingCount,
       queuedPerBroker: this.queues.snapshot(),
       queued: this.queues.totalQueued,
+      queuedBytes: this.queuedBytes.total,
       requests: this.stats.requests,
       bytes: this.stats.bytes,
       requestsPerBroker: Object.fromEntries(this.stats.requestsPerBroker),
@@ -689,9 +715,12 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     // An open transaction will never commit now: abort it, and its records are reported failed.
     await this.transactions?.abandon(limit === Infinity ? TRANSACTION_CALL_TIMEOUT_MS : limit);
     this.state = 'stopped';
+    const gaveUp = new ProducerStoppedError(`stop() gave up after pendingTimeoutMs (${limit} ms) while produce() waited for room; the message was not sent`);
+    // Out of the line first: bytes given back below must not go to a caller that stop() fails.
+    this.queuedBytes.rejectWaiters(gaveUp);
     // Every call made before stop() gets its report: those still waiting for room fail, never sent.
     for (const message of this.waitingForRoom) this.failUnsent(message);
-    this.queues.rejectWaiters(new ProducerStoppedError(`stop() gave up after pendingTimeoutMs (${limit} ms) while produce() waited for room; the message was not sent`));
+    this.queues.rejectWaiters(gaveUp);
     this.outcomes.failAll(() => new ProducerStoppedError(`stop() gave up waiting for an acknowledgement after pendingTimeoutMs (${limit} ms)`));
     this.urgent--;
     this.input?.complete();

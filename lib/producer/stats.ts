@@ -95,6 +95,8 @@ export interface ProducerStatsSnapshot {
   /** Messages waiting to be sent, per leader broker id. */
   readonly queuedPerBroker: Readonly<Record<number, number>>;
   readonly queued: number;
+  /** Bytes of records (their size bounds) held from produce() until their outcomes, bounded by maxQueuedBytes. */
+  readonly queuedBytes: number;
   /** Produce requests sent, and their encoded bytes. */
   readonly requests: number;
   readonly bytes: number;

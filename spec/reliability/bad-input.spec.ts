@@ -34,6 +34,7 @@ const badProducerOptions: Record<keyof ProducerOptions, unknown[]> = {
   requiredAcks: ['1', 2, -2, 'one', null, true],
   ackTimeoutMs: ['10', -1, 2 ** 31, 1.5],
   maxQueuedMessages: ['10', 0, -1, 2.5],
+  maxQueuedBytes: ['10', 0, -1, 2.5, Infinity],
   minQueuedMessages: ['10', 0, -3, 0.5],
   lingerMs: ['5', -5, 1.5, NaN],
   queueEmptyTimeoutMs: ['0', -2, 0.5],
