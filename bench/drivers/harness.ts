@@ -321,7 +321,10 @@ async function startProfiling(): Promise<{ stop(): Promise<void> } | null> {
   });
   observer.observe({ entryTypes: ['gc'] });
   const heapFile = process.env.BENCH_HEAP_PROFILE;
-  if (heapFile) await session.post('HeapProfiler.startSampling', { samplingInterval: 8192, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as object);
+  // BENCH_HEAP_SURVIVORS=1 leaves out what minor GCs collected: what is left is what outlived a
+  // scavenge (promoted, the cost of a slow scavenge) or is still live.
+  const survivorsOnly = process.env.BENCH_HEAP_SURVIVORS === '1';
+  if (heapFile) await session.post('HeapProfiler.startSampling', { samplingInterval: 8192, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !survivorsOnly } as object);
   await session.post('Profiler.start');
   return {
     async stop() {

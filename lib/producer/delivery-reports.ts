@@ -91,12 +91,12 @@ export class DeliveryOutcomes {
     if (error === null) this.acknowledged++;
     else this.failed++;
     this.topicCounts?.settled(message.topic, error !== null);
-    const { onSettled, onReport } = message;
-    if (onSettled === null && onReport === null && !this.keepForPull && !this.reports.observed) return;
+    const { waiter, onReport } = message;
+    if (waiter === null && onReport === null && !this.keepForPull && !this.reports.observed) return;
     const report = reportOf(message);
-    message.onSettled = null;
+    message.waiter = null;
     message.onReport = null;
-    if (onSettled !== null) callSafely(onSettled, report);
+    waiter?.settle(report);
     if (onReport !== null) callSafely(onReport, report);
     this.reports.next(report);
     if (this.keepForPull) this.keep(report);

@@ -1,5 +1,6 @@
 import type { KafkaRxError } from '../errors/index.js';
 import type { PartitionBuffer, SealedBatch } from './partition-buffer.js';
+import type { SyncWaiter } from './sync-waiter.js';
 
 export interface RecordHeader {
   key: string;
@@ -68,8 +69,8 @@ export class PendingMessage<V = unknown, K = unknown> implements Message<V, K> {
   settled = false;
   /** Leader broker whose queue holds the message (for per-broker queue accounting). */
   broker = -1;
-  /** Called with the outcome when produce() waits for it (sync mode). */
-  onSettled: ((report: DeliveryReport<V, K>) => void) | null = null;
+  /** The produce() call waiting for the outcome (sync mode). */
+  waiter: SyncWaiter<V, K> | null = null;
   /** The caller's callback for this message's report (operators correlate through it). */
   onReport: ((report: DeliveryReport<V, K>) => void) | null = null;
   /** With idempotence: the batch that fixed this message's sequence number. */

@@ -1,5 +1,5 @@
 import { asyncScheduler, BehaviorSubject, interval, map, Subject, type Observable, type Subscription } from 'rxjs';
-import { ConfigError, PartitionerError, ProducerStoppedError, QueueFullError, DeliveryTimeoutError, RecordTooLargeError, RecordTypeError, SerializationError, UnknownTopicOrPartitionError } from '../errors/index.js';
+import { ConfigError, PartitionerError, ProducerStoppedError, QueueFullError, RecordTooLargeError, RecordTypeError, SerializationError, UnknownTopicOrPartitionError } from '../errors/index.js';
 import { asKafkaRxError } from '../errors/convert.js';
 import { prepareCodec } from '../records/index.js';
 import { recordSizeBound } from '../records/record-batch.js';
@@ -16,6 +16,7 @@ import { QueuedBytes } from './queued-bytes.js';
 import { sendAll, type SendAllOptions } from './send-all.js';
 import { assertBytes } from './serializers.js';
 import { ProducerStats, type ProducerStatsSnapshot } from './stats.js';
+import { SyncWaiter } from './sync-waiter.js';
 import { loadTracing, type ProducerTracing } from './tracing.js';
 import type { ProducerTransport } from './transport.js';
 import type { RecordFields } from './record.js';
@@ -732,19 +733,9 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   }
 
   private whenSettled(message: PendingMessage<V, K>): Promise<Message<V, K>> {
-    return new Promise((resolve, reject) => {
-      const limit = this.options.pendingTimeoutMs;
-      const timer = limit === Infinity ? undefined : this.options.scheduler.schedule(() => {
-        // The message keeps its own outcome on deliveryReports$; only this call stops waiting.
-        message.onSettled = null;
-        reject(new DeliveryTimeoutError(`no acknowledgement within pendingTimeoutMs (${limit} ms); the message is still pending`));
-      }, limit);
-      message.onSettled = (report) => {
-        timer?.unsubscribe();
-        if (report.error) reject(report.error);
-        else resolve(report.message);
-      };
-    });
+    const waiter = new SyncWaiter<V, K>(this.options.scheduler, this.options.pendingTimeoutMs);
+    message.waiter = waiter;
+    return waiter.promise;
   }
 }
 
