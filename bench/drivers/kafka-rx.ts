@@ -26,9 +26,10 @@ const THROUGHPUT: ProducerOptions = {
 /**
  * The build users install (dist/, what tsc emits), as every peer runs from its published build:
  * the sources through tsx carry esbuild's name-keeping wrappers on every closure, which cost
- * allocations and compile time no user pays. `npm run bench` builds first.
+ * allocations and compile time no user pays. `npm run bench` builds first. BENCH_KAFKA_RX_BUILD
+ * names another build's index.js, for before/after runs of two builds side by side.
  */
-const BUILD = join(__dirname, '..', '..', 'dist', 'cjs', 'lib', 'index.js');
+const BUILD = process.env.BENCH_KAFKA_RX_BUILD ?? join(__dirname, '..', '..', 'dist', 'cjs', 'lib', 'index.js');
 if (!existsSync(BUILD)) throw new Error(`kafka-rx is not built (${BUILD} is missing): run npm run build, or npm run bench, which builds first`);
 const { KafkaClient, Murmur2Partitioner } = require(BUILD) as typeof KafkaRx;
 
