@@ -1,5 +1,5 @@
-import { BehaviorSubject } from 'rxjs';
 import { Fifo } from '../fifo.js';
+import type { Pressure } from './pressure.js';
 
 interface Waiter {
   resolve: () => void;
@@ -18,16 +18,12 @@ export class BrokerQueues {
   /** Callers waiting for room, per broker: a million un-awaited produce() calls may wait here. */
   private readonly waiters = new Map<number, Fifo<Waiter>>();
   private total = 0;
-  /** True while the producer holds more than the high watermark of its total room. */
-  readonly pressure$: BehaviorSubject<boolean>;
 
   constructor(
     private readonly maxQueuedPerBroker: number,
-    private readonly highWatermark: number,
-    private readonly lowWatermark: number,
-  ) {
-    this.pressure$ = new BehaviorSubject(false);
-  }
+    /** Told the total after each change (pressure$). */
+    private readonly pressure: Pressure,
+  ) {}
 
   /** Takes a place in the broker's queue if there is one and nobody waits before us. */
   tryAdd(broker: number): boolean {
@@ -50,7 +46,7 @@ export class BrokerQueues {
   add(broker: number, count: number): void {
     this.queued.set(broker, (this.queued.get(broker) ?? 0) + count);
     this.total += count;
-    if (!this.pressure$.value && this.total >= this.highWatermark) this.pressure$.next(true);
+    this.pressure.messagesNow(this.total);
   }
 
   remove(broker: number, count: number): void {
@@ -67,7 +63,7 @@ export class BrokerQueues {
     // An emptied queue keeps its entry at 0: deleting and re-adding it at each batch (one record
     // at a time) makes the map shrink and grow again.
     this.queued.set(broker, left);
-    if (this.pressure$.value && this.total <= this.lowWatermark) this.pressure$.next(false);
+    this.pressure.messagesNow(this.total);
   }
 
   /** Fails every caller still waiting for room (stop()). */

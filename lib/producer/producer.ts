@@ -12,6 +12,7 @@ import { PartitionBuffers } from './partition-buffer.js';
 import { resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './options.js';
 import { RandomPartitioner, checkedPartition, type PartitionFunction } from './partitioners.js';
 import { producerPipeline } from './pipeline.js';
+import { Pressure } from './pressure.js';
 import { QueuedBytes } from './queued-bytes.js';
 import { sendAll, type SendAllOptions } from './send-all.js';
 import { assertBytes } from './serializers.js';
@@ -130,12 +131,13 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     this.partition = typeof partitioner === 'function' ? partitioner : partitioner.partition.bind(partitioner);
     this.outcomes = new DeliveryOutcomes(this.options.deliveryReports && !this.options.sync, this.options.maxQueuedMessages, this.options.scheduler);
     this.outcomes.topicCounts = this.stats.topics;
-    this.queuedBytes = new QueuedBytes(this.options.maxQueuedBytes);
+    const pressure = new Pressure(this.options.maxQueuedMessages, this.options.maxQueuedBytes);
+    this.queuedBytes = new QueuedBytes(this.options.maxQueuedBytes, pressure);
     this.outcomes.queuedBytes = this.queuedBytes;
     this.deliveryReports$ = this.outcomes.reports$ as Observable<DeliveryReport<V, K>>;
-    // Room is per broker; the watermarks speak of one broker's worth, the unit a user configures.
-    this.queues = new BrokerQueues(this.options.maxQueuedMessages, Math.ceil(this.options.maxQueuedMessages * 0.8), Math.floor(this.options.maxQueuedMessages * 0.5));
-    this.pressure$ = this.queues.pressure$;
+    // Room is per broker; the message watermarks speak of one broker's worth, the unit a user configures.
+    this.queues = new BrokerQueues(this.options.maxQueuedMessages, pressure);
+    this.pressure$ = pressure.high$;
     const transactionalId = this.options.transactionalId;
     this.idempotence = this.options.enableIdempotence ? new IdempotentState(this.buffers, (current) => transport.initProducerId(current), transactionalId !== null) : null;
     if (transactionalId !== null) {

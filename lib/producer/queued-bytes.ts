@@ -1,5 +1,6 @@
 import { Fifo } from '../fifo.js';
 import type { PendingMessage } from './message.js';
+import type { Pressure } from './pressure.js';
 
 interface Waiter {
   readonly message: PendingMessage;
@@ -20,13 +21,18 @@ export class QueuedBytes {
   private held = 0;
   private readonly waiters = new Fifo<Waiter>();
 
-  constructor(readonly limit: number) {}
+  constructor(
+    readonly limit: number,
+    /** Told the bytes held after each change (pressure$). */
+    private readonly pressure: Pressure | null = null,
+  ) {}
 
   /** Takes the record's bytes if they fit now and nobody waits before it. */
   tryTake(message: PendingMessage): boolean {
     if (this.waiters.length > 0 || this.held + message.size > this.limit) return false;
     this.held += message.size;
     message.holdsBytes = true;
+    this.pressure?.bytesNow(this.held);
     return true;
   }
 
@@ -41,6 +47,7 @@ export class QueuedBytes {
     message.holdsBytes = false;
     this.held -= message.size;
     if (this.waiters.length > 0) this.wakeWaiters();
+    this.pressure?.bytesNow(this.held);
   }
 
   /** Fails every caller still waiting for bytes (stop()). */

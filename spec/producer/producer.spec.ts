@@ -434,6 +434,28 @@ describe('Producer (against a cluster double)', () => {
     await producer.stop();
   });
 
+  it('turns pressure$ on above 80% of maxQueuedBytes too, with few messages queued, and off once both bounds are at or below 50%', async () => {
+    const transport = new FakeTransport(1);
+    const { producer } = producerWith(transport, { maxQueuedBytes: 10_000, maxQueuedMessages: 1000, minQueuedMessages: 100, lingerMs: 60_000 });
+    const seen: boolean[] = [];
+    producer.pressure$.subscribe((high) => seen.push(high));
+    const large = Buffer.alloc(1000, 1);
+    let produced = 0;
+    while (!producer.pressure$.value && produced < 20) {
+      expect(producer.statsSnapshot().queuedBytes, 'low while under 80% of maxQueuedBytes').to.be.lessThan(8000);
+      await producer.produce(large);
+      produced++;
+    }
+    expect(producer.pressure$.value, 'high once the bytes pass 80%').to.equal(true);
+    expect(producer.statsSnapshot().queuedBytes).to.be.at.least(8000);
+    expect(produced, 'a handful of messages, far under 80% of maxQueuedMessages').to.be.within(7, 9);
+    await producer.flush();
+    expect(producer.statsSnapshot().queuedBytes).to.equal(0);
+    expect(producer.pressure$.value).to.equal(false);
+    expect(seen).to.deep.equal([false, true, false]);
+    await producer.stop();
+  });
+
   it('sendAll() pulls a lazy source only while fewer than maxInFlight records are outstanding, reporting in input order', async () => {
     const transport = new FakeTransport(2);
     transport.ackDelayMs = 5;
