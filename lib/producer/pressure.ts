@@ -1,8 +1,8 @@
 import { BehaviorSubject } from 'rxjs';
 
 /**
- * One bound's high and low watermarks, with hysteresis: high from the moment its total reaches
- * `high`, low again once it falls to `low`.
+ * One bound's watermarks, with hysteresis: high from the moment its total reaches `on`, low again
+ * once it falls to `off`.
  */
 class Watermark {
   high = false;
@@ -21,7 +21,7 @@ class Watermark {
 }
 
 /**
- * The producer's pressure$: true while it holds more than 80% of either of its memory bounds, the
+ * The producer's pressure$: true from the moment it holds 80% of either of its memory bounds, the
  * messages queued for its brokers (maxQueuedMessages, a broker's worth counted over all brokers)
  * or the bytes of records not yet settled (maxQueuedBytes), and false again once both are at or
  * below 50%. With the count alone, a source of large records filled maxQueuedBytes and made
