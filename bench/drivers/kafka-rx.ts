@@ -12,8 +12,9 @@ import { acked, packageVersion, runDriver, type ClientAdapter, type DriverConfig
  * bounds, 5 requests in flight per broker, and a queue of 20,000 messages per broker: with more
  * records waiting while every request slot is taken, requests grow larger (100 B rows, against
  * the Java producer in the same runs: 0.81/0.70/0.82 and 0.82/0.80/0.97 at 20,000, 0.97/1.04/1.02
- * and 0.99/0.79/1.05 at 10,000), for ~400 MB peak RSS instead of ~250-320 MB. 100,000 (the pykafka
- * default) was 8-25% slower than 20,000.
+ * and 0.99/0.79/1.05 at 10,000), for 253-265 MB peak RSS on a 100 B pass against 242-249 MB at
+ * 10,000 (since the copies stopped being tenured: bench/PROFILE.md). 100,000 (the pykafka default)
+ * was 8-25% slower than 20,000.
  * BENCH_KAFKA_RX_OPTIONS='{"maxQueuedMessages":100000}' tries other settings; each pass records them.
  */
 const THROUGHPUT: ProducerOptions = {
