@@ -2,6 +2,7 @@ import { asyncScheduler, type Observable, type SchedulerLike, type Subscription 
 import { ConfigError, MaybeWrittenError, type KafkaRxError } from '../errors/index.js';
 import { Fifo } from '../fifo.js';
 import { reportOf, type DeliveryReport, type PendingMessage } from './message.js';
+import { PendingMessages } from './pending-messages.js';
 import type { QueuedBytes } from './queued-bytes.js';
 import { ReportStream } from './report-stream.js';
 import type { TopicCounts } from './stats.js';
@@ -20,10 +21,7 @@ interface Waiter<T> {
 export class DeliveryOutcomes {
   private readonly reports = new ReportStream<DeliveryReport>();
   readonly reports$: Observable<DeliveryReport> = this.reports.observable;
-  // Pending messages form an intrusive doubly linked list through the messages themselves:
-  // O(1) to add and remove with no hashing and no allocation, which a Set of 100,000s is not.
-  private head: PendingMessage | null = null;
-  private pendingSize = 0;
+  private readonly pending = new PendingMessages();
   private readonly pulled: DeliveryReport[] = [];
   private pulledHead = 0;
   private readonly pullWaiters: Array<Waiter<DeliveryReport | undefined>> = [];
@@ -48,15 +46,11 @@ export class DeliveryOutcomes {
   ) {}
 
   track(message: PendingMessage): void {
-    message.nextPending = this.head;
-    message.previousPending = null;
-    if (this.head !== null) this.head.previousPending = message;
-    this.head = message;
-    this.pendingSize++;
+    this.pending.add(message);
   }
 
   get pendingCount(): number {
-    return this.pendingSize;
+    return this.pending.size;
   }
 
   /**
@@ -69,14 +63,14 @@ export class DeliveryOutcomes {
   settle(message: PendingMessage, error: KafkaRxError | null): void {
     if (message.settled) return;
     message.settled = true;
-    this.unlink(message);
+    this.pending.remove(message);
     this.queuedBytes?.release(message);
     // A message that may be on the broker is never reported as simply failed: a caller that
     // re-sends failures would write it twice.
     if (error !== null) error = (message.inFlight || message.mayBeWritten) && !(error instanceof MaybeWrittenError) ? new MaybeWrittenError(error) : error;
     if (message.buffer !== null) this.partitionSettled?.(message, error !== null);
     if (this.hold === null || !this.hold(message, error)) this.publish(message, error);
-    if (this.pendingSize === 0) {
+    if (this.pending.size === 0) {
       for (const wake of this.idleWaiters.splice(0)) wake();
     }
   }
@@ -104,14 +98,12 @@ export class DeliveryOutcomes {
 
   /** Settles everything still pending with the given error (stop() after pendingTimeoutMs). */
   failAll(errorFor: (message: PendingMessage) => KafkaRxError): void {
-    const all: PendingMessage[] = [];
-    for (let message = this.head; message !== null; message = message.nextPending) all.push(message);
-    for (const message of all) this.settle(message, errorFor(message));
+    for (const message of this.pending.all()) this.settle(message, errorFor(message));
   }
 
   /** Resolves when no message is pending. */
   whenIdle(): Promise<void> {
-    if (this.pendingSize === 0) return Promise.resolve();
+    if (this.pending.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -151,16 +143,6 @@ export class DeliveryOutcomes {
       waiter.resolve(undefined);
     }
     for (const wake of this.roomWaiters.drain()) wake();
-  }
-
-  private unlink(message: PendingMessage): void {
-    const { previousPending, nextPending } = message;
-    if (previousPending !== null) previousPending.nextPending = nextPending;
-    else if (this.head === message) this.head = nextPending;
-    else return;
-    if (nextPending !== null) nextPending.previousPending = previousPending;
-    message.previousPending = message.nextPending = null;
-    this.pendingSize--;
   }
 
   private keep(report: DeliveryReport): void {

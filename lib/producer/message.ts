@@ -1,5 +1,6 @@
 import type { KafkaRxError } from '../errors/index.js';
 import type { PartitionBuffer, SealedBatch } from './partition-buffer.js';
+import type { PendingBlock } from './pending-messages.js';
 import type { SyncWaiter } from './sync-waiter.js';
 
 export interface RecordHeader {
@@ -61,9 +62,9 @@ export class PendingMessage<V = unknown, K = unknown> implements Message<V, K> {
   private offsetDelta = 0;
   /** The failure, once reported failed. */
   error: KafkaRxError | undefined = undefined;
-  /** Links of the producer's list of pending messages. */
-  previousPending: PendingMessage | null = null;
-  nextPending: PendingMessage | null = null;
+  /** Where the producer's register of pending messages holds this one (PendingMessages). */
+  pendingBlock: PendingBlock | null = null;
+  pendingSlot = 0;
   attempts = 0;
   /** Set once the outcome is reported; a second outcome is ignored (exactly one per message). */
   settled = false;

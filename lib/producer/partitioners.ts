@@ -13,35 +13,46 @@ export type Partitioner = PartitionFunction | { partition: PartitionFunction };
 /**
  * Most topics a partitioner keeps its per-topic state for (a round-robin cycle, a sticky choice).
  * A producer writing to ever new topics would otherwise keep the state of every topic it ever
- * wrote to; past this many, the topic written to least recently loses its state, and starts
- * afresh if it comes back (a new cycle, a new sticky partition: the spread is no worse for it).
+ * wrote to; past this many, the quarter written to least recently lose their state, and start
+ * afresh if they come back (a new cycle, a new sticky partition: the spread is no worse for it).
  */
 export const MAX_PARTITIONER_TOPICS = 1024;
 
-/** A partitioner's state per topic, for the MAX_PARTITIONER_TOPICS topics used most recently. */
+interface TopicState<State> {
+  readonly state: State;
+  /** When the topic was last taken up after another topic's: the order of forgetting. */
+  lastUsed: number;
+}
+
+/** A partitioner's state per topic, for the topics used most recently (at most MAX_PARTITIONER_TOPICS). */
 class RecentTopics<State> {
-  // A Map iterates in insertion order: a topic taken up again is moved to the end, so the first
-  // entry is always the one used least recently.
-  private readonly byTopic = new Map<string | undefined, State>();
+  // Recency is a stamp, not a place in the Map: moving the entry to the Map's end at each use
+  // (delete, then set) cost a Map write per record whenever records alternate between topics.
+  private readonly byTopic = new Map<string | undefined, TopicState<State>>();
   // Records of one topic often come in runs: the last topic's state is kept at hand.
   private lastTopic: string | undefined;
-  private last: State | undefined;
+  private last: TopicState<State> | undefined;
+  private uses = 0;
 
   constructor(private readonly fresh: () => State) {}
 
   of(topic: string | undefined): State {
-    if (topic === this.lastTopic && this.last !== undefined) return this.last;
-    let state = this.byTopic.get(topic);
-    if (state === undefined) {
-      state = this.fresh();
-      if (this.byTopic.size >= MAX_PARTITIONER_TOPICS) this.byTopic.delete(this.byTopic.keys().next().value);
-    } else {
-      this.byTopic.delete(topic);
+    if (topic === this.lastTopic && this.last !== undefined) return this.last.state;
+    let entry = this.byTopic.get(topic);
+    if (entry === undefined) {
+      if (this.byTopic.size >= MAX_PARTITIONER_TOPICS) this.forgetLeastRecent(MAX_PARTITIONER_TOPICS / 4);
+      this.byTopic.set(topic, (entry = { state: this.fresh(), lastUsed: 0 }));
     }
-    this.byTopic.set(topic, state);
+    entry.lastUsed = ++this.uses;
     this.lastTopic = topic;
-    this.last = state;
-    return state;
+    this.last = entry;
+    return entry.state;
+  }
+
+  /** A quarter at a time, so a producer cycling through more topics than the bound sorts once per quarter, not per record. */
+  private forgetLeastRecent(count: number): void {
+    const byAge = [...this.byTopic].sort(([, a], [, b]) => a.lastUsed - b.lastUsed);
+    for (let i = 0; i < count; i++) this.byTopic.delete(byAge[i][0]);
   }
 }
 
