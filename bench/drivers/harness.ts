@@ -227,7 +227,7 @@ async function paced(adapter: ClientAdapter, workload: Workload, records: number
   return { seconds, failed: counter.failed, latencies, achievedRate: records / offeredSeconds };
 }
 
-async function awaitEach(adapter: ClientAdapter, workload: Workload, records: number) {
+async function awaitEach(adapter: ClientAdapter, workload: Workload, records: number, measured = false) {
   const latencies = new Float64Array(records);
   let failed = 0;
   const started = performance.now();
@@ -241,6 +241,10 @@ async function awaitEach(adapter: ClientAdapter, workload: Workload, records: nu
     latencies[i] = performance.now() - t0;
   }
   const seconds = (performance.now() - started) / 1000;
+  // BENCH_LATENCIES=FILE: the pass's latencies in send order (ms, one per line), to see whether the
+  // slow records cluster in time (a timer, a GC, the broker) or are spread out.
+  const dump = process.env.BENCH_LATENCIES;
+  if (dump !== undefined && measured) writeFileSync(dump, Array.from(latencies, (l) => l.toFixed(4)).join('\n') + '\n');
   latencies.sort();
   return { seconds, failed, latencies };
 }
@@ -271,7 +275,7 @@ export async function runDriver(makeAdapter: (config: DriverConfig) => Promise<C
     } else if (config.mode === 'rate') {
       ({ seconds, failed, latencies, achievedRate } = await paced(adapter, workload, config.records, config.rate ?? 50_000));
     } else {
-      ({ seconds, failed, latencies } = await awaitEach(adapter, workload, config.records));
+      ({ seconds, failed, latencies } = await awaitEach(adapter, workload, config.records, true));
     }
     await profiler?.stop();
     const result: DriverResult = {

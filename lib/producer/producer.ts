@@ -17,7 +17,7 @@ import { QueuedBytes } from './queued-bytes.js';
 import { sendAll, type SendAllOptions } from './send-all.js';
 import { assertBytes } from './serializers.js';
 import { ProducerStats, type ProducerStatsSnapshot } from './stats.js';
-import { SyncWaiter } from './sync-waiter.js';
+import { SyncWaiters } from './sync-waiter.js';
 import { loadTracing, type ProducerTracing } from './tracing.js';
 import type { ProducerTransport } from './transport.js';
 import type { RecordFields } from './record.js';
@@ -97,6 +97,8 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
   private urgent = 0;
   /** Messages of produce() calls waiting for room in a full queue (stop() reports them if it gives up). */
   private readonly waitingForRoom = new Set<PendingMessage>();
+  /** Sync-mode calls waiting for their outcome, with one pendingTimeoutMs timer for all (made at the first). */
+  private syncWaiters: SyncWaiters | null = null;
   private readonly flush$ = new Subject<void>();
   private pipeline: Subscription | null = null;
   private ready: Promise<void> | null = null;
@@ -731,11 +733,12 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     this.pipeline = null;
     this.input = null;
     this.state = 'stopped';
+    this.syncWaiters?.close();
     this.outcomes.complete();
   }
 
   private whenSettled(message: PendingMessage<V, K>): Promise<Message<V, K>> {
-    const waiter = new SyncWaiter<V, K>(this.options.scheduler, this.options.pendingTimeoutMs);
+    const waiter = (this.syncWaiters ??= new SyncWaiters(this.options.scheduler, this.options.pendingTimeoutMs)).wait<V, K>();
     message.waiter = waiter;
     return waiter.promise;
   }

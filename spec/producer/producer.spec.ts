@@ -811,6 +811,42 @@ describe('Producer timing in virtual time (TestScheduler as the producer\'s sche
     await producer.stop();
   });
 
+  it('sync mode: calls begun at different times each stop waiting exactly at their own pendingTimeoutMs (one timer serves all)', async () => {
+    const clock = virtualClock();
+    const transport = new FakeTransport(1);
+    const { producer } = producerWith(transport, { sync: true, pendingTimeoutMs: 100, deliveryTimeoutMs: 1_000, maxRetries: 1000, retryBackoffMs: 10, scheduler: clock.scheduler });
+    transport.setDown(0, true);
+    const answers: Array<{ at: number; ok: boolean }> = [];
+    const call = (i: number) =>
+      producer.produce(value(i)).then(
+        () => void (answers[i] = { at: clock.scheduler.frame, ok: true }),
+        () => void (answers[i] = { at: clock.scheduler.frame, ok: false }),
+      );
+    void call(0);
+    await clock.advanceTo(30);
+    void call(1);
+    await clock.advanceTo(60);
+    void call(2);
+    await clock.advanceTo(99);
+    expect(answers, 'all still waiting at 99 ms').to.have.length(0);
+    await clock.advanceTo(300);
+    expect(answers).to.deep.equal([{ at: 100, ok: false }, { at: 130, ok: false }, { at: 160, ok: false }]);
+    // Back up: a call is acknowledged; down again, a later call times out 100 ms after it began.
+    transport.setDown(0, false);
+    await clock.advanceTo(1_400);
+    void call(3);
+    await clock.advanceTo(1_450);
+    expect(answers[3]?.ok, 'acknowledged').to.equal(true);
+    transport.setDown(0, true);
+    void call(4);
+    await clock.advanceTo(1_700);
+    expect(answers[4]).to.deep.equal({ at: 1_550, ok: false });
+    expect(answers[3].ok, 'an answered call is never timed out later').to.equal(true);
+    transport.setDown(0, false);
+    await clock.advanceTo(3_000);
+    await producer.stop();
+  });
+
   it('getDeliveryReport({ timeoutMs }) resolves undefined exactly at timeoutMs, or with a report that comes sooner', async () => {
     const clock = virtualClock();
     const transport = new FakeTransport(1);
