@@ -102,7 +102,7 @@ export class PendingMessage<V = unknown, K = unknown> implements Message<V, K> {
   }
 
   set settled(yes: boolean) {
-    this.state = yes ? this.state | SETTLED : this.state & ~SETTLED;
+    this.setFlag(SETTLED, yes);
   }
 
   /** Sent in a record batch of its own (after the broker refused a batch it was in as too large). */
@@ -111,7 +111,7 @@ export class PendingMessage<V = unknown, K = unknown> implements Message<V, K> {
   }
 
   set alone(yes: boolean) {
-    this.state = yes ? this.state | ALONE : this.state & ~ALONE;
+    this.setFlag(ALONE, yes);
   }
 
   /** In a request that is on the wire now, its answer not yet in. */
@@ -120,7 +120,7 @@ export class PendingMessage<V = unknown, K = unknown> implements Message<V, K> {
   }
 
   set inFlight(yes: boolean) {
-    this.state = yes ? this.state | IN_FLIGHT : this.state & ~IN_FLIGHT;
+    this.setFlag(IN_FLIGHT, yes);
   }
 
   /** An earlier request carrying it may have been written (no answer came): a failure is then "maybe written". */
@@ -129,7 +129,7 @@ export class PendingMessage<V = unknown, K = unknown> implements Message<V, K> {
   }
 
   set mayBeWritten(yes: boolean) {
-    this.state = yes ? this.state | MAY_BE_WRITTEN : this.state & ~MAY_BE_WRITTEN;
+    this.setFlag(MAY_BE_WRITTEN, yes);
   }
 
   /** Its bytes are counted against maxQueuedBytes (taken at admission, given back at its outcome). */
@@ -138,7 +138,7 @@ export class PendingMessage<V = unknown, K = unknown> implements Message<V, K> {
   }
 
   set holdsBytes(yes: boolean) {
-    this.state = yes ? this.state | HOLDS_BYTES : this.state & ~HOLDS_BYTES;
+    this.setFlag(HOLDS_BYTES, yes);
   }
 
   /** Failed attempts that count against maxRetries (a failover's errors do not). */
@@ -148,6 +148,10 @@ export class PendingMessage<V = unknown, K = unknown> implements Message<V, K> {
 
   set countedFailures(count: number) {
     this.state = (this.state & FLAG_BITS) | (count << FAILURES_SHIFT);
+  }
+
+  private setFlag(bit: number, yes: boolean): void {
+    this.state = yes ? this.state | bit : this.state & ~bit;
   }
 
   private timeFromBase: number;
