@@ -311,7 +311,8 @@ export class BatchSender {
     if (context.transactions != null) version = Math.min(version, context.transactions.maxProduceVersion);
     // Produce v13 names topics by id; until the metadata has one for every topic, they go by name (v12).
     if (version >= TOPIC_IDS_FROM && !everyTopicHasId(transport, messages)) version = TOPIC_IDS_FROM - 1;
-    const plan = this.plannerFor(version).plan(messages);
+    const planner = this.plannerFor(version);
+    const plan = planner.plan(messages);
     if (context.idempotence !== null) {
       if (plan.waiting.length > 0) this.park(plan.waiting);
       // This plan may have sealed what waiting messages waited for.
@@ -324,10 +325,10 @@ export class BatchSender {
     const { requests } = plan;
     let sent: Promise<unknown>;
     if (requests.length === 1) {
-      sent = sendPlanned(context, broker, requests[0], failures);
+      sent = sendPlanned(context, broker, planner, requests[0], failures);
     } else if (requests.length > 1) {
       const sends = new Array<Promise<void>>(requests.length);
-      for (let i = 0; i < requests.length; i++) sends[i] = sendPlanned(context, broker, requests[i], failures);
+      for (let i = 0; i < requests.length; i++) sends[i] = sendPlanned(context, broker, planner, requests[i], failures);
       sent = Promise.all(sends);
     } else {
       sent = Promise.resolve();
@@ -448,7 +449,7 @@ function leave(context: SenderContext, message: PendingMessage): void {
 }
 
 /** Sends one planned request and settles, or keeps for the next attempt, each of its messages. Never rejects. */
-function sendPlanned(context: SenderContext, broker: number, planned: PlannedRequest, failures: TransmitFailures): Promise<void> {
+function sendPlanned(context: SenderContext, broker: number, planner: RequestPlanner, planned: PlannedRequest, failures: TransmitFailures): Promise<void> {
   const { options, stats } = context;
   const { batches } = planned;
   // Indexed loops: for-of allocates iterator results until the function is optimized.
@@ -476,6 +477,8 @@ function sendPlanned(context: SenderContext, broker: number, planned: PlannedReq
   return answer.then(
     (response) => {
       if (idempotence !== null) idempotence.inFlightRequests--;
+      // Before settling, which may plan a sealed batch of this request again: it is then re-encoded.
+      planner.answered(planned);
       settleFromResponse(context, planned, response, failures);
     },
     (error: unknown) => {

@@ -67,7 +67,7 @@ export class RequestPlanner {
   private readonly headerSize: number;
   /** Per topic, the largest record batch that fits in a request on its own (the name's length counts). */
   private readonly batchLimits = new Map<string, number>();
-  private readonly encoder = new RecordBatchEncoder();
+  private readonly encoder = RecordBatchEncoder.pooled();
 
   constructor(readonly settings: PlanSettings) {
     const flexible = settings.version >= FIRST_FLEXIBLE_PRODUCE_VERSION;
@@ -79,6 +79,21 @@ export class RequestPlanner {
     let limit = this.batchLimits.get(topic);
     if (limit === undefined) this.batchLimits.set(topic, (limit = this.largestBatchAlone(topic)));
     return limit;
+  }
+
+  /**
+   * The broker answered the request, so every byte of it was written: its encoded batches are read
+   * no more and their slabs may be reused. A sealed batch sent again is then encoded again, to the
+   * same bytes (its messages, producer id, epoch and sequence are kept). Called once per answer:
+   * a batch given back twice could let its slab be overwritten while another request still holds it.
+   */
+  answered(planned: PlannedRequest): void {
+    const { batches } = planned;
+    for (let b = 0; b < batches.length; b++) {
+      const batch = batches[b];
+      if (batch.sealed !== undefined && batch.sealed.records === batch.records) batch.sealed.records = null;
+      this.encoder.release(batch.records);
+    }
   }
 
   plan(messages: readonly PendingMessage[]): RequestPlan {

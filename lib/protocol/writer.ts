@@ -16,8 +16,12 @@ export class Writer {
    */
   protected base = 0;
 
-  constructor(private readonly initialSize = 1024) {
-    this.buf = Buffer.allocUnsafe(initialSize);
+  /** `initial`: the buffer to start in (a pooled slab), instead of a new one of initialSize. */
+  constructor(
+    private readonly initialSize = 1024,
+    initial?: Buffer,
+  ) {
+    this.buf = initial ?? Buffer.allocUnsafe(initialSize);
   }
 
   get length(): number {
@@ -36,11 +40,16 @@ export class Writer {
     const needed = this.pos - this.base + n;
     let size = Math.max(this.base > 0 ? this.initialSize : this.buf.length * 2, 1);
     while (size < needed) size *= 2;
-    const grown = Buffer.allocUnsafe(size);
+    const grown = this.allocate(size);
     this.buf.copy(grown, 0, this.base, this.pos);
     this.buf = grown;
     this.pos -= this.base;
     this.base = 0;
+  }
+
+  /** A buffer for the writer to move to; the one it leaves (`this.buf`) keeps only claimed pieces. */
+  protected allocate(size: number): Buffer {
+    return Buffer.allocUnsafe(size);
   }
 
   int8(value: number): this {

@@ -16,6 +16,7 @@
 import { asProtocolError } from '../errors/convert.js';
 import { KafkaRxError, ProtocolError } from '../errors/index.js';
 import { Writer } from '../protocol/writer.js';
+import { SlabPool } from './slab-pool.js';
 import { codecById, codecs, type Compression } from './codecs/index.js';
 import { crc32c } from './crc32c.js';
 import { MAX_VARINT_BYTES, MAX_VARLONG_BYTES, putVarint, readVarint, readVarlong, varintSize } from './varint.js';
@@ -145,15 +146,30 @@ function writeRecords(writer: Writer, records: readonly BatchRecord[], baseTimes
 /**
  * Encodes record batches for one owner (a producer's request planner). Encoding is synchronous, so
  * the encoder's writers serve every batch: finished batches are claimed from the batch writer as
- * views of its current slab, not copied out, and a new slab starts when one is full; a compressed
- * batch's records are first written, uncompressed, to a second writer reused each time.
+ * views of its current slab, not copied out, and a new slab starts when one is full (taken from the
+ * encoder's SlabPool when it has one: see pooled()); a compressed batch's records are first written,
+ * uncompressed, to a second writer reused each time.
  */
 export class RecordBatchEncoder {
   private readonly batchWriter: Writer;
   private recordsWriter: Writer | null = null;
 
-  constructor(private readonly slabBytes = ENCODER_SLAB_BYTES) {
-    this.batchWriter = new Writer(slabBytes);
+  /** With a pool, batches are claimed from its slabs, and a batch given back with release() lets its slab be reused. */
+  constructor(
+    private readonly slabBytes = ENCODER_SLAB_BYTES,
+    private readonly pool: SlabPool | null = null,
+  ) {
+    this.batchWriter = pool !== null ? pool.writer() : new Writer(slabBytes);
+  }
+
+  /** An encoder whose slabs are reused once every batch claimed from one is given back (release()). */
+  static pooled(): RecordBatchEncoder {
+    return new RecordBatchEncoder(ENCODER_SLAB_BYTES, new SlabPool(ENCODER_SLAB_BYTES));
+  }
+
+  /** Gives back an encoded batch nobody will read again (its request was answered); without a pool, nothing to do. */
+  release(batch: Buffer): void {
+    this.pool?.release(batch);
   }
 
   /** Encodes records (at least one) as one RecordBatch v2 with base offset 0. */

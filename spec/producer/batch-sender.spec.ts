@@ -140,6 +140,17 @@ describe('BatchSender: idempotent answers', () => {
     expect(next.buffers.of('t', 0).peekSequence(), 'state belongs to the producer, not the module').to.equal(0);
   });
 
+  it('sends a sealed batch again, after its answered attempt gave back its bytes, exactly as first encoded', async () => {
+    const rig = new IdempotentRig(new FakeTransport(1));
+    rig.transport.failNext(0, 6); // NOT_LEADER_OR_FOLLOWER: retriable, the batch keeps its sequence numbers
+    const messages = rig.accept(0, 'a', 'b', 'c');
+    await rig.settle(messages);
+    expect(rig.transport.arrived).to.have.length(2);
+    expect(rig.transport.arrived[1].equals(rig.transport.arrived[0]), 'the same bytes: same producer id, epoch, sequence, records').to.equal(true);
+    expect(rig.written()).to.deep.equal(['a', 'b', 'c']);
+    expect(rig.transport.logEnd(0)).to.equal(3n);
+  });
+
   it('delivers a batch whose answer was lost once the broker calls its resend a duplicate, written once', async () => {
     const rig = new IdempotentRig(new FakeTransport(1));
     rig.transport.loseAnswers = 1;

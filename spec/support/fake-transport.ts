@@ -26,6 +26,8 @@ export class FakeTransport implements ProducerTransport {
   readonly clientId = 'fake';
   readonly metadataChanges$ = new Subject<void>();
   readonly sent: SentBatch[] = [];
+  /** Copies of the record batches as they arrived, in order (the sender may reuse their memory once answered). */
+  readonly arrived: Buffer[] = [];
   readonly requests: ProduceRequest[] = [];
   ackDelayMs = 0;
   /** The clock of ackDelayMs: a spec in virtual time sets its TestScheduler here. */
@@ -106,6 +108,7 @@ export class FakeTransport implements ProducerTransport {
         const records = data.records as Buffer;
         const count = records.readInt32BE(RECORD_COUNT_OFFSET);
         this.sent.push({ broker, partition: data.index, count, bytes: records.length, acks: request.acks });
+        this.arrived.push(Buffer.from(records));
         const refusal = this.refusals.get(data.index)?.shift();
         if (refusal !== undefined) {
           // As a broker refusing records (Produce v8+): the whole batch unwritten, the culprits named.
