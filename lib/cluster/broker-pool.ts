@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { asyncScheduler, lastValueFrom, timer, type SchedulerLike } from 'rxjs';
 import { ConnectionError, KafkaRxError } from '../errors/index.js';
 import { Connection } from '../network/connection.js';
+import { FrameWriter } from '../protocol/frame-writer.js';
 import type { ConnectionSecurity } from '../network/security.js';
 
 export interface BrokerPoolOptions {
@@ -47,6 +48,8 @@ export class BrokerPool {
   private readonly slots = new Map<string, Slot>();
   private closed = false;
   private readonly scheduler: SchedulerLike;
+  /** Request frames of every connection, written in reused slabs; made with the first connection. */
+  private frames: FrameWriter | null = null;
 
   constructor(private readonly options: BrokerPoolOptions) {
     this.scheduler = options.scheduler ?? asyncScheduler;
@@ -104,6 +107,7 @@ export class BrokerPool {
       maxInFlightRequests: this.options.maxInFlightRequests,
       socketFactory: this.options.socketFactory,
       security: this.options.security,
+      frames: (this.frames ??= FrameWriter.pooled()),
     });
     try {
       await connection.connect();

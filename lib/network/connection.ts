@@ -45,6 +45,11 @@ export interface ConnectionOptions {
   socketFactory?: (host: string, port: number) => Socket;
   /** TLS and SASL; default none. */
   security?: ConnectionSecurity;
+  /**
+   * The writer of request frames, shared by a client's connections so that frames reuse pooled
+   * slabs (each given back once answered); without it, each frame gets a buffer of its own.
+   */
+  frames?: FrameWriter;
 }
 
 /**
@@ -64,6 +69,8 @@ interface InFlight {
   /** performance.now() by which the response must have come. */
   deadline: number;
   timeoutMs: number;
+  /** The frame's claim on the shared writer's slabs, given back with the answer. */
+  frame: Buffer | null;
 }
 
 /**
@@ -317,10 +324,20 @@ export class Connection {
   }
 
   /** The request's frame as the pieces of one write: large byte fields (record batches) are not copied. */
-  private frame<Req>(api: KafkaApi<Req, any>, version: number, correlationId: number, request: Req): Buffer[] {
-    const writer = new FrameWriter();
-    writeRequestFrame(writer, api, version, correlationId, this.options.clientId, request);
-    return writer.pieces();
+  private frame<Req>(api: KafkaApi<Req, any>, version: number, correlationId: number, request: Req): { pieces: Buffer[]; claim: Buffer | null } {
+    const writer = this.options.frames ?? new FrameWriter();
+    try {
+      writeRequestFrame(writer, api, version, correlationId, this.options.clientId, request);
+    } catch (error) {
+      writer.discard();
+      throw error;
+    }
+    return writer.frame();
+  }
+
+  /** Gives a frame's bytes back to the shared writer's pool: the broker answered, or the write completed. */
+  private releaseFrame(claim: Buffer | null): void {
+    if (claim !== null) this.options.frames?.release(claim);
   }
 
   /** Writes a frame's pieces as one vectored write; `done` hears of the last. */
@@ -372,15 +389,16 @@ export class Connection {
         this.waiting.push(() => this.sendWithoutResponse(api, version, request).then(resolve, reject));
         return;
       }
-      let frame: Buffer[];
+      let frame: { pieces: Buffer[]; claim: Buffer | null };
       try {
         frame = this.frame(api, version, this.nextId(), request);
       } catch (error) {
         return reject(error);
       }
-      this.writeFrame(this.socket, frame, (error) => {
-        if (error) reject(new ConnectionError(`writing to ${this.address} failed: ${error.message}`, { broker: this.address, cause: error }));
-        else resolve(undefined);
+      this.writeFrame(this.socket, frame.pieces, (error) => {
+        if (error) return reject(new ConnectionError(`writing to ${this.address} failed: ${error.message}`, { broker: this.address, cause: error }));
+        this.releaseFrame(frame.claim);
+        resolve(undefined);
       });
     });
   }
@@ -391,7 +409,7 @@ export class Connection {
       const start = () => {
         if (this.failure !== null || this.socket === null) return reject(this.notSent());
         const correlationId = this.nextId();
-        let frame: Buffer[];
+        let frame: { pieces: Buffer[]; claim: Buffer | null };
         try {
           frame = this.frame(api, version, correlationId, request);
         } catch (error) {
@@ -399,13 +417,13 @@ export class Connection {
           this.releaseSlot();
           return;
         }
-        const entry: InFlight = { correlationId, api, version, resolve, reject, deadline: performance.now() + timeoutMs, timeoutMs };
+        const entry: InFlight = { correlationId, api, version, resolve, reject, deadline: performance.now() + timeoutMs, timeoutMs, frame: frame.claim };
         // Registered before the write, since a response may in principle arrive during it; taken
         // back when the write throws, or that response-less entry would be due before every
         // later answer and the connection would drop on a false correlation mismatch.
         this.inFlight.set(correlationId, entry);
         this.order.push(correlationId);
-        const written = this.tryWriteFrame(this.socket, frame);
+        const written = this.tryWriteFrame(this.socket, frame.pieces);
         if (written === true) {
           this.watchDeadline(entry.deadline);
           return;
@@ -499,6 +517,8 @@ export class Connection {
       this.orderHead = 0;
     }
     this.inFlight.delete(correlationId);
+    // Answered, so the broker read every byte of the request: its frame may be written over.
+    this.releaseFrame(entry.frame);
     let response: unknown;
     try {
       const header = readResponseHeader(frame, responseHeaderIsFlexible(entry.api, entry.version));

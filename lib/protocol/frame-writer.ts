@@ -1,4 +1,8 @@
+import { SlabPool } from './slab-pool.js';
 import { Writer } from './writer.js';
+
+/** Pooled frames' slab: a Produce request of the default maxRequestSize (1,000,012 bytes) fits in one. */
+const FRAME_SLAB_BYTES = 1 << 20;
 
 /** Byte fields at least this long are referenced rather than copied; below it a copy is cheaper than a write vector entry. */
 const GATHER_FROM = 8 * 1024;
@@ -16,8 +20,44 @@ export class FrameWriter extends Writer {
   private readonly holes: Array<{ at: number; bytes: Uint8Array }> = [];
   private heldBytes = 0;
 
-  constructor(initialSize = 512) {
-    super(initialSize);
+  /**
+   * With `slabs`, one writer serves every frame of a client: each frame is claimed from the pool's
+   * slabs by frame(), and given back with release() once answered.
+   */
+  constructor(
+    initialSize = 512,
+    private readonly slabs: SlabPool | null = null,
+  ) {
+    super(slabs !== null ? slabs.slabBytes : initialSize, slabs);
+  }
+
+  /** A writer for every frame of a client, in reused slabs that each hold a request of the default maxRequestSize. */
+  static pooled(): FrameWriter {
+    return new FrameWriter(undefined, new SlabPool(FRAME_SLAB_BYTES));
+  }
+
+  /**
+   * Ends the frame written since the last one: its pieces for one vectored write, and the claim to
+   * give back with release() when nothing will read them again (with no pool, nothing to give back).
+   */
+  frame(): { pieces: Buffer[]; claim: Buffer | null } {
+    const pieces = this.pieces();
+    const claim = this.claim();
+    this.holes.length = 0;
+    this.heldBytes = 0;
+    return { pieces, claim: this.slabs !== null ? claim : null };
+  }
+
+  /** Drops a frame left half-written (its encoding threw), so the next starts clean. */
+  discard(): void {
+    this.reset();
+    this.holes.length = 0;
+    this.heldBytes = 0;
+  }
+
+  /** Gives back a frame's claim (from frame()) once its request was answered or, without answer, written. */
+  release(claim: Buffer | null): void {
+    if (claim !== null) this.slabs?.release(claim);
   }
 
   override get length(): number {

@@ -1,5 +1,12 @@
 import { MAX_VARINT_BYTES, MAX_VARLONG_BYTES, putUnsignedVarint, putVarint, putVarlong } from '../records/varint.js';
 
+/** Where a Writer's buffers come from, told of each piece claimed and each buffer left behind (see SlabPool). */
+export interface BufferSource {
+  take(size: number): Buffer;
+  claimed(piece: Buffer): void;
+  left(buffer: Buffer): void;
+}
+
 /**
  * A growable byte buffer for encoding Kafka requests and record batches.
  *
@@ -16,12 +23,12 @@ export class Writer {
    */
   protected base = 0;
 
-  /** `initial`: the buffer to start in (a pooled slab), instead of a new one of initialSize. */
+  /** With a `source`, buffers come from it and it hears of every piece claimed and buffer left (a SlabPool). */
   constructor(
     private readonly initialSize = 1024,
-    initial?: Buffer,
+    private readonly source: BufferSource | null = null,
   ) {
-    this.buf = initial ?? Buffer.allocUnsafe(initialSize);
+    this.buf = source !== null ? source.take(initialSize) : Buffer.allocUnsafe(initialSize);
   }
 
   get length(): number {
@@ -40,16 +47,12 @@ export class Writer {
     const needed = this.pos - this.base + n;
     let size = Math.max(this.base > 0 ? this.initialSize : this.buf.length * 2, 1);
     while (size < needed) size *= 2;
-    const grown = this.allocate(size);
+    const grown = this.source !== null ? this.source.take(size) : Buffer.allocUnsafe(size);
     this.buf.copy(grown, 0, this.base, this.pos);
+    this.source?.left(this.buf);
     this.buf = grown;
     this.pos -= this.base;
     this.base = 0;
-  }
-
-  /** A buffer for the writer to move to; the one it leaves (`this.buf`) keeps only claimed pieces. */
-  protected allocate(size: number): Buffer {
-    return Buffer.allocUnsafe(size);
   }
 
   int8(value: number): this {
@@ -243,6 +246,7 @@ export class Writer {
   claim(): Buffer {
     const piece = this.buf.subarray(this.base, this.pos);
     this.base = this.pos;
+    if (this.source !== null && piece.length > 0) this.source.claimed(piece);
     return piece;
   }
 

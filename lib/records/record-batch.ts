@@ -15,8 +15,8 @@
  */
 import { asProtocolError } from '../errors/convert.js';
 import { KafkaRxError, ProtocolError } from '../errors/index.js';
+import { SlabPool } from '../protocol/slab-pool.js';
 import { Writer } from '../protocol/writer.js';
-import { SlabPool } from './slab-pool.js';
 import { codecById, codecs, type Compression } from './codecs/index.js';
 import { crc32c } from './crc32c.js';
 import { MAX_VARINT_BYTES, MAX_VARLONG_BYTES, putVarint, readVarint, readVarlong, varintSize } from './varint.js';

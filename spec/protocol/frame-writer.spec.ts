@@ -63,3 +63,50 @@ describe('FrameWriter (request frames as pieces of one vectored write)', () => {
     expect(writer.pieces()[0].readInt32BE(0)).to.equal(42);
   });
 });
+
+describe('FrameWriter.pooled (one writer for every frame of a client)', () => {
+  it('writes frame after frame, each the same bytes as a frame of its own, and reuses a slab once its frames are given back', () => {
+    const writer = FrameWriter.pooled();
+    const claims: Buffer[] = [];
+    const expected: Buffer[] = [];
+    const got: Buffer[] = [];
+    // About 2.6 MiB of frames with small batches (copied into the frame): the writer crosses slabs.
+    for (let i = 0; i < 40; i++) {
+      const request = produceRequest(Array.from({ length: 12 }, () => 5_000));
+      const own = new FrameWriter();
+      writeRequestFrame(own, Produce, 9, i, 'client', request);
+      expected.push(Buffer.concat(own.pieces()));
+      writeRequestFrame(writer, Produce, 9, i, 'client', request);
+      const { pieces, claim } = writer.frame();
+      got.push(Buffer.concat(pieces));
+      claims.push(claim!);
+    }
+    for (let i = 0; i < 40; i++) expect(got[i].equals(expected[i]), `frame ${i}`).to.equal(true);
+    const firstSlab = claims[0].buffer;
+    expect(claims.filter((c) => c.buffer === firstSlab).length).to.be.greaterThan(1);
+    // Every frame of the first slab answered: the slab is written over by the next frames.
+    for (const claim of claims) if (claim.buffer === firstSlab) writer.release(claim);
+    const kept = Buffer.from(claims[claims.length - 1]);
+    let reused = false;
+    for (let i = 0; i < 40 && !reused; i++) {
+      writeRequestFrame(writer, Produce, 9, 100 + i, 'client', produceRequest(Array.from({ length: 12 }, () => 5_000)));
+      reused = writer.frame().claim!.buffer === firstSlab;
+    }
+    expect(reused, 'the first slab came back').to.equal(true);
+    expect(claims[claims.length - 1].equals(kept), 'a frame not given back is never written over').to.equal(true);
+  });
+
+  it('starts clean after a frame whose encoding threw', () => {
+    const writer = FrameWriter.pooled();
+    writer.int32(0);
+    writer.bytes(randomBytes(20_000));
+    writer.discard();
+    const request = produceRequest([10, 20]);
+    writeRequestFrame(writer, Produce, 9, 1, 'client', request);
+    const own = new FrameWriter();
+    writeRequestFrame(own, Produce, 9, 1, 'client', request);
+    const { pieces } = writer.frame();
+    expect(pieces).to.have.length(1);
+    expect(pieces[0].equals(own.view())).to.equal(true);
+  });
+});

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { SlabPool } from '../../lib/records/slab-pool.js';
+import { SlabPool } from '../../lib/protocol/slab-pool.js';
 import { RecordBatchEncoder, decodeRecordBatches, type BatchRecord } from '../../lib/records/record-batch.js';
 
 /** Writes `bytes` bytes of `fill` and claims them as one piece. */

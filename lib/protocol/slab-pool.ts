@@ -1,4 +1,4 @@
-import { Writer } from '../protocol/writer.js';
+import { Writer, type BufferSource } from './writer.js';
 
 /** What the pool knows of one slab: where the pieces out start, and whether a writer still fills it. */
 interface SlabState {
@@ -9,17 +9,17 @@ interface SlabState {
 }
 
 /**
- * Slabs of one size for record batches, taken back once nothing reads them. A pipelined pass
- * encodes a slab's worth of batches per request; mapping a fresh slab each time costs a page fault
- * per 4 KiB touched and an unmap when the slab is collected, where a few slabs reused do the same
- * work (bench/PROFILE.md).
+ * Slabs of one size, for record batches and request frames, taken back once nothing reads them.
+ * A pipelined pass writes a slab's worth of bytes per request; mapping a fresh slab each time costs
+ * a page fault per 4 KiB touched and an unmap when the slab is collected, where a few slabs reused
+ * do the same work (bench/PROFILE.md).
  *
  * A slab is reused only when every piece claimed from it was given back with release(), and only
- * the owner of a piece may give it back, once, when no one will read it again (the broker answered
- * the request that carried it). A piece never given back only keeps its slab out of the pool; the
+ * the owner of a piece may give it back, when no one will read it again (the broker answered the
+ * request that carried it). A piece never given back only keeps its slab out of the pool; the
  * garbage collector frees it as before.
  */
-export class SlabPool {
+export class SlabPool implements BufferSource {
   private readonly free: Buffer[] = [];
   private readonly states = new WeakMap<ArrayBuffer, SlabState>();
 
@@ -31,7 +31,7 @@ export class SlabPool {
 
   /** A writer whose slabs come from this pool: a slab it fills up returns once its pieces are released. */
   writer(): Writer {
-    return new SlabWriter(this);
+    return new Writer(this.slabBytes, this);
   }
 
   /** Gives back a piece claimed by one of this pool's writers; pieces of other buffers are ignored. */
@@ -48,7 +48,7 @@ export class SlabPool {
     return this.free.length;
   }
 
-  /** @internal A slab for a writer to fill. */
+  /** A slab for a writer to fill (BufferSource); another size is a plain buffer, not pooled. */
   take(size: number): Buffer {
     if (size !== this.slabBytes) return Buffer.allocUnsafe(size);
     // allocUnsafeSlow: a slab of its own, never a slice of Node's shared pool, whose other
@@ -58,13 +58,13 @@ export class SlabPool {
     return slab;
   }
 
-  /** @internal A piece of a slab was handed out. */
+  /** A piece of a slab was handed out (BufferSource). */
   claimed(piece: Buffer): void {
     const state = this.states.get(piece.buffer as ArrayBuffer);
     if (state !== undefined) state.out.add(piece.byteOffset);
   }
 
-  /** @internal The writer moved on from the slab: it is reused once its pieces are back. */
+  /** The writer moved on from the slab (BufferSource): it is reused once its pieces are back. */
   left(slab: Buffer): void {
     const state = this.states.get(slab.buffer as ArrayBuffer);
     if (state === undefined) return;
@@ -76,24 +76,5 @@ export class SlabPool {
     if (state.out.size > 0 || state.filling) return;
     this.states.delete(state.slab.buffer as ArrayBuffer);
     if (this.free.length < this.maxFree) this.free.push(state.slab);
-  }
-}
-
-/** A Writer that claims pieces from pooled slabs and tells the pool what it claimed and left. */
-class SlabWriter extends Writer {
-  constructor(private readonly pool: SlabPool) {
-    super(pool.slabBytes, pool.take(pool.slabBytes));
-  }
-
-  protected override allocate(size: number): Buffer {
-    const next = this.pool.take(size);
-    this.pool.left(this.buf);
-    return next;
-  }
-
-  override claim(): Buffer {
-    const piece = super.claim();
-    if (piece.length > 0) this.pool.claimed(piece);
-    return piece;
   }
 }
