@@ -17,6 +17,7 @@ import { requestMayHaveBeenWritten } from './retry-policy.js';
 import type { ProducerStats } from './stats.js';
 import type { ProducerTransport } from './transport.js';
 import type { TopicPartition } from './transactions/transaction-manager.js';
+import { youngArray } from '../young-array.js';
 
 export interface SenderContext {
   readonly options: ResolvedProducerOptions;
@@ -406,9 +407,9 @@ function splitByLeader(context: SenderContext, messages: PendingMessage[]): { by
   const groups = new Map<number, PendingMessage[]>();
   for (const message of messages) {
     const leader = transport.leaderOf(message.topic, message.partition);
-    const group = groups.get(leader);
-    if (group === undefined) groups.set(leader, [message]);
-    else group.push(message);
+    let group = groups.get(leader);
+    if (group === undefined) groups.set(leader, (group = youngArray()));
+    group.push(message);
   }
   const leaderless = groups.get(-1) ?? [];
   groups.delete(-1);

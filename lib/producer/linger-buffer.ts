@@ -1,4 +1,5 @@
 import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { youngArray } from '../young-array.js';
 import { zeroDelayScheduler } from './zero-delay.js';
 
 export interface LingerBufferConfig<T> {
@@ -39,7 +40,7 @@ export function lingerBuffer<T>(config: LingerBufferConfig<T>): OperatorFunction
   const lingerScheduler = lingerMs <= 0 ? zeroDelayScheduler(scheduler) : scheduler;
   return (source) =>
     new Observable<T[]>((subscriber) => {
-      let buffer: T[] = [];
+      let buffer: T[] = youngArray();
       let count = 0;
       let bytes = 0;
       let timer: Subscription | null = null;
@@ -51,7 +52,7 @@ export function lingerBuffer<T>(config: LingerBufferConfig<T>): OperatorFunction
         }
         if (buffer.length === 0) return;
         const batch = buffer;
-        buffer = [];
+        buffer = youngArray();
         count = 0;
         bytes = 0;
         subscriber.next(batch);

@@ -23,6 +23,7 @@ import type { ProducerTransport } from './transport.js';
 import type { RecordFields } from './record.js';
 import { ProducerTransactions } from './transactions/producer-transactions.js';
 import { TransactionManager, type GroupMetadata, type OffsetToCommit } from './transactions/transaction-manager.js';
+import { youngArray } from '../young-array.js';
 
 /** How long initTransactions(), commitTransaction() and the others keep retrying (the Java client's max.block.ms). */
 const TRANSACTION_CALL_TIMEOUT_MS = 60_000;
@@ -517,9 +518,9 @@ export class Producer<V = Buffer | null, K = Buffer | null> implements AsyncDisp
     }
     const byBroker = new Map<number, PendingMessage[]>();
     for (const message of messages) {
-      const chunk = byBroker.get(message.broker);
-      if (chunk === undefined) byBroker.set(message.broker, [message]);
-      else chunk.push(message);
+      let chunk = byBroker.get(message.broker);
+      if (chunk === undefined) byBroker.set(message.broker, (chunk = youngArray()));
+      chunk.push(message);
     }
     for (const chunk of byBroker.values()) input.next(chunk);
   }

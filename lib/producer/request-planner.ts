@@ -1,19 +1,22 @@
 import { produceRequestSize, type ProduceRequest } from '../protocol/produce.js';
 import type { Compression } from '../records/codecs/index.js';
 import { RecordBatchEncoder, recordSize, RECORD_BATCH_OVERHEAD } from '../records/record-batch.js';
+import { youngArray } from '../young-array.js';
 import type { PendingMessage } from './message.js';
 import type { PartitionBuffer, PartitionBuffers, ProducerIdentity, SealedBatch } from './partition-buffer.js';
 
 /** One partition's record batch inside a planned request, with the messages it carries. */
-export interface PlannedBatch {
-  topic: string;
-  partition: number;
-  messages: PendingMessage[];
-  records: Buffer;
-  /** With idempotence: the batch whose sequence numbers are fixed for every attempt. */
-  sealed?: SealedBatch;
-  /** With idempotence: the partition's buffer, which holds its sequence state. */
-  buffer?: PartitionBuffer;
+export class PlannedBatch {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly messages: PendingMessage[],
+    readonly records: Buffer,
+    /** With idempotence: the batch whose sequence numbers are fixed for every attempt. */
+    readonly sealed?: SealedBatch,
+    /** With idempotence: the partition's buffer, which holds its sequence state. */
+    readonly buffer?: PartitionBuffer,
+  ) {}
 }
 
 export interface PlannedRequest {
@@ -68,6 +71,8 @@ export class RequestPlanner {
   /** Per topic, the largest record batch that fits in a request on its own (the name's length counts). */
   private readonly batchLimits = new Map<string, number>();
   private readonly encoder = RecordBatchEncoder.pooled();
+  /** One chunk's batches (more than one only when compression had to halve it), reused from chunk to chunk. */
+  private readonly encoded: PlannedBatch[] = [];
 
   constructor(readonly settings: PlanSettings) {
     const flexible = settings.version >= FIRST_FLEXIBLE_PRODUCE_VERSION;
@@ -124,10 +129,10 @@ export class RequestPlanner {
     }
     let lastRequest = -1;
     // Batches sealed by an earlier attempt go first, in sequence order, exactly as first encoded.
-    if (sealed.length > 1) sealed.sort((a, b) => a.baseSequence - b.baseSequence);
-    for (let b = 0; b < sealed.length; b++) {
+    if (sealed !== null && sealed.length > 1) sealed.sort((a, b) => a.baseSequence - b.baseSequence);
+    for (let b = 0; sealed !== null && b < sealed.length; b++) {
       const batch = sealed[b];
-      lastRequest = this.place(requests, lastRequest, { topic, partition, messages: batch.messages, records: batch.records ?? encodeSealed(batch, settings, this.encoder), sealed: batch, buffer });
+      lastRequest = this.place(requests, lastRequest, new PlannedBatch(topic, partition, batch.messages, batch.records ?? encodeSealed(batch, settings, this.encoder), batch, buffer));
     }
     if (fresh.length === 0) return;
     // A partition the broker has not yet acknowledged under this producer id gets one batch; the
@@ -139,8 +144,10 @@ export class RequestPlanner {
         for (const message of chunks[c]) plan.waiting.push(message);
         continue;
       }
-      const encoded = encodeWithinLimit(topic, partition, chunks[c], settings, this.encoder, buffer, batchLimit, plan.oversized);
+      const encoded = this.encoded;
+      encodeWithinLimit(topic, partition, chunks[c], settings, this.encoder, buffer, batchLimit, plan.oversized, encoded);
       for (let b = 0; b < encoded.length; b++) lastRequest = this.place(requests, lastRequest, encoded[b]);
+      encoded.length = 0;
     }
   }
 
@@ -182,7 +189,7 @@ export class RequestPlanner {
     // A batch's entry overhead grows by a few varint bytes with its size: step down from the bound.
     // Only the length of the records matters to the size: measure placeholders, allocate nothing.
     const { maxRequestSize } = this.settings;
-    const sized = (length: number) => [{ topic, partition: 0, messages: [], records: { length } as Buffer }];
+    const sized = (length: number) => [new PlannedBatch(topic, 0, [], { length } as Buffer)];
     let limit = maxRequestSize - this.sizeOf(sized(0));
     while (limit > 0 && this.sizeOf(sized(limit)) > maxRequestSize) limit--;
     return limit;
@@ -194,7 +201,7 @@ const SCANNED_BATCHES = 8;
 
 /** A request being planned: its batches, and once it holds many, their topic partitions. */
 class RequestUnderway {
-  readonly batches: PlannedBatch[] = [];
+  readonly batches: PlannedBatch[] = youngArray();
   private byTopic: Map<string, Set<number>> | null = null;
 
   /** Whether the request holds a batch of this batch's partition. */
@@ -222,11 +229,15 @@ function indexPartition(byTopic: Map<string, Set<number>>, batch: PlannedBatch):
 }
 
 /** One topic partition's part of a broker's messages: batches sealed earlier, and messages not yet in one. */
-interface PartitionShare {
-  topic: string;
-  partition: number;
-  sealed: SealedBatch[];
-  fresh: PendingMessage[];
+class PartitionShare {
+  /** Made at the first sealed batch: only an idempotent producer's retries have any. */
+  sealed: SealedBatch[] | null = null;
+  readonly fresh: PendingMessage[] = youngArray();
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+  ) {}
 }
 
 /** The messages' topic partitions in the order they first appear. */
@@ -244,13 +255,14 @@ function sharesByPartition(messages: readonly PendingMessage[]): PartitionShare[
       share = byTopic.get(message.topic)?.get(message.partition);
     }
     if (share === undefined) {
-      share = { topic: message.topic, partition: message.partition, sealed: [], fresh: [] };
+      share = new PartitionShare(message.topic, message.partition);
       if (byTopic !== null) indexShare(byTopic, share);
       shares.push(share);
     }
     last = share;
     const sealed = message.sealed;
     if (sealed === null) share.fresh.push(message);
+    else if (share.sealed === null) share.sealed = [sealed];
     else if (!share.sealed.includes(sealed)) share.sealed.push(sealed);
   }
   return shares;
@@ -358,7 +370,8 @@ function encodeWithinLimit(
   buffer: PartitionBuffer | undefined,
   limit: number,
   oversized: PendingMessage[],
-): PlannedBatch[] {
+  out: PlannedBatch[],
+): void {
   const idempotence = settings.idempotence;
   const baseSequence = buffer?.peekSequence();
   const records = encoder.encode(chunk, {
@@ -369,7 +382,10 @@ function encodeWithinLimit(
     isTransactional: settings.transactionalId != null,
   });
   if (records.length <= limit) {
-    if (idempotence === undefined || buffer === undefined) return [{ topic, partition, messages: chunk, records }];
+    if (idempotence === undefined || buffer === undefined) {
+      out.push(new PlannedBatch(topic, partition, chunk, records));
+      return;
+    }
     const sealed: SealedBatch = {
       partition,
       messages: chunk,
@@ -380,15 +396,14 @@ function encodeWithinLimit(
       done: false,
     };
     buffer.seal(sealed);
-    return [{ topic, partition, messages: chunk, records, sealed, buffer }];
+    out.push(new PlannedBatch(topic, partition, chunk, records, sealed, buffer));
+    return;
   }
   if (chunk.length === 1) {
     oversized.push(chunk[0]);
-    return [];
+    return;
   }
   const half = Math.ceil(chunk.length / 2);
-  return [
-    ...encodeWithinLimit(topic, partition, chunk.slice(0, half), settings, encoder, buffer, limit, oversized),
-    ...encodeWithinLimit(topic, partition, chunk.slice(half), settings, encoder, buffer, limit, oversized),
-  ];
+  encodeWithinLimit(topic, partition, chunk.slice(0, half), settings, encoder, buffer, limit, oversized, out);
+  encodeWithinLimit(topic, partition, chunk.slice(half), settings, encoder, buffer, limit, oversized, out);
 }
