@@ -16,6 +16,7 @@ import { ApiVersions, negotiateVersion, retryVersionAfter, type ApiVersionsRespo
 import { readResponseHeader, responseHeaderIsFlexible, writeRequestFrame } from '../protocol/header.js';
 import { FrameWriter } from '../protocol/frame-writer.js';
 import { Fifo } from '../fifo.js';
+import { InFlightRequests } from './in-flight-requests.js';
 import { FrameDecoder } from './frame-decoder.js';
 import { saslAuthenticate } from './sasl/authenticate.js';
 import { ConnectionSecurity } from './security.js';
@@ -83,9 +84,7 @@ export class Connection {
   readonly address: string;
   private socket: Socket | null = null;
   private versions: ApiVersionsResponse | null = null;
-  private readonly inFlight = new Map<number, InFlight>();
-  private readonly order: number[] = [];
-  private orderHead = 0;
+  private readonly inFlight = new InFlightRequests<InFlight>();
   private readonly waiting = new Fifo<() => void>();
   private nextCorrelationId = 0;
   private failure: KafkaRxError | null = null;
@@ -421,15 +420,13 @@ export class Connection {
         // Registered before the write, since a response may in principle arrive during it; taken
         // back when the write throws, or that response-less entry would be due before every
         // later answer and the connection would drop on a false correlation mismatch.
-        this.inFlight.set(correlationId, entry);
-        this.order.push(correlationId);
+        this.inFlight.push(entry);
         const written = this.tryWriteFrame(this.socket, frame.pieces);
         if (written === true) {
           this.watchDeadline(entry.deadline);
           return;
         }
-        this.inFlight.delete(correlationId);
-        this.order.pop();
+        this.inFlight.pop();
         reject(new RequestNotSentError(`writing ${api.name} to ${this.address} failed, the request was not sent: ${written.cause.message}`, { broker: this.address, cause: written.cause }));
         // A frame cut off after its first piece leaves the broker reading garbage: start over.
         // A frame cut off after its first piece would leave the broker reading garbage; dropped
@@ -455,7 +452,7 @@ export class Connection {
     this.deadlineTimerDue = Infinity;
     const now = performance.now();
     let next = Infinity;
-    for (const entry of this.inFlight.values()) {
+    for (const entry of this.inFlight) {
       if (entry.deadline <= now) {
         this.timeOut(entry);
         return;
@@ -467,7 +464,6 @@ export class Connection {
 
   private timeOut(entry: InFlight): void {
     const error = new RequestTimeoutError(`${entry.api.name} to ${this.address} got no response within ${entry.timeoutMs} ms`);
-    this.inFlight.delete(entry.correlationId);
     entry.reject(error);
     // Later responses on this connection would be misread: start over.
     this.destroy(new ConnectionError(`connection to ${this.address} dropped after a request timed out`, { broker: this.address, cause: error }));
@@ -505,18 +501,12 @@ export class Connection {
       return;
     }
     const correlationId = frame.readInt32BE(0);
-    const expected = this.order[this.orderHead];
-    const entry = this.inFlight.get(correlationId);
-    if (entry === undefined || correlationId !== expected) {
-      this.destroy(new CorrelationError(`${this.address} answered correlation id ${correlationId} while ${expected ?? 'none'} was due`));
+    const entry = this.inFlight.peek();
+    if (entry === undefined || correlationId !== entry.correlationId) {
+      this.destroy(new CorrelationError(`${this.address} answered correlation id ${correlationId} while ${entry?.correlationId ?? 'none'} was due`));
       return;
     }
-    this.orderHead++;
-    if (this.orderHead > 1024) {
-      this.order.splice(0, this.orderHead);
-      this.orderHead = 0;
-    }
-    this.inFlight.delete(correlationId);
+    this.inFlight.shift();
     // Answered, so the broker read every byte of the request: its frame may be written over.
     this.releaseFrame(entry.frame);
     let response: unknown;
@@ -546,8 +536,7 @@ export class Connection {
     this.deadlineTimer = null;
     if (this.reauthTimer !== null) clearTimeout(this.reauthTimer);
     this.reauthTimer = null;
-    for (const entry of this.inFlight.values()) entry.reject(failure);
-    this.inFlight.clear();
+    for (const entry of this.inFlight.drain()) entry.reject(failure);
     for (const start of this.waiting.drain()) start();
     this.socket?.destroy();
     for (const listener of this.closeListeners) listener(failure);

@@ -247,7 +247,7 @@ export const Produce: KafkaApi<ProduceRequest, ProduceResponse> = {
     const responses = new Array<ProduceTopicResponse>(topicCount);
     for (let t = 0; t < topicCount; t++) {
       const name = byId ? null : reader.string(flexible);
-      const topicId = byId ? reader.uuid() : null;
+      const topicId = byId ? reader.uuidView() : null;
       const partitionCount = reader.arrayLength(flexible, minPartitionSize);
       const partitionResponses = new Array<ProducePartitionResponse>(partitionCount);
       for (let p = 0; p < partitionCount; p++) partitionResponses[p] = decodePartition(reader, version, flexible);

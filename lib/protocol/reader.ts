@@ -104,6 +104,18 @@ export class Reader {
     return value;
   }
 
+  /**
+   * A 16-byte UUID as a view of the response, for answers read and dropped at once (a Produce
+   * answer's topic ids, compared with the request's and let go): no copy per answer. An id kept
+   * for later (metadata) takes uuid(), which does not pin the response.
+   */
+  uuidView(): Buffer {
+    this.need(16);
+    const value = this.buf.subarray(this.pos, this.pos + 16);
+    this.pos += 16;
+    return value;
+  }
+
   /** Unsigned LEB128 varint of at most 32 bits (5 bytes). */
   uvarint(): number {
     return readUnsignedVarint(this);
