@@ -68,6 +68,8 @@ const FIRST_FLEXIBLE_PRODUCE_VERSION = 9;
  */
 export class RequestPlanner {
   private readonly headerSize: number;
+  /** A request of no batches: header, transactional id, acks, timeout, an empty topic array. */
+  private readonly emptyRequestSize: number;
   /** Per topic, the largest record batch that fits in a request on its own (the name's length counts). */
   private readonly batchLimits = new Map<string, number>();
   private readonly encoder = RecordBatchEncoder.pooled();
@@ -77,6 +79,7 @@ export class RequestPlanner {
   constructor(readonly settings: PlanSettings) {
     const flexible = settings.version >= FIRST_FLEXIBLE_PRODUCE_VERSION;
     this.headerSize = 2 + 2 + 4 + 2 + Buffer.byteLength(settings.clientId) + (flexible ? 1 : 0);
+    this.emptyRequestSize = this.sizeOf([]);
   }
 
   /** The largest record batch of the topic that fits in a request on its own. */
@@ -153,15 +156,35 @@ export class RequestPlanner {
 
   /** Puts a batch in the first request after `after` that lacks its partition and has room; returns its index. */
   private place(requests: RequestUnderway[], after: number, batch: PlannedBatch): number {
+    // The most this batch can add to a request: its partition entry, a new topic entry, and a byte
+    // more for each array count that grows (3 UTF-8 bytes per UTF-16 unit of the name at most).
+    const growth = batch.records.length + 3 * batch.topic.length + BATCH_ENTRY_BOUND;
     let index = after + 1;
+    let size = -1;
     while (index < requests.length) {
       const candidate = requests[index];
-      if (!candidate.has(batch) && this.sizeOf([...candidate.batches, batch]) <= this.settings.maxRequestSize) break;
+      if (!candidate.has(batch) && (size = this.sizeWith(candidate, batch, growth)) >= 0) break;
       index++;
     }
-    if (index === requests.length) requests.push(new RequestUnderway());
-    requests[index].add(batch);
+    if (index === requests.length) {
+      requests.push(new RequestUnderway());
+      size = this.emptyRequestSize + growth;
+    }
+    requests[index].add(batch, size);
     return index;
+  }
+
+  /**
+   * The request's size with the batch added, if that is within maxRequestSize; -1 if not. An upper
+   * bound while far from the limit, the exact size near it: a request of many partitions is not
+   * measured again from the start at each batch it takes.
+   */
+  private sizeWith(candidate: RequestUnderway, batch: PlannedBatch, growth: number): number {
+    const { maxRequestSize } = this.settings;
+    const bound = candidate.size + growth;
+    if (bound <= maxRequestSize) return bound;
+    const exact = this.sizeOf([...candidate.batches, batch]);
+    return exact <= maxRequestSize ? exact : -1;
   }
 
   /** The request for these batches: one entry per topic, in the order the topics first appear. */
@@ -196,12 +219,22 @@ export class RequestPlanner {
   }
 }
 
+/**
+ * The most one batch adds to a request beyond its records and its topic's name: partition index (4),
+ * records length (4, or a varint of at most 5) and tagged fields (1); for a new topic, the name's
+ * length (2, or a varint of at most 5) or a 16-byte id, the partition count (4, or a varint of at
+ * most 5) and tagged fields (1); and one byte for each of the two counts that may grow a varint byte.
+ */
+const BATCH_ENTRY_BOUND = 48;
+
 /** Up to this many batches, a request's partitions are looked up in its list of batches, not a map. */
 const SCANNED_BATCHES = 8;
 
 /** A request being planned: its batches, and once it holds many, their topic partitions. */
 class RequestUnderway {
   readonly batches: PlannedBatch[] = youngArray();
+  /** At least the request's encoded size (exact where the planner measured it near the limit). */
+  size = 0;
   private byTopic: Map<string, Set<number>> | null = null;
 
   /** Whether the request holds a batch of this batch's partition. */
@@ -212,7 +245,8 @@ class RequestUnderway {
     return false;
   }
 
-  add(batch: PlannedBatch): void {
+  add(batch: PlannedBatch, size: number): void {
+    this.size = size;
     this.batches.push(batch);
     if (this.byTopic !== null) indexPartition(this.byTopic, batch);
     else if (this.batches.length > SCANNED_BATCHES) {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { decodeRecordBatches, recordSize, recordSizeBound } from '../../lib/records/record-batch.js';
 import { PendingMessage } from '../../lib/producer/message.js';
+import { produceRequestSize, type ProduceRequest } from '../../lib/protocol/produce.js';
 import { RequestPlanner, type PlanSettings, type RequestPlan } from '../../lib/producer/request-planner.js';
 import { prng } from '../support/prng.js';
 
@@ -86,6 +87,61 @@ describe('request planner: record batches and requests within maxRequestSize', (
     const { order } = carried(plan);
     expect(order.get(0)!.length).to.equal(300);
     for (let p = 0; p <= 20; p++) expect(order.get(p), `partition ${p}`).to.deep.equal(messages.filter((m) => m.partition === p).map((m) => m.value![0]));
+  });
+
+  it('places batches in requests as exact first fit does, whatever the Produce version and topic names', () => {
+    // The planner checks room with an upper bound of a batch's entry while a request is far from
+    // the limit and measures exactly near it: its choices must be those of measuring every time.
+    const random = prng(20261203);
+    for (let run = 0; run < 150; run++) {
+      const version = [8, 9, 12, 13][run % 4];
+      const names = Array.from({ length: 1 + Math.floor(random() * 12) }, (_, t) => `t${t}-${'n'.repeat(Math.floor(random() * (random() < 0.2 ? 240 : 20)))}`);
+      const ids = new Map(names.map((name, t) => [name, Buffer.alloc(16, t + 1)]));
+      const messages = Array.from({ length: 1 + Math.floor(random() * 400) }, (_, i) => {
+        const value = Buffer.alloc(Math.floor(random() * 400), i % 251);
+        return new PendingMessage<unknown, unknown>(names[Math.floor(random() * names.length)], Math.floor(random() * 8), 1_700_000_000_000 + i, value, null, undefined, value, undefined, Infinity, recordSizeBound(null, value, undefined));
+      });
+      const maxRequestSize = 3_000 + Math.floor(random() * 30_000);
+      const planSettings: PlanSettings = { ...settings(maxRequestSize), version, topicIdOf: (topic) => ids.get(topic) };
+      const plan = new RequestPlanner(planSettings).plan(messages);
+      // The reference: partitions in the order they first appear, each one's batches in order, each
+      // batch in the first request after its partition's previous one that lacks the partition and
+      // measures, exactly, within the limit with it.
+      const headerSize = 2 + 2 + 4 + 2 + 'spec'.length + (version >= 9 ? 1 : 0);
+      const measure = (batches: Array<{ topic: string; partition: number; records: Buffer }>): number => {
+        const topics: Array<{ name: string; topicId: Buffer | undefined; partitions: Array<{ index: number; records: Buffer }> }> = [];
+        for (const b of batches) {
+          let entry = topics.find((t) => t.name === b.topic);
+          if (entry === undefined) topics.push((entry = { name: b.topic, topicId: ids.get(b.topic), partitions: [] }));
+          entry.partitions.push({ index: b.partition, records: b.records });
+        }
+        const request: ProduceRequest = { transactionalId: null, acks: 1, timeoutMs: 1000, topics };
+        return headerSize + produceRequestSize(version, request);
+      };
+      const placed = new Map<object, number>();
+      plan.requests.forEach((request, r) => request.batches.forEach((batch) => placed.set(batch, r)));
+      const order: string[] = [];
+      for (const m of messages) if (!order.includes(`${m.topic}/${m.partition}`)) order.push(`${m.topic}/${m.partition}`);
+      const reference: Array<Array<{ topic: string; partition: number; records: Buffer }>> = [];
+      for (const key of order) {
+        const own = [...placed.keys()].filter((b) => `${(b as { topic: string }).topic}/${(b as { partition: number }).partition}` === key) as Array<{ topic: string; partition: number; records: Buffer }>;
+        own.sort((a, b) => placed.get(a)! - placed.get(b)!);
+        let after = -1;
+        for (const batch of own) {
+          let r = after + 1;
+          while (r < reference.length && (reference[r].some((b) => b.topic === batch.topic && b.partition === batch.partition) || measure([...reference[r], batch]) > maxRequestSize)) r++;
+          if (r === reference.length) reference.push([]);
+          reference[r].push(batch);
+          expect(placed.get(batch), `run ${run} (v${version}): ${key}`).to.equal(r);
+          after = r;
+        }
+      }
+      expect(plan.requests.length, `run ${run}`).to.equal(reference.length);
+      for (const request of plan.requests) {
+        expect(request.size, `run ${run}`).to.equal(measure(request.batches));
+        expect(request.size, `run ${run}`).to.be.at.most(maxRequestSize);
+      }
+    }
   });
 
   it('fills each batch to the byte limit exactly: none over it, none that could have taken the next message', () => {
