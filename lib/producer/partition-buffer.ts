@@ -26,6 +26,25 @@ export interface SealedBatch {
   provenWritten?: boolean;
 }
 
+/**
+ * A SealedBatch made by `new`, as the planner makes them: an object literal would carry an
+ * allocation site that V8 may pretenure, and a sealed batch lives until its answer, holding its
+ * messages (see young-array.ts).
+ */
+export class SealedRecordBatch implements SealedBatch {
+  provenWritten?: boolean;
+
+  constructor(
+    readonly partition: number,
+    readonly messages: PendingMessage[],
+    public producerId: bigint,
+    public producerEpoch: number,
+    public baseSequence: number,
+    public records: Buffer | null,
+    public done = false,
+  ) {}
+}
+
 export interface ProducerIdentity {
   producerId: bigint;
   producerEpoch: number;

@@ -3,7 +3,7 @@ import type { Compression } from '../records/codecs/index.js';
 import { RecordBatchEncoder, recordSize, RECORD_BATCH_OVERHEAD } from '../records/record-batch.js';
 import { youngArray } from '../young-array.js';
 import type { PendingMessage } from './message.js';
-import type { PartitionBuffer, PartitionBuffers, ProducerIdentity, SealedBatch } from './partition-buffer.js';
+import { SealedRecordBatch, type PartitionBuffer, type PartitionBuffers, type ProducerIdentity, type SealedBatch } from './partition-buffer.js';
 
 /** One partition's record batch inside a planned request, with the messages it carries. */
 export class PlannedBatch {
@@ -420,15 +420,7 @@ function encodeWithinLimit(
       out.push(new PlannedBatch(topic, partition, chunk, records));
       return;
     }
-    const sealed: SealedBatch = {
-      partition,
-      messages: chunk,
-      producerId: idempotence.identity.producerId,
-      producerEpoch: idempotence.identity.producerEpoch,
-      baseSequence: baseSequence!,
-      records,
-      done: false,
-    };
+    const sealed = new SealedRecordBatch(partition, chunk, idempotence.identity.producerId, idempotence.identity.producerEpoch, baseSequence!, records);
     buffer.seal(sealed);
     out.push(new PlannedBatch(topic, partition, chunk, records, sealed, buffer));
     return;
