@@ -47,8 +47,14 @@ const recordFormKeys: ReadonlySet<string> = new Set(['topic', 'key', 'timestamp'
 function isRecordForm(argument: unknown): argument is ProduceOptions {
   if (argument === null || typeof argument !== 'object' || Buffer.isBuffer(argument) || argument instanceof Uint8Array) return false;
   if (Object.getPrototypeOf(argument) !== Object.prototype) return false;
-  const keys = Object.keys(argument);
-  return keys.length > 0 && keys.every((key) => recordFormKeys.has(key));
+  // for-in rather than Object.keys(): no array per call; hasOwn keeps it to the same keys.
+  let any = false;
+  for (const key in argument) {
+    if (!Object.hasOwn(argument, key)) continue;
+    if (!recordFormKeys.has(key)) return false;
+    any = true;
+  }
+  return any;
 }
 
 /**

@@ -419,6 +419,28 @@ describe('Producer (against a cluster double)', () => {
     expect(reports).to.have.length(0);
   });
 
+  it('takes a plain object of record fields only as the record form: any other key, an inherited field or an empty object is a key for the serializer', async () => {
+    const transport = new FakeTransport(1);
+    const seenKeys: unknown[] = [];
+    const { producer, reports } = producerWith(transport, {
+      sync: true,
+      serializer: (v, k) => {
+        seenKeys.push(k);
+        return [Buffer.from(String(v)), k === null || k === undefined ? null : Buffer.from(JSON.stringify(k))];
+      },
+    });
+    const inherited = Object.create({ topic: 'events' }) as object;
+    await producer.produce('a', { key: 'k1', timestamp: 1_700_000_000_000 });
+    await producer.produce('b', { id: 7 });
+    await producer.produce('c', { key: 'k2', id: 8 });
+    await producer.produce('d', {});
+    await producer.produce('e', inherited);
+    await producer.stop();
+    expect(seenKeys).to.deep.equal(['k1', { id: 7 }, { key: 'k2', id: 8 }, {}, inherited]);
+    expect(reports.map((r) => r.message.key?.toString() ?? null)).to.deep.equal(['"k1"', '{"id":7}', '{"key":"k2","id":8}', '{}', '{}']);
+    expect(reports[0].message.timestamp).to.equal(1_700_000_000_000);
+  });
+
   it('turns pressure$ on above 80% of the queue and off again below 50%', async () => {
     const transport = new FakeTransport(1);
     const { producer } = producerWith(transport, { maxQueuedMessages: 10, minQueuedMessages: 100, lingerMs: 60_000 });
