@@ -428,7 +428,6 @@ export class Connection {
         }
         this.inFlight.pop();
         reject(new RequestNotSentError(`writing ${api.name} to ${this.address} failed, the request was not sent: ${written.cause.message}`, { broker: this.address, cause: written.cause }));
-        // A frame cut off after its first piece leaves the broker reading garbage: start over.
         // A frame cut off after its first piece would leave the broker reading garbage; dropped
         // unsent with the connection, it is never read at all.
         if (written.partial) this.destroy(new ConnectionError(`connection to ${this.address} dropped after a write failed midway`, { broker: this.address, cause: written.cause }));

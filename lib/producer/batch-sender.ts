@@ -3,6 +3,7 @@ import { concat, filter, ignoreElements, mergeMap, of, Subject } from 'rxjs';
 import { DeliveryTimeoutError, LeaderNotAvailableError, MessageSizeTooLargeError } from '../errors/index.js';
 import { asKafkaRxError } from '../errors/convert.js';
 import { TOPIC_IDS_FROM, type ProduceResponse } from '../protocol/produce.js';
+import { youngArray } from '../young-array.js';
 import type { BrokerQueues } from './broker-queues.js';
 import type { DeliveryOutcomes } from './delivery-reports.js';
 import type { IdempotentState } from './idempotence.js';
@@ -17,7 +18,6 @@ import { requestMayHaveBeenWritten } from './retry-policy.js';
 import type { ProducerStats } from './stats.js';
 import type { ProducerTransport } from './transport.js';
 import type { TopicPartition } from './transactions/transaction-manager.js';
-import { youngArray } from '../young-array.js';
 
 export interface SenderContext {
   readonly options: ResolvedProducerOptions;

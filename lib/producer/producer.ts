@@ -3,6 +3,7 @@ import { ConfigError, PartitionerError, ProducerStoppedError, QueueFullError, Re
 import { asKafkaRxError } from '../errors/convert.js';
 import { prepareCodec } from '../records/index.js';
 import { recordSizeBound } from '../records/record-batch.js';
+import { youngArray } from '../young-array.js';
 import { BatchSender } from './batch-sender.js';
 import { BrokerQueues } from './broker-queues.js';
 import { DeliveryOutcomes } from './delivery-reports.js';
@@ -23,7 +24,6 @@ import type { ProducerTransport } from './transport.js';
 import type { RecordFields } from './record.js';
 import { ProducerTransactions } from './transactions/producer-transactions.js';
 import { TransactionManager, type GroupMetadata, type OffsetToCommit } from './transactions/transaction-manager.js';
-import { youngArray } from '../young-array.js';
 
 /** How long initTransactions(), commitTransaction() and the others keep retrying (the Java client's max.block.ms). */
 const TRANSACTION_CALL_TIMEOUT_MS = 60_000;
