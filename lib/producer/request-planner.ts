@@ -147,7 +147,9 @@ export class RequestPlanner {
         for (const message of chunks[c]) plan.waiting.push(message);
         continue;
       }
+      // Emptied before use too: an encoder that threw mid-chunk must not leave its batches to the next plan.
       const encoded = this.encoded;
+      encoded.length = 0;
       encodeWithinLimit(topic, partition, chunks[c], settings, this.encoder, buffer, batchLimit, plan.oversized, encoded);
       for (let b = 0; b < encoded.length; b++) lastRequest = this.place(requests, lastRequest, encoded[b]);
       encoded.length = 0;

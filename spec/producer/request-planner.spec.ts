@@ -144,6 +144,26 @@ describe('request planner: record batches and requests within maxRequestSize', (
     }
   });
 
+  it('plans cleanly after an encoding that threw: nothing of the failed plan reaches the next one', () => {
+    const planner = new RequestPlanner(settings(1_000_000));
+    // The encoder, seen through: the first encoding of the chunk comes out over the limit (as an
+    // incompressible one does), its first half encodes, its second half throws.
+    const inner = planner as unknown as { encoder: { encode: (...args: unknown[]) => Buffer } };
+    const real = inner.encoder.encode.bind(inner.encoder);
+    let calls = 0;
+    inner.encoder.encode = (...args: unknown[]) => {
+      calls++;
+      if (calls === 1) return Buffer.alloc(planner.batchLimit('plan') + 1);
+      if (calls === 3) throw new Error('codec failure');
+      return real(...args);
+    };
+    expect(() => planner.plan([message(0, 10, 1), message(0, 10, 2)])).to.throw('codec failure');
+    expect(calls).to.equal(3);
+    const next = message(1, 10, 3);
+    const plan = planner.plan([next]);
+    expect(plan.requests.map((request) => request.batches.map((batch) => [batch.partition, batch.messages]))).to.deep.equal([[[1, [next]]]]);
+  });
+
   it('fills each batch to the byte limit exactly: none over it, none that could have taken the next message', () => {
     const random = prng(20261125);
     for (let run = 0; run < 200; run++) {
