@@ -73,8 +73,6 @@ export class RequestPlanner {
   /** Per topic, the largest record batch that fits in a request on its own (the name's length counts). */
   private readonly batchLimits = new Map<string, number>();
   private readonly encoder = RecordBatchEncoder.pooled();
-  /** One chunk's batches (more than one only when compression had to halve it), reused from chunk to chunk. */
-  private readonly encoded: PlannedBatch[] = [];
 
   constructor(readonly settings: PlanSettings) {
     const flexible = settings.version >= FIRST_FLEXIBLE_PRODUCE_VERSION;
@@ -147,12 +145,9 @@ export class RequestPlanner {
         for (const message of chunks[c]) plan.waiting.push(message);
         continue;
       }
-      // Emptied before use too: an encoder that threw mid-chunk must not leave its batches to the next plan.
-      const encoded = this.encoded;
-      encoded.length = 0;
+      const encoded = youngArray<PlannedBatch>();
       encodeWithinLimit(topic, partition, chunks[c], settings, this.encoder, buffer, batchLimit, plan.oversized, encoded);
       for (let b = 0; b < encoded.length; b++) lastRequest = this.place(requests, lastRequest, encoded[b]);
-      encoded.length = 0;
     }
   }
 
