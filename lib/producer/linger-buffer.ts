@@ -1,5 +1,5 @@
 import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import { youngArray } from '../young-array.js';
+import { youngArray, youngArrayOf } from '../young-array.js';
 import { zeroDelayScheduler } from './zero-delay.js';
 
 export interface LingerBufferConfig<T> {
@@ -71,7 +71,9 @@ export function lingerBuffer<T>(config: LingerBufferConfig<T>): OperatorFunction
           // A value that would take the batch past its byte budget starts the next batch: a batch
           // just over the budget would leave as a full request and a nearly empty one.
           if (buffer.length > 0 && bytes + size > maxBytes) emit();
-          buffer.push(value);
+          // A batch of one value (one record at a time) gets a list of its size.
+          if (buffer.length === 0) buffer = youngArrayOf(value);
+          else buffer.push(value);
           count += countOf === undefined ? 1 : countOf(value);
           bytes += size;
           if (count >= maxCount || bytes >= maxBytes) {

@@ -1,7 +1,7 @@
 import { produceRequestSize, type ProduceRequest } from '../protocol/produce.js';
 import type { Compression } from '../records/codecs/index.js';
 import { RecordBatchEncoder, recordSize, RECORD_BATCH_OVERHEAD } from '../records/record-batch.js';
-import { youngArray } from '../young-array.js';
+import { youngArray, youngArrayOf } from '../young-array.js';
 import type { PendingMessage } from './message.js';
 import { SealedRecordBatch, type PartitionBuffer, type PartitionBuffers, type ProducerIdentity, type SealedBatch } from './partition-buffer.js';
 
@@ -103,16 +103,18 @@ export class RequestPlanner {
   }
 
   plan(messages: readonly PendingMessage[]): RequestPlan {
-    const plan: RequestPlan = { requests: [], oversized: [], waiting: [] };
-    const requests: RequestUnderway[] = [];
+    const plan: RequestPlan = { requests: youngArray(), oversized: youngArray(), waiting: youngArray() };
+    const requests = youngArray<RequestUnderway>();
     const shares = sharesByPartition(messages);
     for (let i = 0; i < shares.length; i++) this.planPartition(shares[i], requests, plan);
-    for (let i = 0; i < requests.length; i++) {
-      const { batches } = requests[i];
-      const request = this.requestOf(batches);
-      plan.requests.push({ batches, request, size: this.headerSize + produceRequestSize(this.settings.version, request) });
-    }
+    if (requests.length === 1) plan.requests = youngArrayOf(this.planned(requests[0]));
+    else for (let i = 0; i < requests.length; i++) plan.requests.push(this.planned(requests[i]));
     return plan;
+  }
+
+  private planned({ batches }: RequestUnderway): PlannedRequest {
+    const request = this.requestOf(batches);
+    return { batches, request, size: this.headerSize + produceRequestSize(this.settings.version, request) };
   }
 
   /** Places one partition's batches, sealed ones first, each in a request after the previous one. */
@@ -145,9 +147,20 @@ export class RequestPlanner {
         for (const message of chunks[c]) plan.waiting.push(message);
         continue;
       }
-      const encoded = youngArray<PlannedBatch>();
-      encodeWithinLimit(topic, partition, chunks[c], settings, this.encoder, buffer, batchLimit, plan.oversized, encoded);
-      for (let b = 0; b < encoded.length; b++) lastRequest = this.place(requests, lastRequest, encoded[b]);
+      const chunk = chunks[c];
+      // Most chunks fit once encoded: their batch is placed without a list.
+      const whole = encodeBatch(topic, partition, chunk, settings, this.encoder, buffer, batchLimit);
+      if (whole !== null) {
+        lastRequest = this.place(requests, lastRequest, whole);
+      } else if (chunk.length === 1) {
+        plan.oversized.push(chunk[0]);
+      } else {
+        const encoded = youngArray<PlannedBatch>();
+        const half = Math.ceil(chunk.length / 2);
+        encodeWithinLimit(topic, partition, chunk.slice(0, half), settings, this.encoder, buffer, batchLimit, plan.oversized, encoded);
+        encodeWithinLimit(topic, partition, chunk.slice(half), settings, this.encoder, buffer, batchLimit, plan.oversized, encoded);
+        for (let b = 0; b < encoded.length; b++) lastRequest = this.place(requests, lastRequest, encoded[b]);
+      }
     }
   }
 
@@ -164,8 +177,8 @@ export class RequestPlanner {
       index++;
     }
     if (index === requests.length) {
-      requests.push(new RequestUnderway());
-      size = this.emptyRequestSize + growth;
+      requests.push(new RequestUnderway(batch, this.emptyRequestSize + growth));
+      return index;
     }
     requests[index].add(batch, size);
     return index;
@@ -186,18 +199,23 @@ export class RequestPlanner {
 
   /** The request for these batches: one entry per topic, in the order the topics first appear. */
   private requestOf(batches: readonly PlannedBatch[]): ProduceRequest {
-    const topics: Array<{ name: string; topicId: Buffer | undefined; partitions: Array<{ index: number; records: Buffer }> }> = [];
-    let last: (typeof topics)[number] | undefined;
+    type TopicEntry = { name: string; topicId: Buffer | undefined; partitions: Array<{ index: number; records: Buffer }> };
+    let topics: TopicEntry[] | null = null;
+    let last: TopicEntry | undefined;
     for (let b = 0; b < batches.length; b++) {
       const batch = batches[b];
-      let entry = last !== undefined && last.name === batch.topic ? last : topics.find((t) => t.name === batch.topic);
+      const partition = { index: batch.partition, records: batch.records };
+      let entry: TopicEntry | undefined = last !== undefined && last.name === batch.topic ? last : topics?.find((t) => t.name === batch.topic);
       if (entry === undefined) {
-        entry = { name: batch.topic, topicId: this.settings.topicIdOf?.(batch.topic), partitions: [] };
-        topics.push(entry);
+        entry = { name: batch.topic, topicId: this.settings.topicIdOf?.(batch.topic), partitions: youngArrayOf(partition) };
+        if (topics === null) topics = youngArrayOf(entry);
+        else topics.push(entry);
+      } else {
+        entry.partitions.push(partition);
       }
-      entry.partitions.push({ index: batch.partition, records: batch.records });
       last = entry;
     }
+    topics ??= youngArray();
     return { transactionalId: this.settings.transactionalId ?? null, acks: this.settings.acks, timeoutMs: this.settings.timeoutMs, topics };
   }
 
@@ -229,10 +247,16 @@ const SCANNED_BATCHES = 8;
 
 /** A request being planned: its batches, and once it holds many, their topic partitions. */
 class RequestUnderway {
-  readonly batches: PlannedBatch[] = youngArray();
-  /** At least the request's encoded size (exact where the planner measured it near the limit). */
-  size = 0;
+  readonly batches: PlannedBatch[];
   private byTopic: Map<string, Set<number>> | null = null;
+
+  constructor(
+    first: PlannedBatch,
+    /** At least the request's encoded size (exact where the planner measured it near the limit). */
+    public size: number,
+  ) {
+    this.batches = youngArrayOf(first);
+  }
 
   /** Whether the request holds a batch of this batch's partition. */
   has(batch: PlannedBatch): boolean {
@@ -263,17 +287,24 @@ function indexPartition(byTopic: Map<string, Set<number>>, batch: PlannedBatch):
 class PartitionShare {
   /** Made at the first sealed batch: only an idempotent producer's retries have any. */
   sealed: SealedBatch[] | null = null;
-  readonly fresh: PendingMessage[] = youngArray();
+  readonly fresh: PendingMessage[];
 
   constructor(
     readonly topic: string,
     readonly partition: number,
-  ) {}
+    first: PendingMessage,
+  ) {
+    if (first.sealed === null) this.fresh = youngArrayOf(first);
+    else {
+      this.fresh = youngArray();
+      this.sealed = [first.sealed];
+    }
+  }
 }
 
 /** The messages' topic partitions in the order they first appear. */
 function sharesByPartition(messages: readonly PendingMessage[]): PartitionShare[] {
-  const shares: PartitionShare[] = [];
+  let shares: PartitionShare[] | null = null;
   // Made at the second partition: a batch of one partition (one record at a time) needs no maps.
   let byTopic: Map<string, Map<number, PartitionShare>> | null = null;
   // Messages of one partition often come together: the last share is checked before the maps.
@@ -286,9 +317,12 @@ function sharesByPartition(messages: readonly PendingMessage[]): PartitionShare[
       share = byTopic.get(message.topic)?.get(message.partition);
     }
     if (share === undefined) {
-      share = new PartitionShare(message.topic, message.partition);
+      share = new PartitionShare(message.topic, message.partition, message);
       if (byTopic !== null) indexShare(byTopic, share);
-      shares.push(share);
+      if (shares === null) shares = youngArrayOf(share);
+      else shares.push(share);
+      last = share;
+      continue;
     }
     last = share;
     const sealed = message.sealed;
@@ -296,7 +330,7 @@ function sharesByPartition(messages: readonly PendingMessage[]): PartitionShare[
     else if (share.sealed === null) share.sealed = [sealed];
     else if (!share.sealed.includes(sealed)) share.sealed.push(sealed);
   }
-  return shares;
+  return shares ?? youngArray();
 }
 
 function indexShare(byTopic: Map<string, Map<number, PartitionShare>>, share: PartitionShare): void {
@@ -326,7 +360,7 @@ function encodeSealed(batch: SealedBatch, settings: PlanSettings, encoder: Recor
  * again; only near the limit is the chunk measured exactly, and from there on each record too.
  */
 function chunkByUncompressedSize(list: PendingMessage[], limit: number, oversized: PendingMessage[]): PendingMessage[][] {
-  const chunks: PendingMessage[][] = [];
+  const chunks = youngArray<PendingMessage[]>();
   // The chunk is list[start, i) plus, once a message was left out of it, the messages in `picked`.
   let start = 0;
   let picked: PendingMessage[] | null = null;
@@ -383,7 +417,11 @@ function chunkByUncompressedSize(list: PendingMessage[], limit: number, oversize
     count++;
     picked?.push(message);
   }
-  if (count > 0) chunks.push(take(list.length));
+  if (count > 0) {
+    // A list that fits in one batch (the common case) is handed on in a list of its own size.
+    if (chunks.length === 0) return youngArrayOf(take(list.length));
+    chunks.push(take(list.length));
+  }
   return chunks;
 }
 
@@ -403,23 +441,9 @@ function encodeWithinLimit(
   oversized: PendingMessage[],
   out: PlannedBatch[],
 ): void {
-  const idempotence = settings.idempotence;
-  const baseSequence = buffer?.peekSequence();
-  const records = encoder.encode(chunk, {
-    compression: settings.compression,
-    producerId: idempotence?.identity.producerId,
-    producerEpoch: idempotence?.identity.producerEpoch,
-    baseSequence,
-    isTransactional: settings.transactionalId != null,
-  });
-  if (records.length <= limit) {
-    if (idempotence === undefined || buffer === undefined) {
-      out.push(new PlannedBatch(topic, partition, chunk, records));
-      return;
-    }
-    const sealed = new SealedRecordBatch(partition, chunk, idempotence.identity.producerId, idempotence.identity.producerEpoch, baseSequence!, records);
-    buffer.seal(sealed);
-    out.push(new PlannedBatch(topic, partition, chunk, records, sealed, buffer));
+  const batch = encodeBatch(topic, partition, chunk, settings, encoder, buffer, limit);
+  if (batch !== null) {
+    out.push(batch);
     return;
   }
   if (chunk.length === 1) {
@@ -429,4 +453,34 @@ function encodeWithinLimit(
   const half = Math.ceil(chunk.length / 2);
   encodeWithinLimit(topic, partition, chunk.slice(0, half), settings, encoder, buffer, limit, oversized, out);
   encodeWithinLimit(topic, partition, chunk.slice(half), settings, encoder, buffer, limit, oversized, out);
+}
+
+/**
+ * The chunk as one record batch, if it fits in `limit` bytes once encoded; null if not. With
+ * idempotence the batch takes the partition's next sequence numbers only then, so a chunk that has
+ * to be halved leaves no gap.
+ */
+function encodeBatch(
+  topic: string,
+  partition: number,
+  chunk: PendingMessage[],
+  settings: PlanSettings,
+  encoder: RecordBatchEncoder,
+  buffer: PartitionBuffer | undefined,
+  limit: number,
+): PlannedBatch | null {
+  const idempotence = settings.idempotence;
+  const baseSequence = buffer?.peekSequence();
+  const records = encoder.encode(chunk, {
+    compression: settings.compression,
+    producerId: idempotence?.identity.producerId,
+    producerEpoch: idempotence?.identity.producerEpoch,
+    baseSequence,
+    isTransactional: settings.transactionalId != null,
+  });
+  if (records.length > limit) return null;
+  if (idempotence === undefined || buffer === undefined) return new PlannedBatch(topic, partition, chunk, records);
+  const sealed = new SealedRecordBatch(partition, chunk, idempotence.identity.producerId, idempotence.identity.producerEpoch, baseSequence!, records);
+  buffer.seal(sealed);
+  return new PlannedBatch(topic, partition, chunk, records, sealed, buffer);
 }

@@ -36,6 +36,9 @@ import { Parser } from 'binary-parser/dist/binary_parser.js';
 import { ProtocolError } from '../errors/index.js';
 import { readUnsignedVarint } from '../records/varint.js';
 
+const MINUS_ONE = -1n;
+const ZERO = 0n;
+
 export { Parser };
 
 export class Reader {
@@ -91,9 +94,14 @@ export class Reader {
 
   int64(): bigint {
     this.need(8);
-    const value = this.buf.readBigInt64BE(this.pos);
+    const { buf, pos } = this;
     this.pos += 8;
-    return value;
+    // -1 and 0 fill most int64 fields of an answer (a Produce answer's log append time and log
+    // start offset): the same bigint for them, where reading one builds several intermediate ones.
+    const high = buf.readInt32BE(pos);
+    if (high === -1 && buf.readInt32BE(pos + 4) === -1) return MINUS_ONE;
+    if (high === 0 && buf.readInt32BE(pos + 4) === 0) return ZERO;
+    return buf.readBigInt64BE(pos);
   }
 
   /** A 16-byte UUID, copied so it does not pin the whole response in memory. */

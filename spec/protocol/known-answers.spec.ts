@@ -233,6 +233,23 @@ describe('protocol known answers', () => {
       fails(hex('00'.repeat(15)), (r) => r.uuid());
     });
 
+    it('reads int64 fields as big-endian two\'s complement, -1 and 0 included', () => {
+      const cases: Array<[string, bigint]> = [
+        ['ffffffffffffffff', -1n],
+        ['0000000000000000', 0n],
+        ['0000000000000001', 1n],
+        ['fffffffffffffffe', -2n],
+        ['00000000ffffffff', 0xffffffffn],
+        ['ffffffff00000000', -0x100000000n],
+        ['ffffffff7fffffff', -0x80000001n],
+        ['000000ff00000000', 0xff00000000n],
+        ['7fffffffffffffff', 0x7fffffffffffffffn],
+        ['8000000000000000', -0x8000000000000000n],
+      ];
+      const reader = new Reader(hex(cases.map(([bytes]) => bytes).join('')));
+      for (const [bytes, value] of cases) expect(reader.int64(), bytes).to.equal(value);
+    });
+
     it('refuses over-long and truncated varints', () => {
       fails(hex('ffffffffff01'), (r) => r.uvarint());
       fails(hex('ffffffff7f'), (r) => r.uvarint());

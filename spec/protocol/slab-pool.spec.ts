@@ -56,6 +56,39 @@ describe('SlabPool', () => {
     expect(pool.freeCount).to.equal(1);
   });
 
+  it('frees a slab whatever order its pieces come back in, each counted once', () => {
+    const pool = new SlabPool(256);
+    const writer = pool.writer();
+    const pieces = [7, 1, 30, 12, 5, 40, 9].map((bytes, i) => piece(writer, bytes, i));
+    piece(writer, 200, 9); // moves on: the first slab is left with seven pieces out
+    const first = pieces[0].buffer;
+    for (const at of [3, 0, 6, 3, 1, 5, 0, 2]) pool.release(pieces[at]);
+    expect(pool.freeCount, 'piece 4 is still out').to.equal(0);
+    pool.release(pieces[4]);
+    expect(pool.freeCount).to.equal(1);
+    // Reused, it starts with nothing out: a piece of its earlier life given back again changes nothing.
+    piece(writer, 100, 10);
+    const again = piece(writer, 100, 11);
+    expect(again.buffer).to.equal(first);
+    piece(writer, 20, 12);
+    pool.release(pieces[6]);
+    piece(writer, 200, 13); // moves on again, with `held` and again's neighbours out
+    expect(pool.freeCount).to.equal(0);
+  });
+
+  it('keeps counting once every piece was back while the writer still fills the slab', () => {
+    const pool = new SlabPool(64);
+    const writer = pool.writer();
+    const a = piece(writer, 10, 1);
+    pool.release(a);
+    const b = piece(writer, 10, 2);
+    pool.release(a); // given back already: must not count for b
+    piece(writer, 60, 3); // moves on with b out
+    expect(pool.freeCount).to.equal(0);
+    pool.release(b);
+    expect(pool.freeCount).to.equal(1);
+  });
+
   it('does not pool buffers of another size (a batch larger than a slab)', () => {
     const pool = new SlabPool(64);
     const writer = pool.writer();
