@@ -2,7 +2,7 @@
 // a young generation already at its largest (1 MB semi-spaces), where V8 pretenures an allocation
 // site after one scavenge that finds nearly all of its arrays alive. Prints what it saw as JSON.
 'use strict';
-const { youngArray } = require('../../lib/young-array.ts');
+const { youngArray, youngArrayOf } = require('../../lib/young-array.ts');
 
 // V8 natives through the Function constructor: tsx's transform would refuse the % syntax.
 const prepare = new Function('f', '%PrepareFunctionForOptimization(f)');
@@ -15,9 +15,13 @@ function literal() {
 function helper() {
   return youngArray();
 }
+function helperOf(first) {
+  return youngArrayOf(first);
+}
 
 prepare(literal);
 prepare(helper);
+prepare(helperOf);
 // Arrays filled after they are made and kept past each scavenge: what a request's message lists do.
 const kept = [];
 for (let round = 0; round < 30; round++) {
@@ -28,11 +32,16 @@ for (let round = 0; round < 30; round++) {
     const b = helper();
     b.push(round);
     kept.push(b);
+    const c = helperOf(round);
+    c.push(round);
+    kept.push(c);
   }
   gc({ type: 'minor' });
 }
 optimizeNext(literal);
 optimizeNext(helper);
+optimizeNext(helperOf);
 literal();
 helper();
-process.stdout.write(JSON.stringify({ literalYoung: inYoungGeneration(literal()), youngArrayYoung: inYoungGeneration(helper()), kept: kept.length }));
+helperOf(0);
+process.stdout.write(JSON.stringify({ literalYoung: inYoungGeneration(literal()), youngArrayYoung: inYoungGeneration(helper()), youngArrayOfYoung: inYoungGeneration(helperOf(0)), kept: kept.length }));
