@@ -1,4 +1,5 @@
 import { ProtocolError, TlsHandshakeError } from '../errors/index.js';
+import { youngArrayOf } from '../young-array.js';
 
 /**
  * Cuts a TCP byte stream into Kafka frames (INT32 size + that many bytes). Chunks are kept in a
@@ -15,6 +16,12 @@ export class FrameDecoder {
 
   /** Feeds a chunk; returns the frames it completed (without their size prefix). */
   push(chunk: Buffer): Buffer[] {
+    // The common case, one answer per read (one request at a time): nothing buffered and the
+    // chunk exactly one frame, handed on without the list and the copies of its front.
+    if (this.expected < 0 && this.buffered === 0 && chunk.length >= 4) {
+      const size = chunk.readInt32BE(0);
+      if (size >= 0 && size <= this.maxFrameSize && chunk.length === size + 4) return youngArrayOf(chunk.subarray(4));
+    }
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     const frames: Buffer[] = [];

@@ -1,9 +1,7 @@
-import { defer, from, Observable, throwError, timer, type SchedulerLike } from 'rxjs';
-import { concat, filter, ignoreElements, mergeMap, of, Subject } from 'rxjs';
-import { DeliveryTimeoutError, LeaderNotAvailableError, MessageSizeTooLargeError } from '../errors/index.js';
+import { concat, mergeMap, Observable, of, Subject, type SchedulerLike } from 'rxjs';
+import { MessageSizeTooLargeError } from '../errors/index.js';
 import { asKafkaRxError } from '../errors/convert.js';
 import { TOPIC_IDS_FROM, type ProduceResponse } from '../protocol/produce.js';
-import { youngArray } from '../young-array.js';
 import type { BrokerQueues } from './broker-queues.js';
 import type { DeliveryOutcomes } from './delivery-reports.js';
 import type { IdempotentState } from './idempotence.js';
@@ -12,7 +10,7 @@ import type { PartitionBuffer, SealedBatch } from './partition-buffer.js';
 import { settleFromResponse, TransmitFailures } from './produce-answers.js';
 import type { ResolvedProducerOptions } from './options.js';
 import { RequestPlanner, type PlannedRequest } from './request-planner.js';
-import { retryBackoff } from './retry-backoff.js';
+import { BatchAttempts } from './batch-attempts.js';
 import { zeroDelayScheduler } from './zero-delay.js';
 import { requestMayHaveBeenWritten } from './retry-policy.js';
 import type { ProducerStats } from './stats.js';
@@ -39,13 +37,6 @@ export interface SenderTransactions {
   readonly maxProduceVersion: number;
   /** Resolves once these partitions are in the open transaction (AddPartitionsToTxn with transactions v1). */
   joined(partitions: readonly TopicPartition[]): Promise<void>;
-}
-
-/** Thrown inside one attempt to make retry() schedule the next; carries what is still unsent. */
-class AttemptFailed extends Error {
-  constructor(readonly refreshMetadata: boolean) {
-    super('some messages of the batch need another attempt');
-  }
 }
 
 /**
@@ -97,120 +88,16 @@ export class BatchSender {
    * metadata refreshed before each retry, until the new leader shows or deliveryTimeoutMs ends.
    */
   send(batch: PendingMessage[]): Observable<PendingMessage[]> {
-    const { context } = this;
-    const { options, outcomes, stats, transport } = context;
-    let pending = batch;
-
-    /** The metadata refresh the last failure asked for: the next attempt goes out once it is in. */
-    let refreshing: Promise<void> | null = null;
-    /** Topic partitions whose last failure asked for fresh metadata, with the leader they failed on. */
-    let failedOn: Array<{ topic: string; partition: number; leader: number }> | null = null;
-
-    const attempt = async (): Promise<void> => {
-      if (refreshing !== null) {
-        const refresh = refreshing;
-        refreshing = null;
-        await refreshedOrCap(refresh, options.retryBackoffMaxMs, options.scheduler);
-      }
-      failedOn = null;
-      pending = expire(context, pending);
-      if (pending.length === 0) return;
-      // An epoch bump waits for the requests in flight; this attempt waits with it, uncounted.
-      if (context.idempotence !== null && !(await context.idempotence.prepare())) throw new AttemptFailed(false);
-      const { byLeader, leaderless } = splitByLeader(context, pending);
-      // Not sent, and not counted: the partition waits for its new leader.
-      for (const message of leaderless) message.lastError = new LeaderNotAvailableError(`partition ${message.partition} of ${message.topic} has no leader`);
-      let retryable: PendingMessage[] = leaderless;
-      let refresh = leaderless.length > 0;
-      if (byLeader.length > 0 && context.transactions != null) {
-        // Not one batch of a partition leaves before the partition is in the transaction.
-        const sendable = byLeader.length === 1 ? byLeader[0].messages : byLeader.flatMap((group) => group.messages);
-        try {
-          await context.transactions.joined(partitionsOf(sendable));
-        } catch (error) {
-          const failure = asKafkaRxError(error);
-          for (const message of sendable) outcomes.settle(message, failure);
-          pending = leaderless;
-          if (pending.length > 0) throw new AttemptFailed(true);
-          return;
-        }
-      }
-      if (byLeader.length === 1) {
-        const failed = await this.transmit(byLeader[0].leader, byLeader[0].messages);
-        if (failed.messages.length > 0) retryable = retryable.length === 0 ? failed.messages : retryable.concat(failed.messages);
-        refresh ||= failed.refreshMetadata;
-      } else if (byLeader.length > 1) {
-        for (const failed of await Promise.all(byLeader.map(({ leader, messages }) => this.transmit(leader, messages)))) {
-          retryable = retryable.concat(failed.messages);
-          refresh ||= failed.refreshMetadata;
-        }
-      }
-      pending = retryable;
-      if (pending.length > 0) throw new AttemptFailed(refresh);
-    };
-
-    // The retry machinery is built only once an attempt has failed: a batch whose first attempt
-    // succeeds (the common case) costs one promise, not a chain of operators.
-    const retried = (firstFailure: unknown): Observable<never> => {
-      const leaderMoved = (): boolean => {
-        if (failedOn === null) return false;
-        for (const { topic, partition, leader } of failedOn) {
-          const now = transport.leaderOf(topic, partition);
-          if (now !== -1 && now !== leader) return true;
-        }
-        return false;
-      };
-
-      let first: { error: unknown } | null = { error: firstFailure };
-      return defer(() => {
-        if (first === null) return from(attempt());
-        const { error } = first;
-        first = null;
-        return throwError(() => error);
-      }).pipe(
-        retryBackoff({
-          retryBackoffMs: options.retryBackoffMs,
-          retryBackoffMaxMs: options.retryBackoffMaxMs,
-          scheduler: options.scheduler,
-          // Checked at once too: the refresh this failure asked for may have landed already.
-          wake: defer(() => (leaderMoved() ? of(true) : transport.metadataChanges$.pipe(filter(leaderMoved)))),
-          retryAfter: (error: unknown) => {
-            if (!(error instanceof AttemptFailed)) {
-              // A defect, not a Kafka failure: still give every message its one outcome.
-              const failure = asKafkaRxError(error, 'unexpected failure while sending');
-              for (const message of pending) outcomes.settle(message, failure);
-              return false;
-            }
-            pending = pending.filter((message) => {
-              if (message.settled) return false;
-              if (message.countedFailures > options.maxRetries) {
-                outcomes.settle(message, message.lastError);
-                return false;
-              }
-              return true;
-            });
-            if (pending.length === 0) return false;
-            stats.retries += pending.length;
-            if (error.refreshMetadata) {
-              failedOn = partitionsOf(pending).map(({ topic, partition }) => ({ topic, partition, leader: transport.leaderOf(topic, partition) }));
-              refreshing = refreshTopicsOf(context, pending);
-            }
-            return true;
-          },
-        }),
-        ignoreElements(),
-      );
-    };
-
+    const attempts = new BatchAttempts(this.context, this, batch);
     return new Observable<PendingMessage[]>((subscriber) => {
-      attempt().then(
+      attempts.attempt().then(
         () => {
           if (subscriber.closed) return;
           subscriber.next(batch);
           subscriber.complete();
         },
         (error: unknown) => {
-          if (!subscriber.closed) concat(retried(error), of(batch)).subscribe(subscriber);
+          if (!subscriber.closed) concat(attempts.retried(error), of(batch)).subscribe(subscriber);
         },
       );
     });
@@ -287,7 +174,7 @@ export class BatchSender {
    * response. Written with then() rather than async: one record at a time pays this per record,
    * and each async function's frame and promise cost it ~0.8 KB (bench/PROFILE.md).
    */
-  private transmit(broker: number, messages: PendingMessage[]): Promise<TransmitFailures> {
+  transmit(broker: number, messages: PendingMessage[]): Promise<TransmitFailures> {
     const { transport } = this.context;
     // Known at once while the connection is open: nothing to wait for before the request is planned and written.
     const version = transport.knownProduceVersion?.(broker);
@@ -324,11 +211,13 @@ export class BatchSender {
     }
 
     const { requests } = plan;
+    // One request and nothing to release after it (no idempotence): its answer is the attempt's.
+    if (requests.length === 1 && context.idempotence === null) return sendPlanned(context, broker, planner, requests[0], failures);
     let sent: Promise<unknown>;
     if (requests.length === 1) {
       sent = sendPlanned(context, broker, planner, requests[0], failures);
     } else if (requests.length > 1) {
-      const sends = new Array<Promise<void>>(requests.length);
+      const sends = new Array<Promise<TransmitFailures>>(requests.length);
       for (let i = 0; i < requests.length; i++) sends[i] = sendPlanned(context, broker, planner, requests[i], failures);
       sent = Promise.all(sends);
     } else {
@@ -345,44 +234,8 @@ export class BatchSender {
   }
 }
 
-/**
- * Waits for a metadata refresh, so that a retry after a leader move goes where the cluster now
- * says, but no longer than `capMs`: a cluster that does not answer is the next attempt's problem.
- */
-function refreshedOrCap(refresh: Promise<void>, capMs: number, scheduler: SchedulerLike): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const cap = timer(capMs, scheduler).subscribe(() => resolve());
-    void refresh.then(() => {
-      cap.unsubscribe();
-      resolve();
-    });
-  });
-}
 
-/** The topic partitions of these messages, each once. */
-function partitionsOf(messages: readonly PendingMessage[]): TopicPartition[] {
-  const byTopic = new Map<string, Set<number>>();
-  for (const message of messages) {
-    let partitions = byTopic.get(message.topic);
-    if (partitions === undefined) byTopic.set(message.topic, (partitions = new Set()));
-    partitions.add(message.partition);
-  }
-  const out: TopicPartition[] = [];
-  for (const [topic, partitions] of byTopic) for (const partition of partitions) out.push({ topic, partition });
-  return out;
-}
 
-/** One metadata refresh for the topics of these messages (the cluster fetches them together). */
-function refreshTopicsOf(context: SenderContext, messages: readonly PendingMessage[]): Promise<void> {
-  const topics = new Set<string>();
-  for (const message of messages) topics.add(message.topic);
-  return Promise.all([...topics].map((topic) => context.transport.refreshMetadata(topic))).then(
-    () => undefined,
-    () => {
-      // A failed refresh shows up again as a retriable error on the next attempt.
-    },
-  );
-}
 
 /** Whether the metadata has an id for every topic of these messages (Produce v13 names topics by id). */
 function everyTopicHasId(transport: ProducerTransport, messages: readonly PendingMessage[]): boolean {
@@ -396,61 +249,15 @@ function everyTopicHasId(transport: ProducerTransport, messages: readonly Pendin
   return true;
 }
 
-/** The messages by their partition's leader now, and those whose partition has none known. */
-function splitByLeader(context: SenderContext, messages: PendingMessage[]): { byLeader: Array<{ leader: number; messages: PendingMessage[] }>; leaderless: PendingMessage[] } {
-  const { transport } = context;
-  // The common case is one leader for the whole batch: the list is handed on as it is.
-  const first = transport.leaderOf(messages[0].topic, messages[0].partition);
-  let i = 1;
-  while (i < messages.length && transport.leaderOf(messages[i].topic, messages[i].partition) === first) i++;
-  if (i === messages.length) return first === -1 ? { byLeader: [], leaderless: messages } : { byLeader: [{ leader: first, messages }], leaderless: [] };
-  const groups = new Map<number, PendingMessage[]>();
-  for (const message of messages) {
-    const leader = transport.leaderOf(message.topic, message.partition);
-    let group = groups.get(leader);
-    if (group === undefined) groups.set(leader, (group = youngArray()));
-    group.push(message);
-  }
-  const leaderless = groups.get(-1) ?? [];
-  groups.delete(-1);
-  return { byLeader: [...groups].map(([leader, list]) => ({ leader, messages: list })), leaderless };
-}
 
-/** Drops settled messages and fails expired ones; returns what is still to send. */
-function expire(context: SenderContext, messages: PendingMessage[]): PendingMessage[] {
-  const now = context.options.scheduler.now();
-  // Until a message leaves, `stay` is the given list itself (no copy in the common case).
-  let stay: PendingMessage[] | null = null;
-  for (let i = 0; i < messages.length; i++) {
-    const message = messages[i];
-    if (message.settled || message.sealed?.provenWritten === true || now >= message.deadline) {
-      stay ??= messages.slice(0, i);
-      leave(context, message);
-    } else if (stay !== null) {
-      stay.push(message);
-    }
-  }
-  // An expired message fails its whole sealed batch, batch-mates kept above included (a message
-  // that waited for room in the queue can expire before one accepted ahead of it): drop those.
-  if (stay !== null && stay.some((message) => message.settled)) stay = stay.filter((message) => !message.settled);
-  return stay ?? messages;
-}
 
-/** A message that leaves without being sent: already settled, proven written, or expired. */
-function leave(context: SenderContext, message: PendingMessage): void {
-  if (message.settled) return;
-  if (message.sealed?.provenWritten === true) {
-    context.outcomes.settle(message, null);
-    return;
-  }
-  // A sealed batch is sent whole or not at all, so it expires whole too.
-  for (const expired of message.sealed?.messages ?? [message]) {
-    context.outcomes.settle(expired, new DeliveryTimeoutError(`not acknowledged within deliveryTimeoutMs (${context.options.deliveryTimeoutMs} ms) after ${expired.attempts} attempt(s)`, { cause: expired.lastError ?? undefined }));
-  }
-}
 
-/** Sends one planned request and settles, or keeps for the next attempt, each of its messages. Never rejects. */
-function sendPlanned(context: SenderContext, broker: number, planner: RequestPlanner, planned: PlannedRequest, failures: TransmitFailures): Promise<void> {
+
+/**
+ * Sends one planned request and settles, or keeps for the next attempt (in `failures`, which it
+ * resolves with), each of its messages. Never rejects.
+ */
+function sendPlanned(context: SenderContext, broker: number, planner: RequestPlanner, planned: PlannedRequest, failures: TransmitFailures): Promise<TransmitFailures> {
   const { options, stats } = context;
   const { batches } = planned;
   // Indexed loops: for-of allocates iterator results until the function is optimized.
@@ -481,10 +288,12 @@ function sendPlanned(context: SenderContext, broker: number, planner: RequestPla
       // Before settling, which may plan a sealed batch of this request again: it is then re-encoded.
       planner.answered(planned);
       settleFromResponse(context, planned, response, failures);
+      return failures;
     },
     (error: unknown) => {
       if (idempotence !== null) idempotence.inFlightRequests--;
       notSent(context, planned, error, failures);
+      return failures;
     },
   );
 }

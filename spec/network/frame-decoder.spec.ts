@@ -34,6 +34,24 @@ describe('FrameDecoder', () => {
     expect(out).to.deep.equal(['hello world', 'x']);
   });
 
+  it('hands on a chunk that is exactly one frame, then goes on cutting the stream after it', () => {
+    const decoder = new FrameDecoder(1024);
+    expect(decoder.push(frame('whole')).map((f) => f.toString())).to.deep.equal(['whole']);
+    expect(decoder.push(frame('')).map((f) => f.toString())).to.deep.equal(['']);
+    // A frame and the start of the next, then its end exactly: not taken for one whole frame.
+    const next = frame('second');
+    expect(decoder.push(Buffer.concat([frame('first'), next.subarray(0, 6)])).map((f) => f.toString())).to.deep.equal(['first']);
+    expect(decoder.push(next.subarray(6)).map((f) => f.toString())).to.deep.equal(['second']);
+    expect(decoder.pendingBytes).to.equal(0);
+    // A size prefix alone, then a body that looks like a whole frame itself: it is the body.
+    const inner = frame('zz');
+    const outer = Buffer.concat([Buffer.from([0, 0, 0, inner.length]), inner]);
+    expect(decoder.push(outer.subarray(0, 4))).to.deep.equal([]);
+    expect(decoder.push(outer.subarray(4))).to.deep.equal([inner]);
+    // A whole chunk whose prefix is out of bounds is still refused.
+    expect(() => new FrameDecoder(4).push(frame('12345'))).to.throw(ProtocolError);
+  });
+
   it('refuses a 2 GB size prefix before allocating anything', () => {
     const decoder = new FrameDecoder(100 * 1024 * 1024);
     const prefix = Buffer.alloc(8);
