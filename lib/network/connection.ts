@@ -405,37 +405,41 @@ export class Connection {
   /** `duringAuthentication`: a SASL request, which goes ahead of (and past) the gate that holds the others. */
   private request<Req, Res>(api: KafkaApi<Req, Res>, version: number, request: Req, timeoutMs: number, duringAuthentication = false): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
-      const start = () => {
-        if (this.failure !== null || this.socket === null) return reject(this.notSent());
-        const correlationId = this.nextId();
-        let frame: { pieces: Buffer[]; claim: Buffer | null };
-        try {
-          frame = this.frame(api, version, correlationId, request);
-        } catch (error) {
-          reject(asKafkaRxError(error, `could not encode ${api.name}`));
-          this.releaseSlot();
-          return;
-        }
-        const entry: InFlight = { correlationId, api, version, resolve, reject, deadline: performance.now() + timeoutMs, timeoutMs, frame: frame.claim };
-        // Registered before the write, since a response may in principle arrive during it; taken
-        // back when the write throws, or that response-less entry would be due before every
-        // later answer and the connection would drop on a false correlation mismatch.
-        this.inFlight.push(entry);
-        const written = this.tryWriteFrame(this.socket, frame.pieces);
-        if (written === true) {
-          this.watchDeadline(entry.deadline);
-          return;
-        }
-        this.inFlight.pop();
-        reject(new RequestNotSentError(`writing ${api.name} to ${this.address} failed, the request was not sent: ${written.cause.message}`, { broker: this.address, cause: written.cause }));
-        // A frame cut off after its first piece would leave the broker reading garbage; dropped
-        // unsent with the connection, it is never read at all.
-        if (written.partial) this.destroy(new ConnectionError(`connection to ${this.address} dropped after a write failed midway`, { broker: this.address, cause: written.cause }));
-      };
-      if (duringAuthentication || (!this.gated && this.inFlight.size < this.maxInFlight && this.waiting.length === 0)) start();
-      else this.waiting.push(start);
+      // A free slot (the common case) writes at once, without a closure kept for later.
+      if (duringAuthentication || (!this.gated && this.inFlight.size < this.maxInFlight && this.waiting.length === 0)) this.start(api, version, request, timeoutMs, resolve, reject);
+      else this.waiting.push(() => this.start(api, version, request, timeoutMs, resolve, reject));
     });
   }
+
+  /** Encodes and writes one request now, registered in flight; or refuses it, unsent. */
+  private start<Req, Res>(api: KafkaApi<Req, Res>, version: number, request: Req, timeoutMs: number, resolve: (response: Res) => void, reject: (error: unknown) => void): void {
+    if (this.failure !== null || this.socket === null) return reject(this.notSent());
+    const correlationId = this.nextId();
+    let frame: { pieces: Buffer[]; claim: Buffer | null };
+    try {
+      frame = this.frame(api, version, correlationId, request);
+    } catch (error) {
+      reject(asKafkaRxError(error, `could not encode ${api.name}`));
+      this.releaseSlot();
+      return;
+    }
+    const entry: InFlight = { correlationId, api, version, resolve, reject, deadline: performance.now() + timeoutMs, timeoutMs, frame: frame.claim };
+    // Registered before the write, since a response may in principle arrive during it; taken
+    // back when the write throws, or that response-less entry would be due before every
+    // later answer and the connection would drop on a false correlation mismatch.
+    this.inFlight.push(entry);
+    const written = this.tryWriteFrame(this.socket, frame.pieces);
+    if (written === true) {
+      this.watchDeadline(entry.deadline);
+      return;
+    }
+    this.inFlight.pop();
+    reject(new RequestNotSentError(`writing ${api.name} to ${this.address} failed, the request was not sent: ${written.cause.message}`, { broker: this.address, cause: written.cause }));
+    // A frame cut off after its first piece would leave the broker reading garbage; dropped
+    // unsent with the connection, it is never read at all.
+    if (written.partial) this.destroy(new ConnectionError(`connection to ${this.address} dropped after a write failed midway`, { broker: this.address, cause: written.cause }));
+  }
+
 
   private watchDeadline(deadline: number): void {
     if (deadline >= this.deadlineTimerDue) return;

@@ -70,7 +70,8 @@ export class DeliveryOutcomes {
     if (error !== null) error = (message.inFlight || message.mayBeWritten) && !(error instanceof MaybeWrittenError) ? new MaybeWrittenError(error) : error;
     if (message.buffer !== null) this.partitionSettled?.(message, error !== null);
     if (this.hold === null || !this.hold(message, error)) this.publish(message, error);
-    if (this.pending.size === 0) {
+    // One record at a time empties this after every record: the list is copied only when someone waits.
+    if (this.pending.size === 0 && this.idleWaiters.length > 0) {
       for (const wake of this.idleWaiters.splice(0)) wake();
     }
   }
