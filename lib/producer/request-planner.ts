@@ -152,15 +152,11 @@ export class RequestPlanner {
       const whole = encodeBatch(topic, partition, chunk, settings, this.encoder, buffer, batchLimit);
       if (whole !== null) {
         lastRequest = this.place(requests, lastRequest, whole);
-      } else if (chunk.length === 1) {
-        plan.oversized.push(chunk[0]);
-      } else {
-        const encoded = youngArray<PlannedBatch>();
-        const half = Math.ceil(chunk.length / 2);
-        encodeWithinLimit(topic, partition, chunk.slice(0, half), settings, this.encoder, buffer, batchLimit, plan.oversized, encoded);
-        encodeWithinLimit(topic, partition, chunk.slice(half), settings, this.encoder, buffer, batchLimit, plan.oversized, encoded);
-        for (let b = 0; b < encoded.length; b++) lastRequest = this.place(requests, lastRequest, encoded[b]);
+        continue;
       }
+      const halving: Halving = { topic, partition, settings, encoder: this.encoder, buffer, limit: batchLimit, oversized: plan.oversized, out: youngArray() };
+      encodeHalves(halving, chunk);
+      for (let b = 0; b < halving.out.length; b++) lastRequest = this.place(requests, lastRequest, halving.out[b]);
     }
   }
 
@@ -425,34 +421,35 @@ function chunkByUncompressedSize(list: PendingMessage[], limit: number, oversize
   return chunks;
 }
 
+/** A chunk too large once encoded (incompressible data under compression), and where its halves go. */
+interface Halving {
+  readonly topic: string;
+  readonly partition: number;
+  readonly settings: PlanSettings;
+  readonly encoder: RecordBatchEncoder;
+  readonly buffer: PartitionBuffer | undefined;
+  readonly limit: number;
+  readonly oversized: PendingMessage[];
+  readonly out: PlannedBatch[];
+}
+
 /**
- * Encodes a chunk; if compression made it larger than the limit (incompressible data), halves it.
- * With idempotence the chunk takes the partition's next sequence numbers only once its size fits,
- * so halving never leaves a gap.
+ * Encodes a chunk that did not fit once encoded as its two halves, each halved again until it fits
+ * or is one message, which is then oversized. With idempotence a half takes the partition's next
+ * sequence numbers only once it fits, so halving never leaves a gap.
  */
-function encodeWithinLimit(
-  topic: string,
-  partition: number,
-  chunk: PendingMessage[],
-  settings: PlanSettings,
-  encoder: RecordBatchEncoder,
-  buffer: PartitionBuffer | undefined,
-  limit: number,
-  oversized: PendingMessage[],
-  out: PlannedBatch[],
-): void {
-  const batch = encodeBatch(topic, partition, chunk, settings, encoder, buffer, limit);
-  if (batch !== null) {
-    out.push(batch);
-    return;
-  }
+function encodeHalves(halving: Halving, chunk: PendingMessage[]): void {
   if (chunk.length === 1) {
-    oversized.push(chunk[0]);
+    halving.oversized.push(chunk[0]);
     return;
   }
   const half = Math.ceil(chunk.length / 2);
-  encodeWithinLimit(topic, partition, chunk.slice(0, half), settings, encoder, buffer, limit, oversized, out);
-  encodeWithinLimit(topic, partition, chunk.slice(half), settings, encoder, buffer, limit, oversized, out);
+  for (const part of [chunk.slice(0, half), chunk.slice(half)]) {
+    const { topic, partition, settings, encoder, buffer, limit } = halving;
+    const batch = encodeBatch(topic, partition, part, settings, encoder, buffer, limit);
+    if (batch !== null) halving.out.push(batch);
+    else encodeHalves(halving, part);
+  }
 }
 
 /**
