@@ -440,7 +440,6 @@ export class Connection {
     if (written.partial) this.destroy(new ConnectionError(`connection to ${this.address} dropped after a write failed midway`, { broker: this.address, cause: written.cause }));
   }
 
-
   private watchDeadline(deadline: number): void {
     if (deadline >= this.deadlineTimerDue) return;
     if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);

@@ -234,9 +234,6 @@ export class BatchSender {
   }
 }
 
-
-
-
 /** Whether the metadata has an id for every topic of these messages (Produce v13 names topics by id). */
 function everyTopicHasId(transport: ProducerTransport, messages: readonly PendingMessage[]): boolean {
   let checked: string | undefined;
@@ -248,10 +245,6 @@ function everyTopicHasId(transport: ProducerTransport, messages: readonly Pendin
   }
   return true;
 }
-
-
-
-
 
 /**
  * Sends one planned request and settles, or keeps for the next attempt (in `failures`, which it

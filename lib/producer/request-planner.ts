@@ -34,6 +34,9 @@ export interface RequestPlan {
   waiting: PendingMessage[];
 }
 
+/** What planning leaves out of its requests (see RequestPlan). */
+type LeftOut = Pick<RequestPlan, 'oversized' | 'waiting'>;
+
 export interface PlanSettings {
   /**
    * Topic ids, required from Produce v13, which names topics by id (the caller plans at v12 while
@@ -103,13 +106,17 @@ export class RequestPlanner {
   }
 
   plan(messages: readonly PendingMessage[]): RequestPlan {
-    const plan: RequestPlan = { requests: youngArray(), oversized: youngArray(), waiting: youngArray() };
-    const requests = youngArray<RequestUnderway>();
+    const left: LeftOut = { oversized: youngArray(), waiting: youngArray() };
+    const underway = youngArray<RequestUnderway>();
     const shares = sharesByPartition(messages);
-    for (let i = 0; i < shares.length; i++) this.planPartition(shares[i], requests, plan);
-    if (requests.length === 1) plan.requests = youngArrayOf(this.planned(requests[0]));
-    else for (let i = 0; i < requests.length; i++) plan.requests.push(this.planned(requests[i]));
-    return plan;
+    for (let i = 0; i < shares.length; i++) this.planPartition(shares[i], underway, left);
+    let requests: PlannedRequest[];
+    if (underway.length === 1) requests = youngArrayOf(this.planned(underway[0]));
+    else {
+      requests = youngArray();
+      for (let i = 0; i < underway.length; i++) requests.push(this.planned(underway[i]));
+    }
+    return { requests, oversized: left.oversized, waiting: left.waiting };
   }
 
   private planned({ batches }: RequestUnderway): PlannedRequest {
@@ -118,7 +125,7 @@ export class RequestPlanner {
   }
 
   /** Places one partition's batches, sealed ones first, each in a request after the previous one. */
-  private planPartition(share: PartitionShare, requests: RequestUnderway[], plan: RequestPlan): void {
+  private planPartition(share: PartitionShare, requests: RequestUnderway[], left: LeftOut): void {
     const { settings } = this;
     const { topic, partition, sealed } = share;
     const batchLimit = this.batchLimit(topic);
@@ -128,7 +135,7 @@ export class RequestPlanner {
     if (buffer !== undefined && fresh.length > 0) {
       const { now, later } = buffer.sealable(fresh);
       fresh = now;
-      for (const message of later) plan.waiting.push(message);
+      for (const message of later) left.waiting.push(message);
     }
     let lastRequest = -1;
     // Batches sealed by an earlier attempt go first, in sequence order, exactly as first encoded.
@@ -141,10 +148,10 @@ export class RequestPlanner {
     // A partition the broker has not yet acknowledged under this producer id gets one batch; the
     // rest waits for its answer (see PartitionBuffer.confirmed).
     const probing = buffer !== undefined && !buffer.isConfirmed;
-    const chunks = chunkByUncompressedSize(fresh, batchLimit, plan.oversized);
+    const chunks = chunkByUncompressedSize(fresh, batchLimit, left.oversized);
     for (let c = 0; c < chunks.length; c++) {
       if (probing && c > 0) {
-        for (const message of chunks[c]) plan.waiting.push(message);
+        for (const message of chunks[c]) left.waiting.push(message);
         continue;
       }
       const chunk = chunks[c];
@@ -154,7 +161,7 @@ export class RequestPlanner {
         lastRequest = this.place(requests, lastRequest, whole);
         continue;
       }
-      const halving: Halving = { topic, partition, settings, encoder: this.encoder, buffer, limit: batchLimit, oversized: plan.oversized, out: youngArray() };
+      const halving: Halving = { topic, partition, settings, encoder: this.encoder, buffer, limit: batchLimit, oversized: left.oversized, out: youngArray() };
       encodeHalves(halving, chunk);
       for (let b = 0; b < halving.out.length; b++) lastRequest = this.place(requests, lastRequest, halving.out[b]);
     }
