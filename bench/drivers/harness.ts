@@ -223,6 +223,7 @@ async function paced(adapter: ClientAdapter, workload: Workload, records: number
   const seconds = (performance.now() - started) / 1000;
   const latencies = new Float64Array(records);
   for (let i = 0; i < records; i++) latencies[i] = counter.ackTimes![i] - sentAt[i];
+  dumpLatencies(latencies);
   latencies.sort();
   return { seconds, failed: counter.failed, latencies, achievedRate: records / offeredSeconds };
 }
@@ -241,12 +242,18 @@ async function awaitEach(adapter: ClientAdapter, workload: Workload, records: nu
     latencies[i] = performance.now() - t0;
   }
   const seconds = (performance.now() - started) / 1000;
-  // BENCH_LATENCIES=FILE: the pass's latencies in send order (ms, one per line), to see whether the
-  // slow records cluster in time (a timer, a GC, the broker) or are spread out.
-  const dump = process.env.BENCH_LATENCIES;
-  if (dump !== undefined && measured) writeFileSync(dump, Array.from(latencies, (l) => l.toFixed(4)).join('\n') + '\n');
+  if (measured) dumpLatencies(latencies);
   latencies.sort();
   return { seconds, failed, latencies };
+}
+
+/**
+ * BENCH_LATENCIES=FILE: the measured pass's latencies in send order (ms, one per line), to see
+ * whether the slow records cluster in time (a timer, a GC, the broker) or are spread out.
+ */
+function dumpLatencies(latencies: Float64Array): void {
+  const dump = process.env.BENCH_LATENCIES;
+  if (dump !== undefined) writeFileSync(dump, Array.from(latencies, (l) => l.toFixed(4)).join('\n') + '\n');
 }
 
 /** Runs the configured pass after the same warm-up every client gets, and prints one JSON line. */
