@@ -34,9 +34,6 @@ export interface RequestPlan {
   waiting: PendingMessage[];
 }
 
-/** What planning leaves out of its requests (see RequestPlan). */
-type LeftOut = Pick<RequestPlan, 'oversized' | 'waiting'>;
-
 export interface PlanSettings {
   /**
    * Topic ids, required from Produce v13, which names topics by id (the caller plans at v12 while
@@ -106,17 +103,18 @@ export class RequestPlanner {
   }
 
   plan(messages: readonly PendingMessage[]): RequestPlan {
-    const left: LeftOut = { oversized: youngArray(), waiting: youngArray() };
+    const oversized = youngArray<PendingMessage>();
+    const waiting = youngArray<PendingMessage>();
     const underway = youngArray<RequestUnderway>();
     const shares = sharesByPartition(messages);
-    for (let i = 0; i < shares.length; i++) this.planPartition(shares[i], underway, left);
+    for (let i = 0; i < shares.length; i++) this.planPartition(shares[i], underway, oversized, waiting);
     let requests: PlannedRequest[];
     if (underway.length === 1) requests = youngArrayOf(this.planned(underway[0]));
     else {
       requests = youngArray();
       for (let i = 0; i < underway.length; i++) requests.push(this.planned(underway[i]));
     }
-    return { requests, oversized: left.oversized, waiting: left.waiting };
+    return { requests, oversized, waiting };
   }
 
   private planned({ batches }: RequestUnderway): PlannedRequest {
@@ -125,7 +123,7 @@ export class RequestPlanner {
   }
 
   /** Places one partition's batches, sealed ones first, each in a request after the previous one. */
-  private planPartition(share: PartitionShare, requests: RequestUnderway[], left: LeftOut): void {
+  private planPartition(share: PartitionShare, requests: RequestUnderway[], oversized: PendingMessage[], waiting: PendingMessage[]): void {
     const { settings } = this;
     const { topic, partition, sealed } = share;
     const batchLimit = this.batchLimit(topic);
@@ -135,7 +133,7 @@ export class RequestPlanner {
     if (buffer !== undefined && fresh.length > 0) {
       const { now, later } = buffer.sealable(fresh);
       fresh = now;
-      for (const message of later) left.waiting.push(message);
+      for (const message of later) waiting.push(message);
     }
     let lastRequest = -1;
     // Batches sealed by an earlier attempt go first, in sequence order, exactly as first encoded.
@@ -148,10 +146,10 @@ export class RequestPlanner {
     // A partition the broker has not yet acknowledged under this producer id gets one batch; the
     // rest waits for its answer (see PartitionBuffer.confirmed).
     const probing = buffer !== undefined && !buffer.isConfirmed;
-    const chunks = chunkByUncompressedSize(fresh, batchLimit, left.oversized);
+    const chunks = chunkByUncompressedSize(fresh, batchLimit, oversized);
     for (let c = 0; c < chunks.length; c++) {
       if (probing && c > 0) {
-        for (const message of chunks[c]) left.waiting.push(message);
+        for (const message of chunks[c]) waiting.push(message);
         continue;
       }
       const chunk = chunks[c];
@@ -161,7 +159,7 @@ export class RequestPlanner {
         lastRequest = this.place(requests, lastRequest, whole);
         continue;
       }
-      const halving: Halving = { topic, partition, settings, encoder: this.encoder, buffer, limit: batchLimit, oversized: left.oversized, out: youngArray() };
+      const halving: Halving = { topic, partition, settings, encoder: this.encoder, buffer, limit: batchLimit, oversized: oversized, out: youngArray() };
       encodeHalves(halving, chunk);
       for (let b = 0; b < halving.out.length; b++) lastRequest = this.place(requests, lastRequest, halving.out[b]);
     }
