@@ -283,6 +283,8 @@ async function main(): Promise<void> {
     // and so does the SASL_SSL one, whose TLS and SASL paths the plaintext passes leave cold (its
     // round-1 ratio, Java over kafka-rx, was 1.25 while its rounds 2 and 3 were 0.51 and 0.58,
     // kafka-rx going first in round 1). The pipelined pass goes last: round 1 starts with it.
+    // A SASL_SSL workload's passes go to the secured listener with the admin's SCRAM credentials.
+    const securedEndpoint = (w: Workload) => (w.security !== undefined ? { bootstrap: secured!.saslSsl, security: tlsSecurity! } : {});
     const brokerWarmUps = [
       options.workloads.find((w) => w.mode === 'rate' && w.security === undefined),
       tlsSecurity !== undefined ? options.workloads.find((w) => w.mode === 'pipelined' && w.security !== undefined) : undefined,
@@ -292,7 +294,7 @@ async function main(): Promise<void> {
       for (const warmUpWorkload of brokerWarmUps) {
         for (const spec of specs) {
           if (spec.unsupported(warmUpWorkload) !== null) continue;
-          const tls = warmUpWorkload.security !== undefined ? { bootstrap: secured!.saslSsl, security: tlsSecurity! } : {};
+          const tls = securedEndpoint(warmUpWorkload);
           const config: DriverConfig = {
             bootstrap: broker.bootstrap, topic: await freshTopic(admin, 'bench-warmup'), mode: warmUpWorkload.mode,
             records: warmUpWorkload.mode === 'rate' ? recordsFor(warmUpWorkload, options) : Math.min(options.records, 500_000),
@@ -321,7 +323,7 @@ async function main(): Promise<void> {
           const topics: string[] = [];
           for (let t = 0; t < (workload.topics ?? 1); t++) topics.push(await freshTopic(admin, 'bench'));
           const topic = topics[0];
-          const tls = workload.security !== undefined ? { bootstrap: secured!.saslSsl, security: tlsSecurity! } : {};
+          const tls = securedEndpoint(workload);
           const config: DriverConfig = {
             bootstrap: broker.bootstrap, topic, mode: workload.mode, records: recordsFor(workload, options),
             size: workload.size, keyed: workload.keyed, acks: workload.acks, compression: workload.compression,
