@@ -14,6 +14,7 @@ import { throughputSvg } from './runner/chart.js';
 import { CLIENT_ALIASES, CLIENTS, ROOT, confluentBuilt, type ClientSpec } from './runner/clients.js';
 import { markdownTable, summarise, textTable, tlsRatios, type Pass } from './runner/summary.js';
 import { BenchUsageError } from './runner/usage-error.js';
+import { lineUp } from './runner/line-up.js';
 import { parseWorkloads, type Workload } from './runner/workloads.js';
 
 const USAGE = `npm run bench -- [options]
@@ -25,6 +26,7 @@ const USAGE = `npm run bench -- [options]
                           100-topics (100 B over 20 topics, one producer), latency, await-each
   --records N             records per pipelined pass (default 1000000; --quick 20000)
   --rounds R              rounds of alternation (default 3; --quick 1)
+  --seed S                seed of the line-up shuffle (default: drawn at start; the report records it)
   --warmup W              warm-up records before each measured pass (default min(N, 50000))
   --rate R                offered rate of the latency workload, records/s (default 50000)
   --latency-seconds S     length of the paced latency pass (default 5; --quick 1)
@@ -42,6 +44,7 @@ interface Options {
   workloads: Workload[];
   records: number;
   rounds: number;
+  seed: number;
   warmup: number;
   rate: number;
   latencySeconds: number;
@@ -66,7 +69,7 @@ function parseArgs(argv: string[]): Options {
     if (value === undefined) throw new BenchUsageError(`--${m[1]} needs a value\n${USAGE}`);
     flags.set(m[1], value);
   }
-  const known = new Set(['clients', 'workloads', 'records', 'rounds', 'warmup', 'rate', 'latency-seconds', 'await-records', 'await-warmup', 'out']);
+  const known = new Set(['clients', 'workloads', 'records', 'rounds', 'seed', 'warmup', 'rate', 'latency-seconds', 'await-records', 'await-warmup', 'out']);
   for (const k of flags.keys()) if (!known.has(k)) throw new BenchUsageError(`unknown option --${k}\n${USAGE}`);
   const int = (name: string, fallback: number, min = 1) => {
     const raw = flags.get(name);
@@ -94,6 +97,7 @@ function parseArgs(argv: string[]): Options {
     workloads: parseWorkloads(flags.get('workloads') ?? (quick ? 'quick' : 'default'), rate),
     records,
     rounds: int('rounds', quick ? 1 : 3),
+    seed: int('seed', Math.floor(Math.random() * 2 ** 31), 0),
     warmup,
     rate,
     latencySeconds: int('latency-seconds', quick ? 1 : 5),
@@ -200,7 +204,7 @@ async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const started = new Date();
   const log = (line: string) => console.log(line);
-  log(`bench: ${options.clients.join(', ')}; ${options.workloads.length} workloads; ${options.records.toLocaleString('en-US')} records per pipelined pass; ${options.rounds} round(s)`);
+  log(`bench: ${options.clients.join(', ')}; ${options.workloads.length} workloads; ${options.records.toLocaleString('en-US')} records per pipelined pass; ${options.rounds} round(s); line-up seed ${options.seed}`);
 
   const source = sourceState();
   const excluded: Record<string, string> = {};
@@ -308,9 +312,9 @@ async function main(): Promise<void> {
       }
     }
     for (let round = 1; round <= options.rounds; round++) {
-      for (const workload of options.workloads) {
-        // Alternation: each round starts the line-up one client later, so no client always goes first.
-        const order = specs.map((_, i) => specs[(i + round - 1) % specs.length]);
+      for (const [workloadIndex, workload] of options.workloads.entries()) {
+        // The first slot rotates with the round; the others are shuffled (bench/runner/line-up.ts).
+        const order = lineUp(specs, round, workloadIndex, options.seed);
         let slot = 0;
         for (const spec of order) {
           const why = workload.security !== undefined && tlsSecurity === undefined
