@@ -159,7 +159,7 @@ export class RequestPlanner {
         lastRequest = this.place(requests, lastRequest, whole);
         continue;
       }
-      const halving: Halving = { topic, partition, settings, encoder: this.encoder, buffer, limit: batchLimit, oversized: oversized, out: youngArray() };
+      const halving: Halving = { topic, partition, settings, encoder: this.encoder, buffer, limit: batchLimit, oversized, out: youngArray() };
       encodeHalves(halving, chunk);
       for (let b = 0; b < halving.out.length; b++) lastRequest = this.place(requests, lastRequest, halving.out[b]);
     }
