@@ -235,22 +235,45 @@ function waitForLeader(leaderless: readonly PendingMessage[]): void {
   for (const message of leaderless) message.lastError = new LeaderNotAvailableError(`partition ${message.partition} of ${message.topic} has no leader`);
 }
 
+/** sharedLeaderOf's answer when the messages' partitions have different leaders. */
+const SEVERAL_LEADERS = -2;
+
+/**
+ * The leader of every message's partition if they share one (-1: none known for any), else
+ * SEVERAL_LEADERS. An attempt's messages are in accept order, a few partitions of a topic taking
+ * turns: each partition's leader is looked up once per run of its topic, not once per message.
+ */
+function sharedLeaderOf(context: SenderContext, messages: readonly PendingMessage[]): number {
+  const { transport } = context;
+  let topic = messages[0].topic;
+  const first = transport.leaderOf(topic, messages[0].partition);
+  let checked: boolean[] = [];
+  for (let i = 1; i < messages.length; i++) {
+    const { partition } = messages[i];
+    if (messages[i].topic !== topic) {
+      topic = messages[i].topic;
+      checked = [];
+    } else if (checked[partition] === true) {
+      continue;
+    }
+    if (transport.leaderOf(topic, partition) !== first) return SEVERAL_LEADERS;
+    checked[partition] = true;
+  }
+  return first;
+}
+
 /** The leader of every message's partition if it is one known broker; -1 if not (none known for some, or several). */
 function soleLeaderOf(context: SenderContext, messages: readonly PendingMessage[]): number {
-  const { transport } = context;
-  const first = transport.leaderOf(messages[0].topic, messages[0].partition);
-  for (let i = 1; i < messages.length && first !== -1; i++) if (transport.leaderOf(messages[i].topic, messages[i].partition) !== first) return -1;
-  return first;
+  const leader = sharedLeaderOf(context, messages);
+  return leader === SEVERAL_LEADERS ? -1 : leader;
 }
 
 /** The messages by their partition's leader now, and those whose partition has none known. */
 function splitByLeader(context: SenderContext, messages: PendingMessage[]): { byLeader: LeaderGroup[]; leaderless: PendingMessage[] } {
   const { transport } = context;
   // The common case is one leader for the whole batch: the list is handed on as it is.
-  const first = transport.leaderOf(messages[0].topic, messages[0].partition);
-  let i = 1;
-  while (i < messages.length && transport.leaderOf(messages[i].topic, messages[i].partition) === first) i++;
-  if (i === messages.length) return first === -1 ? { byLeader: [], leaderless: messages } : { byLeader: [{ leader: first, messages }], leaderless: [] };
+  const shared = sharedLeaderOf(context, messages);
+  if (shared !== SEVERAL_LEADERS) return shared === -1 ? { byLeader: [], leaderless: messages } : { byLeader: [{ leader: shared, messages }], leaderless: [] };
   const groups = new Map<number, PendingMessage[]>();
   for (const message of messages) {
     const leader = transport.leaderOf(message.topic, message.partition);

@@ -167,7 +167,15 @@ export class PartitionBuffer {
   seal(batch: SealedBatch): void {
     this.nextSequence = (batch.baseSequence + batch.messages.length) % SEQUENCE_WRAP;
     this.open.push(batch);
-    for (const message of batch.messages) message.sealed = batch;
+    // Batches are sealed in accept order, from the head: their messages leave the accepted list
+    // here, while in cache, rather than in advanceHead's next pass over them.
+    const list = this.accepted;
+    let head = this.head;
+    for (const message of batch.messages) {
+      message.sealed = batch;
+      if (list[head] === message) list[head++] = null;
+    }
+    this.head = head;
   }
 
   /**
@@ -316,10 +324,13 @@ export class PartitionBuffer {
     const list = this.accepted;
     const end = this.acceptedEnd;
     while (this.head < end && isDone(list[this.head]!)) list[this.head++] = null;
-    if (this.head > COMPACT_AFTER && this.head * 2 > end) {
-      const kept = end - this.head;
-      list.copyWithin(0, this.head, end);
-      list.fill(null, kept, end);
+    const head = this.head;
+    if (head > COMPACT_AFTER && head * 2 > end) {
+      // A loop, not copyWithin(): V8's copyWithin is generic (a property get and set per slot).
+      // The slots before head are empty already, so only those from head on are emptied.
+      const kept = end - head;
+      for (let i = 0; i < kept; i++) list[i] = list[head + i];
+      for (let i = head; i < end; i++) list[i] = null;
       this.acceptedEnd = kept;
       this.head = 0;
     }
@@ -335,17 +346,27 @@ function isDone(message: PendingMessage): boolean {
  * several topics' partitions, so a partition number alone names nothing.
  */
 export class PartitionBuffers implements Iterable<PartitionBuffer> {
-  private readonly byTopic = new Map<string, Map<number, PartitionBuffer>>();
+  /** Per topic, its buffers indexed by partition id (ids are small and dense: 0 to count - 1). */
+  private readonly byTopic = new Map<string, PartitionBuffer[]>();
+  // Every accepted record looks its buffer up: records of one topic come in runs, so the last
+  // topic's list is kept at hand and a look-up is then one array read.
+  private lastTopic: string | null = null;
+  private lastPartitions: PartitionBuffer[] = [];
 
   of(topic: string, partition: number): PartitionBuffer {
-    let partitions = this.byTopic.get(topic);
-    if (partitions === undefined) this.byTopic.set(topic, (partitions = new Map()));
-    let buffer = partitions.get(partition);
-    if (buffer === undefined) partitions.set(partition, (buffer = new PartitionBuffer(topic, partition)));
-    return buffer;
+    let partitions: PartitionBuffer[] | undefined;
+    if (topic === this.lastTopic) {
+      partitions = this.lastPartitions;
+    } else {
+      partitions = this.byTopic.get(topic);
+      if (partitions === undefined) this.byTopic.set(topic, (partitions = []));
+      this.lastTopic = topic;
+      this.lastPartitions = partitions;
+    }
+    return partitions[partition] ?? (partitions[partition] = new PartitionBuffer(topic, partition));
   }
 
   *[Symbol.iterator](): Iterator<PartitionBuffer> {
-    for (const partitions of this.byTopic.values()) yield* partitions.values();
+    for (const partitions of this.byTopic.values()) for (const buffer of partitions) if (buffer !== undefined) yield buffer;
   }
 }

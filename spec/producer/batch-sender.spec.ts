@@ -205,6 +205,42 @@ describe('BatchSender: idempotent answers', () => {
   });
 });
 
+describe('BatchSender: messages of interleaved partitions', () => {
+  /** Messages in accept order over the given partitions, as the round-robin partitioner spreads them. */
+  async function sendInterleaved(partitions: number[], transport: FakeTransport): Promise<string[]> {
+    const outcomes = new DeliveryOutcomes(false, 100);
+    const reports: DeliveryReport[] = [];
+    const batch = partitions.map((partition, i) => {
+      const bytes = Buffer.from(`m${i}`);
+      const m = new PendingMessage<unknown, unknown>('t', partition, Date.now(), bytes, null, undefined, bytes, undefined, Date.now() + 60_000, bytes.length + 24);
+      m.broker = transport.leaderOf('t', partition);
+      m.onReport = (report) => reports.push(report);
+      outcomes.track(m);
+      return m;
+    });
+    const context: SenderContext = { options: resolveProducerOptions({ requiredAcks: 1 }), transport, outcomes, stats: new ProducerStats(), idempotence: null };
+    await lastValueFrom(new BatchSender(context).send(batch));
+    expect(reports.filter((r) => r.error !== undefined)).to.deep.equal([]);
+    return reports.map((r) => r.message.value!.toString()).sort();
+  }
+
+  it('sends partitions that take turns in one request when they share a leader', async () => {
+    const transport = new FakeTransport(3, 1);
+    const written = await sendInterleaved([0, 1, 2, 0, 1, 2, 0], transport);
+    expect(written).to.have.length(7);
+    expect(new Set(transport.sent.map((s) => s.broker))).to.deep.equal(new Set([0]));
+    expect(transport.sent.map((s) => [s.partition, s.count]).sort()).to.deep.equal([[0, 3], [1, 2], [2, 2]]);
+  });
+
+  it('splits by leader when a partition first seen late has another leader than the partitions seen before it', async () => {
+    // Leaders: partitions 0 and 2 on broker 0, partition 1 on broker 1; partition 1 comes last.
+    const transport = new FakeTransport(3, 2);
+    const written = await sendInterleaved([0, 2, 0, 2, 0, 1], transport);
+    expect(written).to.have.length(6);
+    expect(transport.sent.map((s) => [s.broker, s.partition, s.count]).sort()).to.deep.equal([[0, 0, 3], [0, 2, 2], [1, 1, 1]]);
+  });
+});
+
 describe('BatchSender: leader moves', () => {
   it('sends a batch whose leader moved mid-flight to the new leader, at once, without a pause (virtual time)', async () => {
     const clock = virtualClock();

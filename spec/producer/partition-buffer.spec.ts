@@ -143,6 +143,23 @@ describe('PartitionBuffer: accept order', () => {
     expect(buffer.sealable(last)).to.deep.equal({ now: last, later: [] });
   });
 
+  it('keeps a long unsealed tail in accept order across a compaction, sealed batch by batch from the head', () => {
+    const buffer = new PartitionBuffer('t', 0);
+    buffer.finished(sealFrom(buffer, []), false);
+    const all = accepted(buffer, 7000);
+    for (let i = 0; i < 5000; i += 1000) sealFrom(buffer, all.slice(i, i + 1000));
+    // 5,000 passed of 7,000: compacted on this look, the 2,000 unsealed kept in order.
+    expect(buffer.oldestUnsealed()).to.equal(all[5000]);
+    const tail = all.slice(5000);
+    expect(buffer.sealable([...tail].reverse())).to.deep.equal({ now: tail, later: [] });
+    sealFrom(buffer, tail.slice(0, 1999));
+    expect(buffer.oldestUnsealed()).to.equal(all[6999]);
+    const next = accepted(buffer, 1);
+    expect(next[0].ordinal).to.equal(7000);
+    expect(buffer.sealable([next[0]])).to.deep.equal({ now: [], later: [next[0]] });
+    expect(buffer.sealable([next[0], all[6999]])).to.deep.equal({ now: [all[6999], next[0]], later: [] });
+  });
+
   it('parks messages until the oldest unsealed one is parked too, then releases them in accept order, settled ones left out', () => {
     const buffer = new PartitionBuffer('t', 0);
     buffer.finished(sealFrom(buffer, []), false);
@@ -238,5 +255,21 @@ describe('IdempotentState: epoch bump', () => {
     await state.prepare();
     expect(state.identity).to.deep.equal({ producerId: 8n, producerEpoch: 0 });
     expect(p0.isConfirmed).to.equal(false);
+  });
+});
+
+describe('PartitionBuffers', () => {
+  it('gives one buffer per topic and partition, whichever topic was looked up last, and lists each once', () => {
+    const buffers = new PartitionBuffers();
+    const t3 = buffers.of('t', 3);
+    const u3 = buffers.of('u', 3);
+    const t0 = buffers.of('t', 0);
+    expect(buffers.of('t', 3)).to.equal(t3);
+    expect(buffers.of('u', 3)).to.equal(u3);
+    expect(buffers.of('t', 0)).to.equal(t0);
+    expect(u3).to.not.equal(t3);
+    expect([t3.topic, t3.partition, u3.topic, u3.partition]).to.deep.equal(['t', 3, 'u', 3]);
+    expect([...buffers]).to.have.members([t3, u3, t0]);
+    expect([...buffers]).to.have.length(3);
   });
 });
