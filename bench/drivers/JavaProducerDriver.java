@@ -205,6 +205,16 @@ public class JavaProducerDriver {
         String.join(" ", ManagementFactory.getRuntimeMXBean().getInputArguments()).replace("\"", "'"));
     System.out.println(out);
     System.out.flush();
+    // BENCH_JAVA_METRICS=1: the producer's own batching figures (since start, warm-up included) on
+    // stderr, to compare how the clients batch; the harness reads only stdout.
+    if ("1".equals(System.getenv("BENCH_JAVA_METRICS"))) {
+      for (var e : d.producer.metrics().entrySet()) {
+        var n = e.getKey();
+        if (n.group().equals("producer-metrics") && n.name().matches("batch-size-avg|records-per-request-avg|request-rate|request-size-avg|record-queue-time-avg|request-latency-avg|compression-rate-avg|bufferpool-wait-ratio|record-size-avg|requests-in-flight")) {
+          System.err.println("java metric " + n.name() + " " + e.getValue().metricValue());
+        }
+      }
+    }
     d.producer.close(java.time.Duration.ofSeconds(5));
     System.exit(0);
   }
