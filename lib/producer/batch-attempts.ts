@@ -240,24 +240,23 @@ const SEVERAL_LEADERS = -2;
 
 /**
  * The leader of every message's partition if they share one (-1: none known for any), else
- * SEVERAL_LEADERS. An attempt's messages are in accept order, a few partitions of a topic taking
- * turns: each partition's leader is looked up once per run of its topic, not once per message.
+ * SEVERAL_LEADERS. An attempt's messages are in accept order, a few partitions taking turns: the
+ * partitions of the first message's topic (most attempts have no other) are looked up once each,
+ * not once per message; those of other topics once per message, with no list made per topic.
  */
 function sharedLeaderOf(context: SenderContext, messages: readonly PendingMessage[]): number {
   const { transport } = context;
-  let topic = messages[0].topic;
-  const first = transport.leaderOf(topic, messages[0].partition);
-  let checked: boolean[] = [];
+  const { topic, partition } = messages[0];
+  const first = transport.leaderOf(topic, partition);
+  const checked: boolean[] = [];
+  checked[partition] = true;
   for (let i = 1; i < messages.length; i++) {
-    const { partition } = messages[i];
-    if (messages[i].topic !== topic) {
-      topic = messages[i].topic;
-      checked = [];
-    } else if (checked[partition] === true) {
-      continue;
+    const message = messages[i];
+    if (message.topic === topic) {
+      if (checked[message.partition] === true) continue;
+      checked[message.partition] = true;
     }
-    if (transport.leaderOf(topic, partition) !== first) return SEVERAL_LEADERS;
-    checked[partition] = true;
+    if (transport.leaderOf(message.topic, message.partition) !== first) return SEVERAL_LEADERS;
   }
   return first;
 }

@@ -207,13 +207,14 @@ describe('BatchSender: idempotent answers', () => {
 
 describe('BatchSender: messages of interleaved partitions', () => {
   /** Messages in accept order over the given partitions, as the round-robin partitioner spreads them. */
-  async function sendInterleaved(partitions: number[], transport: FakeTransport): Promise<string[]> {
+  async function sendInterleaved(partitions: Array<number | [string, number]>, transport: FakeTransport): Promise<string[]> {
     const outcomes = new DeliveryOutcomes(false, 100);
     const reports: DeliveryReport[] = [];
-    const batch = partitions.map((partition, i) => {
+    const batch = partitions.map((entry, i) => {
+      const [topic, partition] = typeof entry === 'number' ? ['t', entry] : entry;
       const bytes = Buffer.from(`m${i}`);
-      const m = new PendingMessage<unknown, unknown>('t', partition, Date.now(), bytes, null, undefined, bytes, undefined, Date.now() + 60_000, bytes.length + 24);
-      m.broker = transport.leaderOf('t', partition);
+      const m = new PendingMessage<unknown, unknown>(topic, partition, Date.now(), bytes, null, undefined, bytes, undefined, Date.now() + 60_000, bytes.length + 24);
+      m.broker = transport.leaderOf(topic, partition);
       m.onReport = (report) => reports.push(report);
       outcomes.track(m);
       return m;
@@ -238,6 +239,14 @@ describe('BatchSender: messages of interleaved partitions', () => {
     const written = await sendInterleaved([0, 2, 0, 2, 0, 1], transport);
     expect(written).to.have.length(6);
     expect(transport.sent.map((s) => [s.broker, s.partition, s.count]).sort()).to.deep.equal([[0, 0, 3], [0, 2, 2], [1, 1, 1]]);
+  });
+
+  it('splits by leader when a partition of a second topic has another leader than the first topic\'s', async () => {
+    // Partition 0 on broker 0 and partition 1 on broker 1, in both topics; only topic u writes to partition 1.
+    const transport = new FakeTransport(2, 2);
+    const written = await sendInterleaved([['t', 0], ['u', 0], ['t', 0], ['u', 1]], transport);
+    expect(written).to.have.length(4);
+    expect(transport.sent.map((s) => [s.broker, s.partition, s.count]).sort()).to.deep.equal([[0, 0, 1], [0, 0, 2], [1, 1, 1]]);
   });
 });
 
